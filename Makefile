@@ -1,0 +1,47 @@
+# The two commands that always work on a fresh machine: `make up` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+ENV ?= dev
+
+.PHONY: up test test-fast bench chaos lint lock clean
+
+# $(VENV)/.installed is rebuilt whenever a lock file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# checkov pins old versions of common packages, so it lives in a virtual environment of its own.
+$(CHECKOV_VENV)/.installed:
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov>=3.2,<4"
+	touch $@
+
+# up runs A, B and C behind HAProxy on the embedded SQLite file (or DATABASE_URL when set).
+up: $(VENV)/.installed
+	$(PY) -m stack.up --env $(ENV)
+
+# test runs every test against a real PostgreSQL (see stack/with-postgres.sh).
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov stack/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# bench prints throughput, latency and memory figures beside a ceiling measured in the same run.
+bench: $(VENV)/.installed
+	stack/with-postgres.sh $(PY) -m stack.bench $(BENCH_ARGS)
+
+# chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
+chaos: $(VENV)/.installed
+	stack/with-postgres.sh $(PY) -m stack.chaos $(CHAOS_ARGS)
+
+# lock recompiles the lock files from pyproject.toml.
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
+	$(VENV)/bin/pip-compile -q --strip-extras --extra dev --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt pyproject.toml
+
+clean:
+	rm -rf .stack reports app/staticfiles

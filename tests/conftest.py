@@ -1,0 +1,45 @@
+"""Shared helpers for the cross-cutting tests (chart, terraform, workflows, image, local stack)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from config.variants import ENVIRONMENTS, load_variants
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session", params=ENVIRONMENTS)
+def env_name(request) -> str:
+    """Every environment in turn: dev, qa, prod."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def variant_sets():
+    return {env: load_variants(env) for env in ENVIRONMENTS}
+
+
+def checkov_binary() -> str:
+    """checkov lives in its own virtual environment (see the Makefile); a missing one is an error."""
+    candidates = [os.environ.get("CHECKOV"), str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"), shutil.which("checkov")]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("checkov is not installed: run `make .venv-checkov/.installed` (make test does it)")
+
+
+def run_checkov(*args: str) -> subprocess.CompletedProcess:
+    """Run checkov with the repository's .checkov.yaml and return the finished process."""
+    cmd = [checkov_binary(), "--config-file", str(REPO_ROOT / ".checkov.yaml"), "--quiet", "--compact", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
