@@ -1,0 +1,21 @@
+"""Production: HTTPS behind the ALB, secrets required, nothing from debug."""
+
+from .base import *  # noqa: F401,F403
+from .base import SECRET_KEY, env_bool, stop
+
+if not SECRET_KEY or len(SECRET_KEY) < 50:
+    stop("You must set SECRET_KEY (50 characters or more) in production")
+
+DEBUG = False
+# The ALB terminates TLS and says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# Probes come over plain HTTP from the kubelet and the ALB's health checker.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"

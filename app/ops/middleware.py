@@ -1,0 +1,126 @@
+"""Request plumbing shared by every variant: probes, request ids and logs, database outages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, ProgrammingError
+from django.http import JsonResponse
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+from . import readiness
+from .logging import request_id_var
+
+log = logging.getLogger("pizza.request")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+RETRY_AFTER_SECONDS = "5"
+
+
+class HealthMiddleware:
+    """/healthz and /readyz, answered before host checks, sessions or redirects.
+
+    The kubelet and the load balancer probe pods by IP over plain HTTP, so these two paths must not
+    depend on ALLOWED_HOSTS or the HTTPS redirect; they reveal nothing but check results.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path == "/healthz":
+            return self._stamp(JsonResponse({"status": "ok", "variant": settings.VARIANT, "theme": settings.THEME, "version": settings.APP_VERSION}))
+        if path == "/readyz":
+            ready, checks = readiness.check()
+            body = {"status": "ready" if ready else "not ready", "variant": settings.VARIANT, "version": settings.APP_VERSION, "checks": checks}
+            response = JsonResponse(body, status=200 if ready else 503)
+            if not ready:
+                response["Retry-After"] = RETRY_AFTER_SECONDS
+            return self._stamp(response)
+        return self.get_response(request)
+
+    @staticmethod
+    def _stamp(response):
+        response["Cache-Control"] = "no-store"
+        response["X-Pizza-Variant"] = settings.VARIANT
+        response["X-Pizza-Theme"] = settings.THEME
+        return response
+
+
+class RequestLogMiddleware:
+    """Gives each request an id (kept from X-Request-ID when sane), returns it, logs one JSON line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self._handle(request, request_id, started)
+        finally:
+            request_id_var.reset(token)
+        return response
+
+    def _handle(self, request, request_id, started):
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        response["X-Pizza-Variant"] = settings.VARIANT
+        response["X-Pizza-Theme"] = settings.THEME
+        if settings.REQUEST_LOG:
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "variant": settings.VARIANT,
+                },
+            )
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is down, failing over, or behind this code's schema gives 503 + Retry-After.
+
+    Never a 500 or a traceback: the load balancer and the client retry, and an order whose POST
+    failed here was not stored (its transaction rolled back), so the retry with the same one-time
+    token creates it exactly once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError, ProgrammingError, DatabaseError)):
+            return None
+        if isinstance(exception, ProgrammingError):
+            readiness.reset()  # a missing column means the schema is behind: re-check readiness
+        log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
+        from django.db import connections
+
+        for conn in connections.all(initialized_only=True):
+            conn.close_if_unusable_or_obsolete()
+        if request.headers.get("Accept", "").startswith("application/json"):
+            response = JsonResponse({"error": "service temporarily unavailable, retry shortly"}, status=503)
+        else:
+            html = render_to_string("503.html", {"variant": settings.VARIANT, "theme": settings.THEME})
+            response = HttpResponse(html, status=503)
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        return response

@@ -1,0 +1,58 @@
+"""What /readyz checks: the database answers and every migration this code knows is applied."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+_lock = threading.Lock()
+_schema_ready = False  # once every known migration is applied it stays so: the schema only grows
+
+
+def database_ok() -> str | None:
+    """None when the database answers, else why not."""
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return None
+    except Exception as exc:  # any driver error means "not ready", never a 500
+        connections[DEFAULT_DB_ALIAS].close()
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def missing_migrations() -> list[str]:
+    """Migrations this code knows that the database has not applied. A database ahead is fine."""
+    global _schema_ready
+    if _schema_ready:
+        return []
+    with _lock:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        missing = [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards]
+        _schema_ready = not missing
+        return missing
+
+
+def reset() -> None:
+    """Forget a positive result (tests roll the schema back and forth)."""
+    global _schema_ready
+    _schema_ready = False
+
+
+def check() -> tuple[bool, dict]:
+    checks: dict[str, object] = {}
+    problem = database_ok()
+    if problem:
+        checks["database"] = {"ok": False, "error": problem}
+        checks["migrations"] = {"ok": False, "error": "not checked: no database"}
+        return False, checks
+    checks["database"] = {"ok": True}
+    try:
+        missing = missing_migrations()
+    except Exception as exc:
+        checks["migrations"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        return False, checks
+    checks["migrations"] = {"ok": not missing, "missing": missing}
+    return not missing, checks

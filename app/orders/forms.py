@@ -1,0 +1,83 @@
+"""The customer's order form and the staff table's filters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Pizza, Size, Status
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,22}$")
+
+
+def no_control_characters(multiline: bool):
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def validate(value: str) -> None:
+        for ch in value:
+            if ch not in allowed and unicodedata.category(ch) in {"Cc", "Cs"}:
+                raise ValidationError("Please remove control characters (for example tabs or NUL) from this field.", code="control")
+
+    return validate
+
+
+def clean_phone(value: str) -> str:
+    """Keep a leading + and the digits: '+45 12 34-56 78' -> '+4512345678'."""
+    value = value.strip()
+    if not PHONE.match(value):
+        raise ValidationError("Enter a phone number: digits, optionally starting with + (for example +45 12 34 56 78).", code="phone")
+    digits = re.sub(r"[^0-9]", "", value)
+    if not 6 <= len(digits) <= 15:
+        raise ValidationError("A phone number has 6 to 15 digits.", code="phone")
+    return ("+" if value.startswith("+") else "") + digits
+
+
+class OrderForm(forms.Form):
+    form_token = forms.UUIDField(widget=forms.HiddenInput, error_messages={
+        "required": "This form has expired. Please check your order and send it again.",
+        "invalid": "This form has expired. Please check your order and send it again.",
+    })
+    pizza = forms.ModelChoiceField(
+        queryset=Pizza.objects.filter(active=True),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose a pizza from the menu.", "required": "Choose a pizza from the menu."},
+    )
+    size = forms.ChoiceField(choices=Size.choices, initial=Size.MEDIUM, widget=forms.RadioSelect,
+                             error_messages={"invalid_choice": "Choose small, medium or large."})
+    quantity = forms.IntegerField(min_value=1, max_value=20, initial=1, error_messages={
+        "invalid": "Quantity must be a whole number from 1 to 20.",
+        "min_value": "Quantity must be at least 1.",
+        "max_value": "We bake at most 20 pizzas per order; call us for more.",
+        "required": "How many pizzas?",
+    })
+    customer_name = forms.CharField(label="Name", max_length=100, validators=[no_control_characters(False)])
+    phone = forms.CharField(max_length=24, validators=[no_control_characters(False)])
+    address = forms.CharField(label="Delivery address", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                              validators=[no_control_characters(True)])
+    comments = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+                               validators=[no_control_characters(True)])
+
+    def clean_phone(self) -> str:
+        return clean_phone(self.cleaned_data["phone"])
+
+    def clean_customer_name(self) -> str:
+        return " ".join(self.cleaned_data["customer_name"].split())
+
+
+class StaffFilterForm(forms.Form):
+    """Filters of the staff order table; every field is optional and invalid ones are ignored."""
+
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
+    variant = forms.ChoiceField(required=False, choices=[("", "Any variant")])
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(required=False, max_length=100, label="Search", validators=[no_control_characters(False)],
+                        widget=forms.TextInput(attrs={"placeholder": "Reference, name or phone"}))
+
+    def __init__(self, *args, variants: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variant"].choices = [("", "Any variant"), *[(v, v.upper()) for v in variants]]

@@ -1,0 +1,123 @@
+"""The menu and the orders that every variant shares."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+# References avoid 0/O and 1/I/L so they can be read out over the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 10  # 31^10 ≈ 8e14: not guessable, not sequential
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def new_access_token() -> str:
+    """The secret in the customer's status link (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Pizza(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField(max_digits=7, decimal_places=2, help_text="Price of a medium pizza")
+    active = models.BooleanField(default=True, help_text="Inactive pizzas are hidden and cannot be ordered")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Size(models.TextChoices):
+    SMALL = "small", "Small (25 cm)"
+    MEDIUM = "medium", "Medium (30 cm)"
+    LARGE = "large", "Large (35 cm)"
+
+
+SIZE_FACTORS = {Size.SMALL: Decimal("0.80"), Size.MEDIUM: Decimal("1.00"), Size.LARGE: Decimal("1.30")}
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "Received"
+    BAKING = "baking", "Baking"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Which status may follow which; anything else is refused.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.RECEIVED: (Status.BAKING, Status.CANCELLED),
+    Status.BAKING: (Status.OUT_FOR_DELIVERY, Status.CANCELLED),
+    Status.OUT_FOR_DELIVERY: (Status.DELIVERED,),
+    Status.DELIVERED: (),
+    Status.CANCELLED: (),
+}
+
+
+class Order(models.Model):
+    reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
+    access_token = models.CharField(max_length=64, unique=True, default=new_access_token, editable=False)
+    # The one-time token of the form that created this order: a retried POST finds it here.
+    form_token = models.UUIDField(unique=True, editable=False)
+    pizza = models.ForeignKey(Pizza, on_delete=models.PROTECT, related_name="orders")
+    size = models.CharField(max_length=10, choices=Size.choices, default=Size.MEDIUM)
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=7, decimal_places=2)
+    total = models.DecimalField(max_digits=9, decimal_places=2)
+    customer_name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=20)
+    address = models.CharField(max_length=300)
+    comments = models.TextField(max_length=1000, blank=True, default="")
+    variant = models.CharField(max_length=1, help_text="The release (a, b, c...) that served the order")
+    visitor_id = models.CharField(max_length=32, blank=True, default="", help_text="First-party visitor cookie")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The staff table walks these in keyset order: newest first, optionally one status or variant.
+            models.Index(F("created_at").desc(), F("id").desc(), name="order_newest"),
+            models.Index("status", F("created_at").desc(), F("id").desc(), name="order_status_newest"),
+            models.Index("variant", F("created_at").desc(), F("id").desc(), name="order_variant_newest"),
+            models.Index("phone", name="order_phone"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=20), name="order_quantity_1_20"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="order_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def next_statuses(self) -> tuple[str, ...]:
+        return TRANSITIONS.get(self.status, ())
+
+
+def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
+    """Compare-and-set: move an order from `expected` to `new`, or say why not.
+
+    One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
+    """
+    if new not in TRANSITIONS.get(expected, ()):
+        allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
+        return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
+    updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
+    if updated:
+        return True, f"Order moved to {Status(new).label}."
+    current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    if current is None:
+        return False, "That order does not exist."
+    return False, f"Not changed: someone else already moved this order to {Status(current).label}."

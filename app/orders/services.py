@@ -1,0 +1,51 @@
+"""Placing an order exactly once, whichever variant, retry or double click it comes from."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from .models import SIZE_FACTORS, Order
+
+VISITOR_COOKIE = "pz_visitor"
+
+
+def find_by_token(token: uuid.UUID | None) -> Order | None:
+    if token is None:
+        return None
+    return Order.objects.filter(form_token=token).first()
+
+
+def place_order(data: dict, token: uuid.UUID, visitor_id: str = "") -> tuple[Order, bool]:
+    """Create the order for `token`, or return the one that token already created.
+
+    Returns (order, created). The unique constraint on form_token decides between concurrent
+    retries: the second INSERT waits for the first to commit, fails, and reads the winner.
+    """
+    pizza = data["pizza"]
+    unit_price = (pizza.price * SIZE_FACTORS[data["size"]]).quantize(pizza.price)
+    fields = dict(
+        pizza=pizza,
+        size=data["size"],
+        quantity=data["quantity"],
+        unit_price=unit_price,
+        total=unit_price * data["quantity"],
+        customer_name=data["customer_name"],
+        phone=data["phone"],
+        address=data["address"],
+        comments=data.get("comments", ""),
+        variant=settings.VARIANT,
+        visitor_id=visitor_id,
+    )
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(form_token=token, **fields), True
+        except IntegrityError:
+            existing = find_by_token(token)
+            if existing is not None:
+                return existing, False
+            # Otherwise a random reference collided (about 1 in 10^14): draw a new one.
+    raise IntegrityError("could not allocate a unique order reference")

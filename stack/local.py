@@ -1,0 +1,326 @@
+"""The local A/B/C stack: gunicorn per variant behind HAProxy, on one database.
+
+Used by `make up` (stack/up.py), the end-to-end tests, `make chaos` and `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP_DIR = REPO_ROOT / "app"
+
+from config.variants import VariantSet, load_variants  # noqa: E402
+
+from . import haproxy  # noqa: E402
+
+
+class StackError(RuntimeError):
+    """Something the operator must fix; the message says what."""
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def http_get(url: str, timeout: float = 2.0, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def ensure_haproxy() -> str:
+    """HAProxy is the one system package the stack needs: install it where we can, else say how."""
+    found = shutil.which("haproxy") or (os.path.exists("/usr/sbin/haproxy") and "/usr/sbin/haproxy")
+    if found:
+        return found
+    command = "sudo apt-get update && sudo apt-get install -y haproxy"
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("HAProxy is missing: installing it with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "haproxy"], check=True, env=env, stdout=subprocess.DEVNULL)
+        found = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if os.path.exists(found):
+            return found
+    raise StackError(f"HAProxy is not installed. Install it with:\n    {command}\n(or `brew install haproxy` on macOS), then run `make up` again.")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+
+@dataclass
+class Stack:
+    env: str = "dev"
+    state_dir: Path = REPO_ROOT / ".stack"
+    ports: haproxy.Ports = field(default_factory=haproxy.Ports)
+    database_url: str | None = None
+    workers: int = 2
+    threads: int = 4
+    quiet: bool = False
+    variants: VariantSet | None = None
+    extra_env: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.state_dir = Path(self.state_dir)
+        self.variants = self.variants or load_variants(self.env)
+        self.processes: dict[tuple[str, int], Process] = {}
+        self.haproxy: Process | None = None
+        self.python = sys.executable
+
+    # --- configuration ----------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, flush=True)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.variants.variants)
+
+    def index(self, variant: str) -> int:
+        return self.names.index(variant)
+
+    def secret_key(self) -> str:
+        if os.environ.get("SECRET_KEY"):
+            return os.environ["SECRET_KEY"]
+        path = self.state_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def base_env(self, app_dir: Path = APP_DIR) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VARIANT", "THEME", "DJANGO_"))}
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings.local",
+            DEPLOY_ENV=self.env,
+            VARIANTS_ROOT=str(REPO_ROOT),
+            SECRET_KEY=self.secret_key(),
+            ALLOWED_HOSTS="localhost,127.0.0.1",
+            PYTHONPATH=str(app_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        else:
+            env.pop("DATABASE_URL", None)
+            env["SQLITE_PATH"] = str(self.state_dir / "db.sqlite3")
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str, app_dir: Path = APP_DIR, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        run_env = self.base_env(app_dir)
+        run_env.update(env or {})
+        result = subprocess.run([self.python, "manage.py", *args], cwd=app_dir, env=run_env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def check_not_running(self) -> None:
+        pid_file = self.state_dir / "stack.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().strip() or 0)
+            if pid == os.getpid():
+                pid = 0
+            try:
+                if not pid:
+                    raise ProcessLookupError
+                os.kill(pid, 0)
+            except (ProcessLookupError, PermissionError):
+                pid_file.unlink()
+            else:
+                raise StackError(f"the stack is already running (pid {pid}): {self.url()} . Stop it with Ctrl-C in its terminal or `kill {pid}`.")
+        busy = [p for p in [self.ports.entry, self.ports.stats, *[self.ports.variant(i, s) for i in range(len(self.names)) for s in haproxy.SLOTS]] if port_open(p)]
+        if busy:
+            raise StackError(f"port(s) {', '.join(map(str, busy))} already in use by another program; stop it or pick other ports with --port")
+
+    def prepare(self, staff_password: str | None = None) -> str:
+        """Migrate once (the schema owner's job), collect each theme's static files, ensure a staff login."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        owner = self.variants.schema_owner
+        migrated = self.manage("migrate_safely", env={"VARIANT": owner})
+        self.say(migrated.stdout.strip().splitlines()[-1] if migrated.stdout.strip() else "migrations applied")
+        for theme in sorted({v.theme for v in self.variants.variants.values()}):
+            self.manage("collectstatic", "--noinput", "-v", "0", env={"THEME": theme, "STATIC_ROOT": str(self.static_root(theme))})
+        args = ["ensure_staff"] + (["--password", staff_password] if staff_password else [])
+        return self.manage(*args).stdout.strip()
+
+    def static_root(self, theme: str) -> Path:
+        return self.state_dir / "static" / theme
+
+    def start_variant(self, variant: str, slot: int = 1, app_dir: Path = APP_DIR, env: dict | None = None) -> Process:
+        spec = self.variants.variants[variant]
+        port = self.ports.variant(self.index(variant), slot)
+        run_env = self.base_env(app_dir)
+        run_env.update(
+            VARIANT=variant,
+            THEME=spec.theme,
+            HOST="127.0.0.1",
+            PORT=str(port),
+            WEB_CONCURRENCY=str(self.workers),
+            GUNICORN_THREADS=str(self.threads),
+            GUNICORN_WORKER_TMP_DIR=str(self.state_dir),
+            STATIC_ROOT=str(self.static_root(spec.theme)),
+            APP_VERSION=run_env.get("APP_VERSION", "local"),
+        )
+        run_env.update(env or {})
+        log = self.state_dir / "logs" / f"{variant}{slot}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            popen = subprocess.Popen(
+                [self.python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
+                cwd=app_dir, env=run_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        process = Process(f"{variant}{slot}", popen, log)
+        self.processes[(variant, slot)] = process
+        return process
+
+    def stop_variant(self, variant: str, slot: int = 1, sig: int = signal.SIGTERM, timeout: float = 40.0) -> int | None:
+        process = self.processes.pop((variant, slot), None)
+        if process is None:
+            return None
+        if process.alive():
+            process.popen.send_signal(sig)
+            try:
+                return process.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                return process.popen.wait()
+        return process.popen.returncode
+
+    def start_haproxy(self) -> Process:
+        binary = ensure_haproxy()
+        socket_path = self.state_dir / "haproxy.sock"
+        config = self.state_dir / "haproxy.cfg"
+        config.write_text(haproxy.render(self.variants, self.ports, socket_path))
+        check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise StackError(f"generated HAProxy config is invalid:\n{check.stdout}{check.stderr}")
+        log = self.state_dir / "logs" / "haproxy.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            popen = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.haproxy = Process("haproxy", popen, log)
+        deadline = time.monotonic() + 10
+        while not port_open(self.ports.entry):
+            if not self.haproxy.alive() or time.monotonic() > deadline:
+                raise StackError(f"HAProxy did not start; see {log}")
+            time.sleep(0.1)
+        return self.haproxy
+
+    def haproxy_command(self, command: str) -> str:
+        """Talk to HAProxy's runtime API (e.g. 'show stat', 'set server variant_a/a1 state drain')."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(str(self.state_dir / "haproxy.sock"))
+            s.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def server_states(self) -> dict[str, str]:
+        """{'a1': 'UP', 'a2': 'DOWN', ...} as HAProxy's health checks see them."""
+        states = {}
+        for line in self.haproxy_command("show stat").splitlines():
+            cols = line.split(",")
+            if len(cols) > 17 and cols[0].startswith("variant_") and cols[1] not in ("FRONTEND", "BACKEND"):
+                states[cols[1]] = cols[17]
+        return states
+
+    def wait_ready(self, variant: str, slot: int = 1, timeout: float = 60.0, via_haproxy: bool = True) -> bool:
+        """True once the variant's /readyz answers 200 (and HAProxy has marked it UP, if asked)."""
+        port = self.ports.variant(self.index(variant), slot)
+        deadline = time.monotonic() + timeout
+        process = self.processes.get((variant, slot))
+        while time.monotonic() < deadline:
+            if process is not None and not process.alive():
+                return False
+            try:
+                status, _, _ = http_get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            except OSError:
+                status = 0
+            if status == 200 and (not via_haproxy or self.haproxy is None or self.server_states().get(haproxy.server_name(variant, slot)) == "UP"):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def start(self, staff_password: str | None = None, ready_timeout: float = 60.0) -> str:
+        """Everything `make up` does: prepare, start A, B, C and HAProxy, wait until all are ready."""
+        self.check_not_running()
+        staff = self.prepare(staff_password)
+        for name in self.names:
+            self.start_variant(name)
+        self.start_haproxy()
+        not_ready = [name for name in self.names if not self.wait_ready(name, timeout=ready_timeout)]
+        if not_ready:
+            logs = ", ".join(str(self.processes[(n, 1)].log) for n in not_ready if (n, 1) in self.processes)
+            raise StackError(f"variant(s) {', '.join(not_ready)} did not become ready within {ready_timeout:g}s; see {logs}")
+        return staff
+
+    def stop(self) -> None:
+        for variant, slot in list(self.processes):
+            self.stop_variant(variant, slot, timeout=30)
+        if self.haproxy and self.haproxy.alive():
+            self.haproxy.popen.terminate()
+            try:
+                self.haproxy.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.haproxy.popen.kill()
+        self.haproxy = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- addresses ----------------------------------------------------------------------------
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.ports.entry}{path}"
+
+    def variant_url(self, variant: str, path: str = "/", slot: int = 1) -> str:
+        return f"http://127.0.0.1:{self.ports.variant(self.index(variant), slot)}{path}"
+
+    def summary(self) -> str:
+        rows = [f"  split (HAProxy, weighted + sticky)  {self.url()}"]
+        for name, spec in self.variants.variants.items():
+            rows.append(f"  variant {name.upper()} ({spec.theme}, weight {spec.weight})".ljust(38) + self.variant_url(name))
+        rows.append(f"  staff order table".ljust(38) + self.url("/staff/orders/"))
+        rows.append(f"  HAProxy stats".ljust(38) + f"http://127.0.0.1:{self.ports.stats}/stats")
+        database = "PostgreSQL (DATABASE_URL)" if self.database_url else f"SQLite {self.state_dir / 'db.sqlite3'}"
+        rows.append(f"  database".ljust(38) + database)
+        return "\n".join(rows)
+
+
+def readiness_json(url: str) -> dict:
+    try:
+        _, _, body = http_get(url, timeout=2)
+        return json.loads(body)
+    except (OSError, ValueError):
+        return {}

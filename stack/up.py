@@ -1,0 +1,67 @@
+"""`make up`: run A, B and C behind HAProxy until Ctrl-C.
+
+With no DATABASE_URL the three share a SQLite file in .stack/ (the embedded default); with
+DATABASE_URL pointing at PostgreSQL the same stack runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from .haproxy import Ports
+from .local import Stack, StackError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="make up", description=__doc__)
+    parser.add_argument("--env", default=os.environ.get("ENV", "dev"), help="which environments/<env>/variants.yaml (dev, qa, prod)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PIZZA_PORT", "8000")), help="the split entry point's port")
+    args = parser.parse_args(argv)
+
+    try:
+        stack = Stack(env=args.env, ports=Ports(entry=args.port, stats=args.port + 404), database_url=os.environ.get("DATABASE_URL"))
+    except ValueError as exc:
+        print(f"make up: {exc}", file=sys.stderr)
+        return 2
+    pid_file = stack.state_dir / "stack.pid"
+    try:
+        stack.check_not_running()
+        stack.state_dir.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(str(os.getpid()))
+        staff = stack.start(staff_password=os.environ.get("STAFF_PASSWORD"))
+    except StackError as exc:
+        print(f"make up: {exc}", file=sys.stderr)
+        if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
+            stack.stop()
+            pid_file.unlink()
+        return 1
+    except KeyboardInterrupt:
+        stack.stop()
+        pid_file.unlink(missing_ok=True)
+        return 130
+
+    print("\nPizza A/B/C is up:\n" + stack.summary())
+    print(f"  {staff}\n\nLogs in {stack.state_dir / 'logs'}. Ctrl-C stops everything.", flush=True)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while not stopping:
+            dead = [p.name for p in stack.processes.values() if not p.alive()]
+            if dead or (stack.haproxy and not stack.haproxy.alive()):
+                print(f"make up: process(es) exited unexpectedly: {', '.join(dead) or 'haproxy'}; see {stack.state_dir / 'logs'}", file=sys.stderr)
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping A, B, C and HAProxy...", flush=True)
+    stack.stop()
+    pid_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
