@@ -113,10 +113,8 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, ProgrammingError):
             readiness.reset()  # a missing column means the schema is behind: re-check readiness
         log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
-        from django.db import connections
-
-        for conn in connections.all(initialized_only=True):
-            conn.close_if_unusable_or_obsolete()
+        # A broken connection is dropped by Django at the end of this request (request_finished),
+        # and CONN_HEALTH_CHECKS replaces it before the next one.
         if request.headers.get("Accept", "").startswith("application/json"):
             response = JsonResponse({"error": "service temporarily unavailable, retry shortly"}, status=503)
         else:

@@ -74,7 +74,7 @@ def order_create(request):
     token = parse_token(request.POST.get("form_token"))
     existing = find_by_token(token)
     if existing is not None:
-        return redirect("orders:confirmation", access_token=existing.access_token, permanent=False)
+        return _see_confirmation(existing)
     if not waffle.switch_is_active(ORDERS_OPEN):
         return _closed(request)
     form = OrderForm(request.POST)
@@ -82,8 +82,13 @@ def order_create(request):
         # Keep the customer's token: a corrected resubmission is still the same order attempt.
         return render(request, "orders/order_form.html", {"form": form}, status=422)
     order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], _visitor_id(request))
+    return _see_confirmation(order)
+
+
+def _see_confirmation(order: Order):
+    """303 See Other: the browser GETs the confirmation, and a reload never re-posts the form."""
     response = redirect("orders:confirmation", access_token=order.access_token)
-    response.status_code = 303  # See Other: the browser GETs the confirmation, a reload never re-posts
+    response.status_code = 303
     return response
 
 
@@ -192,8 +197,8 @@ def staff_orders(request):
     return render(request, "orders/staff/order_list.html", {
         "form": form,
         "orders": rows,
-        "next_url": f"?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
-        "first_url": f"?{query.urlencode()}" if cursor else None,
+        "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
+        "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
         "here": request.get_full_path(),
         "status_labels": dict(Status.choices),
     })

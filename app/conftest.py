@@ -1,0 +1,56 @@
+"""Fixtures shared by the app's tests (all of them run on a real PostgreSQL)."""
+
+import uuid
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from config.settings.base import BASE_DIR, THEMES_DIR
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def customer_user(django_user_model):
+    return django_user_model.objects.create_user("customer", password="pw-customer-123")
+
+
+@pytest.fixture
+def pizza(db):
+    from orders.models import Pizza
+    from orders.tests.factories import ensure_seed
+
+    ensure_seed()
+    return Pizza.objects.get(name="Pepperoni")
+
+
+@pytest.fixture
+def order_data(pizza):
+    """A valid order form submission with a fresh one-time token."""
+    return {
+        "form_token": str(uuid.uuid4()),
+        "pizza": str(pizza.pk),
+        "size": "large",
+        "quantity": "2",
+        "customer_name": "Ada Lovelace",
+        "phone": "+45 12 34 56 78",
+        "address": "1 Analytical Engine Way\nLondon",
+        "comments": "Ring twice",
+    }
+
+
+def theme_settings(theme: str) -> dict:
+    """The settings a process started with THEME=<theme> would have."""
+    templates = [dict(settings.TEMPLATES[0], DIRS=[THEMES_DIR / theme / "templates", BASE_DIR / "templates"])]
+    return {"THEME": theme, "TEMPLATES": templates, "STATICFILES_DIRS": [THEMES_DIR / theme / "static", BASE_DIR / "static"]}

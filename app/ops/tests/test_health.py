@@ -1,0 +1,76 @@
+"""/healthz and /readyz: what the kubelet and the load balancer ask."""
+
+import pytest
+from django.core.management import call_command
+
+from ops import readiness
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_the_database(client, settings, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz", HTTP_HOST="10.0.3.7")  # a pod IP, not in ALLOWED_HOSTS
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "variant": settings.VARIANT, "theme": settings.THEME, "version": settings.APP_VERSION}
+
+
+def test_readyz_is_ready_when_every_migration_is_applied(client):
+    readiness.reset()
+    response = client.get("/readyz", HTTP_HOST="10.0.3.7")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["migrations"] == {"ok": True, "missing": []}
+
+
+def test_readyz_names_missing_migrations_with_503(client, monkeypatch):
+    readiness.reset()
+    monkeypatch.setattr(readiness, "missing_migrations", lambda: ["orders.0099_future"])
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["checks"]["migrations"] == {"ok": False, "missing": ["orders.0099_future"]}
+
+
+def test_readyz_says_which_check_failed_when_the_database_is_down(client, monkeypatch):
+    monkeypatch.setattr(readiness, "database_ok", lambda: "OperationalError: connection refused")
+    body = client.get("/readyz").json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["database"] == {"ok": False, "error": "OperationalError: connection refused"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_not_ready_on_a_schema_behind_the_code(client):
+    """Roll the real schema back one migration: /readyz must say 503 and name it."""
+    readiness.reset()
+    try:
+        call_command("migrate", "orders", "0001", verbosity=0)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "orders.0002_menu_and_switch" in response.json()["checks"]["migrations"]["missing"]
+    finally:
+        call_command("migrate", verbosity=0)
+        readiness.reset()
+    assert client.get("/readyz").status_code == 200
+
+
+def test_every_response_carries_request_id_and_variant(client, settings):
+    response = client.get("/", HTTP_X_REQUEST_ID="abcdef0123456789")
+    assert response["X-Request-ID"] == "abcdef0123456789"
+    assert response["X-Pizza-Variant"] == settings.VARIANT
+    assert len(client.get("/", HTTP_X_REQUEST_ID="bad id!").get("X-Request-ID")) == 32
+
+
+def test_database_errors_become_503_with_retry_after(client, monkeypatch, pizza):
+    from django.db import OperationalError
+    from orders import views
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(views.Pizza.objects, "filter", broken)
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "back in a moment" in response.content.decode()

@@ -1,0 +1,43 @@
+"""Orders made directly in the database, for tests that need some to exist."""
+
+import importlib
+import uuid
+from decimal import Decimal
+
+from waffle.models import Switch
+
+from orders.models import Order, Pizza
+
+MENU_MIGRATION = "orders.migrations.0002_menu_and_switch"
+
+
+def ensure_seed() -> None:
+    """The menu and the open switch, as the data migration leaves them.
+
+    Transactional tests flush every table afterwards, so later tests put the seed back.
+    """
+    menu = importlib.import_module(MENU_MIGRATION).MENU
+    for position, (name, description, price) in enumerate(menu):
+        Pizza.objects.get_or_create(name=name, defaults={"description": description, "price": Decimal(price), "position": position})
+    Switch.objects.get_or_create(name="orders_open", defaults={"active": True})
+
+
+def make_order(**overrides) -> Order:
+    ensure_seed()
+    pizza = overrides.pop("pizza", None) or Pizza.objects.order_by("pk").first()
+    fields = dict(
+        form_token=uuid.uuid4(),
+        pizza=pizza,
+        size="medium",
+        quantity=1,
+        unit_price=pizza.price,
+        total=pizza.price,
+        customer_name="Grace Hopper",
+        phone="+4511223344",
+        address="2 Compiler Street",
+        variant="a",
+    )
+    fields.update(overrides)
+    if "total" not in overrides:
+        fields["total"] = Decimal(fields["unit_price"]) * fields["quantity"]
+    return Order.objects.create(**fields)

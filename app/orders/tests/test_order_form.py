@@ -1,0 +1,159 @@
+"""Placing an order: the valid path, and every bad input refused with nothing stored."""
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from orders.models import Order, Pizza
+
+pytestmark = pytest.mark.django_db
+
+ORDER_URL = "/order/"
+
+
+def test_form_page_carries_a_one_time_token(client):
+    response = client.get(ORDER_URL)
+    assert response.status_code == 200
+    token = response.context["form"].initial["form_token"]
+    assert isinstance(token, uuid.UUID)
+    assert str(token) in response.content.decode()
+
+
+def test_valid_order_redirects_to_confirmation_with_reference(client, order_data):
+    response = client.post(ORDER_URL, order_data)
+    assert response.status_code == 303
+    order = Order.objects.get()
+    assert response["Location"] == reverse("orders:confirmation", args=[order.access_token])
+    page = client.get(response["Location"])
+    assert order.reference in page.content.decode()
+    assert reverse("orders:order_status", args=[order.access_token]) in page.content.decode()
+
+
+def test_order_records_price_variant_and_normalised_phone(client, order_data, pizza, settings):
+    client.post(ORDER_URL, order_data)
+    order = Order.objects.get()
+    assert order.variant == settings.VARIANT
+    assert order.unit_price == (pizza.price * 13 / 10).quantize(pizza.price)
+    assert order.total == order.unit_price * 2
+    assert order.phone == "+4512345678"
+    assert order.status == "received"
+
+
+def test_reference_is_not_the_database_id(client, order_data):
+    client.post(ORDER_URL, order_data)
+    order = Order.objects.get()
+    assert order.reference != str(order.pk) and not order.reference.isdigit()
+    assert len(order.reference) >= 10 and len(order.access_token) >= 40
+
+
+def test_status_page_opens_only_with_the_token(client, order_data):
+    client.post(ORDER_URL, order_data)
+    order = Order.objects.get()
+    assert client.get(f"/orders/{order.access_token}/").status_code == 200
+    assert client.get(f"/orders/{order.reference}/").status_code == 404
+    assert client.get(f"/orders/{order.pk}/").status_code == 404
+
+
+def test_resubmitting_the_same_form_gives_back_the_same_order(client, order_data):
+    first = client.post(ORDER_URL, order_data)
+    second = client.post(ORDER_URL, order_data)
+    assert Order.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
+def test_retry_with_changed_fields_still_lands_on_the_first_order(client, order_data):
+    client.post(ORDER_URL, order_data)
+    client.post(ORDER_URL, dict(order_data, quantity="5"))
+    assert Order.objects.get().quantity == 2
+
+
+BAD_INPUTS = {
+    "unknown pizza": ({"pizza": "999999"}, "pizza", "Choose a pizza from the menu."),
+    "pizza not a number": ({"pizza": "pepperoni"}, "pizza", "Choose a pizza from the menu."),
+    "quantity zero": ({"quantity": "0"}, "quantity", "at least 1"),
+    "quantity negative": ({"quantity": "-3"}, "quantity", "at least 1"),
+    "quantity huge": ({"quantity": "99999999999999999999"}, "quantity", "at most 20"),
+    "quantity not a number": ({"quantity": "two"}, "quantity", "whole number"),
+    "quantity decimal": ({"quantity": "1.5"}, "quantity", "whole number"),
+    "unknown size": ({"size": "gigantic"}, "size", "small, medium or large"),
+    "missing name": ({"customer_name": ""}, "customer_name", "required"),
+    "missing phone": ({"phone": ""}, "phone", "required"),
+    "bad phone": ({"phone": "call me maybe"}, "phone", "phone number"),
+    "missing address": ({"address": ""}, "address", "required"),
+    "comments 100 kB": ({"comments": "x" * 100_000}, "comments", "at most 1000"),
+    "name too long": ({"customer_name": "N" * 101}, "customer_name", "at most 100"),
+    "NUL in name": ({"customer_name": "Ada\x00Lovelace"}, "customer_name", "Null characters are not allowed"),
+    "control char in address": ({"address": "Street\x07 1"}, "address", "control characters"),
+    "escape in comments": ({"comments": "hi\x1b[31m"}, "comments", "control characters"),
+    "newline in phone": ({"phone": "+4512\n345678"}, "phone", "control characters"),
+    "missing form token": ({"form_token": ""}, "form_token", "expired"),
+    "malformed form token": ({"form_token": "not-a-uuid"}, "form_token", "expired"),
+}
+
+
+@pytest.mark.parametrize("change,field,message", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_bad_input_is_refused_with_a_message_and_nothing_stored(client, order_data, change, field, message):
+    response = client.post(ORDER_URL, {**order_data, **change})
+    assert response.status_code == 422
+    errors = " ".join(response.context["form"].errors.get(field, []))
+    assert message in errors
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert Order.objects.count() == 0
+
+
+def test_missing_fields_entirely_are_refused(client):
+    response = client.post(ORDER_URL, {})
+    assert response.status_code == 422
+    assert Order.objects.count() == 0
+
+
+def test_inactive_pizza_cannot_be_ordered(client, order_data, pizza):
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)
+    response = client.post(ORDER_URL, order_data)
+    assert response.status_code == 422
+    assert "Choose a pizza from the menu." in response.context["form"].errors["pizza"]
+    assert Order.objects.count() == 0
+
+
+def test_missing_csrf_token_gets_a_clear_page_and_no_order(order_data):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(ORDER_URL, order_data)
+    assert response.status_code == 403
+    assert "Your form could not be checked" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_wrong_csrf_token_gets_a_clear_page_and_no_order(order_data):
+    client = Client(enforce_csrf_checks=True)
+    client.get(ORDER_URL)
+    response = client.post(ORDER_URL, {**order_data, "csrfmiddlewaretoken": "x" * 64})
+    assert response.status_code == 403
+    assert "Nothing was ordered" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_valid_csrf_token_is_accepted(order_data):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(ORDER_URL)
+    token = page.context["csrf_token"]
+    response = client.post(ORDER_URL, {**order_data, "csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 303
+    assert Order.objects.count() == 1
+
+
+def test_oversized_body_is_refused_without_a_500(client, order_data):
+    response = client.post(ORDER_URL, {**order_data, "comments": "y" * 400_000})
+    assert response.status_code == 400
+    assert Order.objects.count() == 0
+
+
+def test_get_of_unknown_page_is_a_404_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "could not find" in response.content.decode()
+
+
+def test_put_is_refused_with_405(client):
+    assert client.put(ORDER_URL).status_code == 405

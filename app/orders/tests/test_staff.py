@@ -1,0 +1,166 @@
+"""The staff order table: who may see it, what it shows, how it pages, and status changes."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Order
+from orders.tests.factories import make_order
+from orders.views import PAGE_SIZE, decode_cursor, encode_cursor
+
+pytestmark = pytest.mark.django_db
+
+TABLE = "/staff/orders/"
+
+
+def test_anonymous_visitor_is_sent_to_log_in(client):
+    response = client.get(TABLE)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_logged_in_non_staff_gets_403(client, customer_user):
+    client.force_login(customer_user)
+    assert client.get(TABLE).status_code == 403
+    assert client.post("/staff/orders/XYZ/status/", {"expected": "received", "status": "baking"}).status_code == 403
+
+
+def test_staff_can_log_in_with_the_login_page(client, staff_user):
+    response = client.post("/accounts/login/", {"username": "staffer", "password": "pw-staff-123"})
+    assert response.status_code == 302
+    assert client.get(TABLE).status_code == 200
+
+
+def test_table_lists_newest_first_with_variant(staff_client):
+    old = make_order(created_at=timezone.now() - timedelta(hours=2), variant="b")
+    new = make_order(variant="c")
+    page = staff_client.get(TABLE)
+    html = page.content.decode()
+    assert html.index(new.reference) < html.index(old.reference)
+    assert [o.reference for o in page.context["orders"]] == [new.reference, old.reference]
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"status": "baking"}, {"baking"}),
+    ({"variant": "b"}, {"b-order"}),
+])
+def test_filters_by_status_and_variant(staff_client, params, expected):
+    make_order(status="baking", customer_name="baking")
+    make_order(variant="b", customer_name="b-order")
+    make_order(customer_name="other")
+    names = {o.customer_name for o in staff_client.get(TABLE, params).context["orders"]}
+    assert names == expected
+
+
+def test_filter_by_date_range(staff_client):
+    make_order(created_at=timezone.now() - timedelta(days=10), customer_name="old")
+    make_order(customer_name="today")
+    today = timezone.now().date().isoformat()
+    names = {o.customer_name for o in staff_client.get(TABLE, {"date_from": today, "date_to": today}).context["orders"]}
+    assert names == {"today"}
+
+
+def test_search_by_reference_name_prefix_and_phone(staff_client):
+    target = make_order(customer_name="Margherita Rossi", phone="+4599887766")
+    make_order(customer_name="Someone Else", phone="+4511111111")
+    for q in (target.reference.lower(), "Margherita", "+45 99 88 77 66"):
+        found = [o.reference for o in staff_client.get(TABLE, {"q": q}).context["orders"]]
+        assert found == [target.reference], q
+
+
+def test_invalid_filters_are_ignored_not_a_500(staff_client):
+    make_order()
+    response = staff_client.get(TABLE, {"status": "bogus", "date_from": "yesterday", "after": "!!!"})
+    assert response.status_code == 200
+    assert len(response.context["orders"]) == 1
+
+
+def test_keyset_pages_cover_every_order_once(staff_client):
+    start = timezone.now()
+    for i in range(PAGE_SIZE + 7):
+        make_order(created_at=start - timedelta(seconds=i // 2))  # pairs share a timestamp
+    seen, url, pages = [], TABLE, 0
+    while url:
+        page = staff_client.get(url)
+        seen += [o.reference for o in page.context["orders"]]
+        url = page.context["next_url"]
+        pages += 1
+    assert pages == 2
+    assert len(seen) == len(set(seen)) == Order.objects.count()
+
+
+def test_cursor_round_trips():
+    order = make_order()
+    assert decode_cursor(encode_cursor(order)) == (order.created_at, order.pk)
+
+
+def test_page_query_does_not_count_or_scan(staff_client, django_assert_max_num_queries):
+    for _ in range(3):
+        make_order()
+    with django_assert_max_num_queries(6) as ctx:
+        staff_client.get(TABLE)
+    sql = " ".join(q["sql"] for q in ctx.captured_queries).upper()
+    assert "COUNT(" not in sql
+    assert "LIMIT 51" in sql
+
+
+def test_status_change_moves_the_order_and_says_so(staff_client):
+    order = make_order()
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, follow=True)
+    order.refresh_from_db()
+    assert order.status == "baking"
+    assert "Order moved to Baking" in response.content.decode()
+
+
+def test_invalid_transition_is_refused_with_a_message(staff_client):
+    order = make_order(status="delivered")
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "delivered", "status": "baking"},
+                                 HTTP_ACCEPT="application/json")
+    assert response.status_code == 409
+    assert "cannot go from delivered to baking" in response.json()["message"]
+    order.refresh_from_db()
+    assert order.status == "delivered"
+
+
+def test_stale_expected_status_loses(staff_client):
+    order = make_order(status="baking")
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"},
+                                 HTTP_ACCEPT="application/json")
+    assert response.status_code == 409
+    order.refresh_from_db()
+    assert order.status == "baking"
+
+
+def test_unknown_status_value_is_refused(staff_client):
+    order = make_order()
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "eaten"},
+                                 HTTP_ACCEPT="application/json")
+    assert response.status_code == 409
+    assert response.json()["message"] == "Unknown status."
+
+
+def test_status_change_without_csrf_is_refused(staff_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    order = make_order()
+    assert client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}).status_code == 403
+    order.refresh_from_db()
+    assert order.status == "received"
+
+
+def test_status_change_never_redirects_off_site(staff_client):
+    order = make_order()
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/",
+                                 {"expected": "received", "status": "baking", "next": "https://evil.example/"})
+    assert response["Location"] == TABLE
+
+
+def test_admin_lists_orders_and_menu(staff_client, django_user_model):
+    admin = django_user_model.objects.create_superuser("boss", password="pw-boss-123")
+    staff_client.force_login(admin)
+    make_order()
+    assert staff_client.get("/admin/orders/order/").status_code == 200
+    assert staff_client.get("/admin/orders/pizza/").status_code == 200

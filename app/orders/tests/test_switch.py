@@ -1,0 +1,51 @@
+"""The orders_open switch closes ordering on every variant at once (they share the database)."""
+
+import pytest
+from waffle.models import Switch
+
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def closed(pizza):
+    Switch.objects.filter(name="orders_open").update(active=False)
+
+
+def test_open_shop_shows_the_form(client, pizza):
+    assert 'name="form_token"' in client.get("/order/").content.decode()
+
+
+def test_closed_shop_says_so_and_shows_no_form(client, closed):
+    response = client.get("/order/")
+    assert "closed for orders" in response.content.decode()
+    assert 'name="form_token"' not in response.content.decode()
+
+
+def test_closed_shop_accepts_no_order(client, order_data, closed):
+    response = client.post("/order/", order_data)
+    assert response.status_code == 503
+    assert "closed for orders" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_closed_shop_refuses_api_orders(client, closed):
+    response = client.post("/api/v1/orders", "{}", content_type="application/json", HTTP_IDEMPOTENCY_KEY="6f1c1f0e-1111-4222-8333-444455556666")
+    assert response.status_code == 503
+
+
+def test_switch_is_read_from_the_database_on_every_request(client, pizza):
+    """No per-process cache: a toggle made by another variant's admin is seen at once."""
+    assert "closed for orders" not in client.get("/order/").content.decode()
+    Switch.objects.filter(name="orders_open").update(active=False)  # as another process would
+    assert "closed for orders" in client.get("/order/").content.decode()
+
+
+def test_toggling_from_the_admin_closes_the_shop(client, django_user_model, pizza):
+    boss = django_user_model.objects.create_superuser("boss", password="pw-boss-123")
+    client.force_login(boss)
+    switch = Switch.objects.get(name="orders_open")
+    response = client.post("/admin/waffle/switch/", {"action": "disable_switches", "_selected_action": [switch.pk]})
+    assert response.status_code == 302
+    assert "closed for orders" in client.get("/order/").content.decode()

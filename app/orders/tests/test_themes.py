@@ -1,0 +1,65 @@
+"""Every page under every theme: same logic, different design."""
+
+import pytest
+from django.test import override_settings
+
+from conftest import theme_settings
+from config.variants import THEMES
+from orders.tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+CTA = {"classic": "Place your order", "bold": "GET MY PIZZA NOW", "minimal": "Order"}
+STYLESHEET_MARKER = {"classic": "Georgia", "bold": "Impact", "minimal": "ui-monospace"}
+
+
+def pages(order):
+    return ["/", "/order/", f"/orders/{order.access_token}/confirmed/", f"/orders/{order.access_token}/",
+            "/accounts/login/", "/no-such-page/"]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_every_customer_page_renders_with_the_theme_marker(client, theme):
+    order = make_order()
+    with override_settings(**theme_settings(theme)):
+        for url in pages(order):
+            response = client.get(url)
+            assert response.status_code in (200, 404), url
+            html = response.content.decode()
+            assert f'data-theme="{theme}"' in html, url
+            assert response["X-Pizza-Theme"] == theme
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_staff_pages_render_under_the_theme(staff_client, theme):
+    make_order()
+    with override_settings(**theme_settings(theme)):
+        response = staff_client.get("/staff/orders/")
+        assert response.status_code == 200
+        assert f'data-theme="{theme}"' in response.content.decode()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_each_theme_words_the_call_to_action_its_own_way(client, theme):
+    with override_settings(**theme_settings(theme)):
+        assert CTA[theme] in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_each_theme_ships_its_own_stylesheet(client, theme):
+    with override_settings(**theme_settings(theme)):
+        from django.contrib.staticfiles import finders
+
+        path = finders.find("css/theme.css")
+        assert f"/themes/{theme}/" in str(path)
+        assert STYLESHEET_MARKER[theme] in open(path).read()
+
+
+def test_the_three_home_pages_differ_in_layout(client):
+    bodies = {}
+    for theme in THEMES:
+        with override_settings(**theme_settings(theme)):
+            bodies[theme] = client.get("/").content.decode()
+    assert 'class="menu-card"' in bodies["classic"]
+    assert 'class="card-grid"' in bodies["bold"]
+    assert 'class="menu-table"' in bodies["minimal"]
