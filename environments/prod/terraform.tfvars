@@ -1,0 +1,37 @@
+# Inputs of the prod environment for terraform/ (non-secret only: credentials are generated
+# by Terraform into Secrets Manager, never written here).
+# Use: terraform -chdir=terraform plan -var-file=../environments/prod/terraform.tfvars
+
+environment = "prod"
+region      = "us-east-1"
+azs         = ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+# github_repository is OWNER/REPO of this code on GitHub: CHANGE IT to your fork before the first apply.
+github_repository = "pizza-abc/pizza-abc"
+
+# Network: one NAT gateway is enough outside prod; prod keeps one per zone.
+vpc_cidr           = "10.0.0.0/16"
+single_nat_gateway = false
+
+# cluster_admin_arns: IAM roles of the people who run the first apply and administer the cluster
+# (e.g. your SSO administrator role). Not secret; the CI role is added by Terraform itself.
+cluster_admin_arns = []
+
+# EKS managed node group (one node per zone at least).
+node_instance_types = ["m6i.large"]
+node_min_size       = 3
+node_max_size       = 9
+node_desired_size   = 3
+
+# PostgreSQL (RDS).
+db_instance_class     = "db.m7g.large"
+multi_az              = true
+deletion_protection   = true
+backup_retention_days = 14
+
+# Public name: leave empty to serve plain HTTP on the ALB's DNS name; set both to get HTTPS.
+domain_name       = ""
+route53_zone_name = ""
+
+# WAF: requests per client IP per 5 minutes.
+waf_rate_limit = 1000

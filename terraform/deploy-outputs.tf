@@ -1,0 +1,19 @@
+# The deploy workflow needs a few outputs but must not read the state (it holds the generated
+# credentials). They are published here, non-secret, in the shape of `terraform output -json`,
+# so `aws ssm get-parameter --with-decryption --name /pizza/<env>/deploy-outputs --query Parameter.Value --output text`
+# can replace `terraform output -json` without changing the jq that reads it.
+resource "aws_ssm_parameter" "deploy_outputs" {
+  name        = "/${local.secret_path}/deploy-outputs"
+  description = "${local.name}: non-secret outputs the deploy workflow reads"
+  type        = "SecureString"
+  key_id      = aws_kms_key.ecr.arn # the deploy's key: it already decrypts the images with it
+  value = jsonencode({
+    region                = { value = var.region }
+    cluster_name          = { value = module.eks.cluster_name }
+    ecr_repository_url    = { value = aws_ecr_repository.app.repository_url }
+    target_group_arns     = { value = { for name, tg in aws_lb_target_group.variant : name => tg.arn } }
+    alb_dns_name          = { value = aws_lb.web.dns_name }
+    alb_security_group_id = { value = aws_security_group.alb.id }
+    alb_subnet_cidrs      = { value = module.vpc.public_subnets_cidr_blocks }
+  })
+}

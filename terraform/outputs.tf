@@ -1,0 +1,74 @@
+output "region" {
+  description = "AWS region of this environment."
+  value       = var.region
+}
+
+output "cluster_name" {
+  description = "EKS cluster name (aws eks update-kubeconfig --name ...)."
+  value       = module.eks.cluster_name
+}
+
+output "ecr_repository_url" {
+  description = "ECR repository URL the deploy pushes the app image to."
+  value       = aws_ecr_repository.app.repository_url
+}
+
+output "target_group_arns" {
+  description = "Target group ARN per variant, for each release's TargetGroupBinding."
+  value       = { for name, tg in aws_lb_target_group.variant : name => tg.arn }
+}
+
+output "database_secret_arn" {
+  description = "ARN of the Secrets Manager secret pizza/<env>/database (JSON: username, password, host, port, dbname, engine)."
+  value       = aws_secretsmanager_secret.database.arn
+}
+
+output "django_secret_arn" {
+  description = "ARN of the Secrets Manager secret pizza/<env>/django (JSON: SECRET_KEY)."
+  value       = aws_secretsmanager_secret.django.arn
+}
+
+output "database_host" {
+  description = "Host name of the PostgreSQL instance (reachable from the cluster only)."
+  value       = aws_db_instance.orders.address
+}
+
+output "plan_role_arn" {
+  description = "IAM role (read-only) the infrastructure workflow's plan job assumes."
+  value       = aws_iam_role.plan.arn
+}
+
+output "deploy_role_arn" {
+  description = "IAM role the deploy workflow assumes to push images and roll the Helm releases."
+  value       = aws_iam_role.deploy.arn
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the shared ALB (point the domain here when Route 53 is not used)."
+  value       = aws_lb.web.dns_name
+}
+
+output "site_url" {
+  description = "Where the shop answers."
+  value       = local.https ? "https://${var.domain_name}" : "http://${aws_lb.web.dns_name}"
+}
+
+output "apply_role_arn" {
+  description = "IAM role the infrastructure workflow's approved apply/destroy job assumes."
+  value       = aws_iam_role.apply.arn
+}
+
+output "deploy_outputs_parameter" {
+  description = "SSM parameter holding the deploy's outputs as `terraform output -json` would print them."
+  value       = aws_ssm_parameter.deploy_outputs.name
+}
+
+output "alb_security_group_id" {
+  description = "Security group of the shared ALB (the chart's targetGroupBinding.albSecurityGroupId)."
+  value       = aws_security_group.alb.id
+}
+
+output "alb_subnet_cidrs" {
+  description = "CIDR blocks the ALB sends from (public subnets), for the app's NetworkPolicy ingress rule."
+  value       = module.vpc.public_subnets_cidr_blocks
+}

@@ -1,0 +1,183 @@
+# ---------------------------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------------------------
+
+variable "environment" {
+  description = "Environment to build: dev, qa or prod. Picks environments/<environment>/variants.yaml."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "qa", "prod"], var.environment)
+    error_message = "environment must be one of dev, qa, prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region of every resource in this environment."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "GitHub repository (OWNER/REPO) whose workflows may assume the plan, apply and deploy roles."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must look like OWNER/REPO, without wildcards."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Network
+# ---------------------------------------------------------------------------------------------
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC; public, private and database subnets are carved out of it."
+  type        = string
+  default     = "10.0.0.0/16"
+}
+
+variable "azs" {
+  description = "The three availability zones the VPC, the node group and the database span."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.azs) == 3
+    error_message = "azs must list exactly three availability zones."
+  }
+}
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway for the whole VPC (cheaper) instead of one per zone (survives a zone outage)."
+  type        = bool
+  default     = false
+}
+
+variable "log_retention_days" {
+  description = "Days to keep CloudWatch logs (VPC flow logs, EKS control plane, WAF, RDS)."
+  type        = number
+  default     = 365
+}
+
+# ---------------------------------------------------------------------------------------------
+# EKS
+# ---------------------------------------------------------------------------------------------
+
+variable "cluster_admin_arns" {
+  description = "IAM role ARNs of people who administer the cluster (and run the first apply, before CI exists)."
+  type        = list(string)
+  default     = []
+}
+
+variable "cluster_endpoint_public_access_cidrs" {
+  description = "CIDR blocks allowed to reach the public Kubernetes API endpoint (GitHub-hosted runners need it)."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "node_instance_types" {
+  description = "EC2 instance types of the managed node group."
+  type        = list(string)
+  default     = ["m6i.large"]
+}
+
+variable "node_min_size" {
+  description = "Smallest number of nodes; 3 keeps one node in each zone."
+  type        = number
+  default     = 3
+}
+
+variable "node_max_size" {
+  description = "Largest number of nodes the node group may scale to."
+  type        = number
+  default     = 6
+}
+
+variable "node_desired_size" {
+  description = "Number of nodes at creation (the module ignores later changes so autoscaling owns it)."
+  type        = number
+  default     = 3
+}
+
+# ---------------------------------------------------------------------------------------------
+# Database
+# ---------------------------------------------------------------------------------------------
+
+variable "db_engine_version" {
+  description = "PostgreSQL major version; minor versions are upgraded in the maintenance window."
+  type        = string
+  default     = "17"
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class of the shared PostgreSQL database."
+  type        = string
+  default     = "db.t4g.medium"
+}
+
+variable "db_allocated_storage" {
+  description = "Initial storage of the database, in GiB."
+  type        = number
+  default     = 20
+}
+
+variable "db_max_allocated_storage" {
+  description = "Upper bound for storage autoscaling, in GiB."
+  type        = number
+  default     = 100
+}
+
+variable "multi_az" {
+  description = "Run a synchronous standby in a second zone (required in prod)."
+  type        = bool
+  default     = true
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the database and the load balancer, and keep a final snapshot (required in prod)."
+  type        = bool
+  default     = true
+}
+
+variable "backup_retention_days" {
+  description = "Days of automated database backups (point-in-time recovery window)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.backup_retention_days >= 7 && var.backup_retention_days <= 35
+    error_message = "backup_retention_days must be from 7 to 35."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load balancer and WAF
+# ---------------------------------------------------------------------------------------------
+
+variable "domain_name" {
+  description = "Public host name of the shop (e.g. shop.example.com). Empty: no certificate, the ALB serves plain HTTP."
+  type        = string
+  default     = ""
+}
+
+variable "route53_zone_name" {
+  description = "Route 53 public hosted zone holding domain_name, for certificate validation and the alias record."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.route53_zone_name == "" || can(regex("^[a-z0-9.-]+$", var.route53_zone_name))
+    error_message = "route53_zone_name must be a DNS name such as example.com."
+  }
+}
+
+variable "waf_rate_limit" {
+  description = "Requests one client IP may send in any 5 minutes before the WAF blocks it."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit >= 10
+    error_message = "waf_rate_limit must be at least 10 (the WAF minimum)."
+  }
+}
