@@ -1,0 +1,114 @@
+"""Helpers for the chart tests: render a release with Helm's own engine (helm-python-sdk) and parse it.
+
+Imported by tests/chart/conftest.py and the test modules (kept out of conftest.py so there is one
+unambiguous module to import from).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import helm_python
+import kubernetes_validate
+import kubernetes_validate.utils
+import yaml
+
+from stack.releases import deep_merge, releases
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO_ROOT / "chart"
+# An image tag as the deploy workflow passes it (--set image.tag=<git sha>).
+TEST_IMAGE_TAG = "3f2c1a9"
+DEFAULT_KUBE_VERSION = "1.33"
+# The brief's pattern, then Terraform's usual `variable "kubernetes_version" { default = "1.33" }`.
+KUBE_VERSION_SETTING = re.compile(r'(?:kubernetes_version|cluster_version)\s*=\s*"(\d+\.\d+)"')
+KUBE_VERSION_VARIABLE = re.compile(
+    r'variable\s+"(?:kubernetes_version|cluster_version)"\s*\{[^}]*?default\s*=\s*"(\d+\.\d+)"', re.S
+)
+HOOK = "helm.sh/hook"
+
+
+def terraform_kube_version(terraform_dir: Path) -> str:
+    """The EKS Kubernetes minor version Terraform sets, or 1.33 when there is no Terraform yet."""
+    texts = [path.read_text() for path in sorted(terraform_dir.glob("*.tf"))] if terraform_dir.is_dir() else []
+    for pattern in (KUBE_VERSION_SETTING, KUBE_VERSION_VARIABLE):
+        for text in texts:
+            if match := pattern.search(text):
+                return match.group(1)
+    return DEFAULT_KUBE_VERSION
+
+
+def validation_version(wanted: str) -> str:
+    """`wanted` as kubernetes-validate names it (1.33 -> 1.33.0), or its newest when it lacks that one."""
+    available = kubernetes_validate.utils.all_versions()
+    matching = [v for v in available if kubernetes_validate.utils.major_minor(v) == wanted]
+    return matching[-1] if matching else available[-1]
+
+
+@dataclass
+class RenderedRelease:
+    """One release rendered: its entry from stack.releases, its values and its parsed objects."""
+
+    env: str
+    spec: dict
+    values: dict
+    files: dict[str, str]
+    objects: list[dict] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.spec["namespace"]
+
+    @property
+    def notes(self) -> str:
+        return next((text for path, text in self.files.items() if path.endswith("NOTES.txt")), "")
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [obj for obj in self.objects if obj["kind"] == kind]
+
+    def one(self, kind: str) -> dict:
+        found = self.of_kind(kind)
+        assert len(found) == 1, f"{self.name}: expected one {kind}, found {len(found)}"
+        return found[0]
+
+    def installed(self) -> list[dict]:
+        """The objects Helm keeps as the release (hooks excluded)."""
+        return [obj for obj in self.objects if HOOK not in obj["metadata"].get("annotations", {})]
+
+    def hooks(self, event: str) -> list[dict]:
+        return [
+            obj
+            for obj in self.objects
+            if event in obj["metadata"].get("annotations", {}).get(HOOK, "").split(",")
+        ]
+
+
+def parse_manifests(files: dict[str, str]) -> list[dict]:
+    objects = []
+    for path, text in sorted(files.items()):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                objects.append(doc)
+    return objects
+
+
+def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None) -> RenderedRelease:
+    values = deep_merge(spec["values"], {"image": {"tag": TEST_IMAGE_TAG}})
+    if extra:
+        values = deep_merge(values, extra)
+    files = chart.render(values, name=spec["name"], namespace=spec["namespace"], is_install=True)
+    return RenderedRelease(env=env, spec=spec, values=values, files=files, objects=parse_manifests(files))
+
+
+def release_values(env: str = "dev", index: int = 0) -> tuple[dict, dict]:
+    """A release's spec and values with the test image tag, for tests that tweak one value."""
+    spec = releases(env)[index]
+    return spec, deep_merge(spec["values"], {"image": {"tag": TEST_IMAGE_TAG}})

@@ -1,0 +1,72 @@
+"""Render the chart once per release of every environment, with Helm's own engine (helm-python-sdk).
+
+The release list comes from stack/releases.py, the same list the deploy workflow installs, so the
+tests check what gets deployed. Nothing here needs a cluster or the database.
+"""
+
+from __future__ import annotations
+
+import helm_python
+import pytest
+import yaml
+
+from chart_support import CHART_DIR, RenderedRelease, render_release, terraform_kube_version, validation_version
+from stack.releases import releases
+
+
+@pytest.fixture(scope="session")
+def chart() -> helm_python.Chart:
+    loaded = helm_python.Chart.load(str(CHART_DIR))
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture(scope="session")
+def rendered(chart, variant_sets) -> dict[str, list[RenderedRelease]]:
+    """Every release of every environment, rendered once for the whole session."""
+    return {env: [render_release(chart, env, spec) for spec in releases(env)] for env in variant_sets}
+
+
+@pytest.fixture(scope="session")
+def all_releases(rendered) -> list[RenderedRelease]:
+    return [release for env_releases in rendered.values() for release in env_releases]
+
+
+@pytest.fixture(scope="session")
+def optional_release(chart) -> RenderedRelease:
+    """The dev schema owner with every optional object switched on (Ingress, ServiceMonitor, an ARN)."""
+    spec = releases("dev")[0]
+    extra = {
+        "ingress": {"enabled": True, "host": f"{spec['variant']}.dev.pizza.example.com", "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"}},
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+        "targetGroupBinding": {
+            "targetGroupARN": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/pizza-dev-a/0123456789abcdef",
+            "albSecurityGroupId": "sg-0123456789abcdef0",
+        },
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/pizza-dev-a"}},
+    }
+    return render_release(chart, "dev", spec, extra)
+
+
+@pytest.fixture(scope="session")
+def kind_release(chart) -> RenderedRelease:
+    """The dev schema owner rendered with chart/ci/kind-values.yaml on top (the kind smoke install)."""
+    spec = releases("dev")[0]
+    kind_values = yaml.safe_load((CHART_DIR / "ci" / "kind-values.yaml").read_text())
+    return render_release(chart, "dev", spec, kind_values)
+
+
+@pytest.fixture(scope="session")
+def kube_version(repo_root) -> str:
+    return validation_version(terraform_kube_version(repo_root / "terraform"))
+
+
+@pytest.fixture(scope="session")
+def run_checkov(request, repo_root):
+    """tests/conftest.py's run_checkov. Both conftest files are modules named `conftest`, so an
+    import would get whichever pytest loaded last; the plugin manager holds the right one."""
+    shared = repo_root / "tests" / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) and plugin.__file__ == str(shared):
+            return plugin.run_checkov
+    pytest.fail(f"{shared} is not loaded as a conftest")
