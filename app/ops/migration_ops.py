@@ -10,12 +10,20 @@ class AddIndexOnline(AddIndexConcurrently):
     The migration holding it must say `atomic = False`: PostgreSQL refuses CONCURRENTLY in a transaction.
     """
 
+    def _ensure_not_in_transaction(self, schema_editor):
+        if not schema_editor.collect_sql:  # only printing SQL (sqlmigrate, the gate) runs nothing
+            super()._ensure_not_in_transaction(schema_editor)
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        if self.index.opclasses:
+            return None  # operator classes are PostgreSQL's; the SQLite default does without the index
         return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        if self.index.opclasses:
+            return None
         return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)

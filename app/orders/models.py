@@ -80,6 +80,8 @@ class Order(models.Model):
     comments = models.TextField(max_length=1000, blank=True, default="")
     variant = models.CharField(max_length=1, help_text="The release (a, b, c...) that served the order")
     visitor_id = models.CharField(max_length=32, blank=True, default="", help_text="First-party visitor cookie")
+    # db_default: releases that predate this column keep inserting orders without naming it.
+    channel = models.CharField(max_length=10, default="web", db_default="web", help_text="web form or api (mobile app)")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -92,6 +94,8 @@ class Order(models.Model):
             models.Index("status", F("created_at").desc(), F("id").desc(), name="order_status_newest"),
             models.Index("variant", F("created_at").desc(), F("id").desc(), name="order_variant_newest"),
             models.Index("phone", name="order_phone"),
+            # Name search is a prefix match (LIKE 'x%'): pattern ops let the B-tree answer it in any collation.
+            models.Index(fields=["customer_name"], opclasses=["varchar_pattern_ops"], name="order_name_prefix"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=20), name="order_quantity_1_20"),

@@ -18,7 +18,7 @@ def find_by_token(token: uuid.UUID | None) -> Order | None:
     return Order.objects.filter(form_token=token).first()
 
 
-def place_order(data: dict, token: uuid.UUID, visitor_id: str = "") -> tuple[Order, bool]:
+def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str = "web") -> tuple[Order, bool]:
     """Create the order for `token`, or return the one that token already created.
 
     Returns (order, created). The unique constraint on form_token decides between concurrent
@@ -38,6 +38,7 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "") -> tuple[Ord
         comments=data.get("comments", ""),
         variant=settings.VARIANT,
         visitor_id=visitor_id,
+        channel=channel,
     )
     for _ in range(3):
         try:

@@ -274,7 +274,7 @@ def api_orders(request):
     form = OrderForm(data={k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
     if not form.is_valid():
         return _api_error(422, "Some fields need attention.", {k: [str(e) for e in v] for k, v in form.errors.items()})
-    order, created = place_order(form.cleaned_data, token, _visitor_id(request))
+    order, created = place_order(form.cleaned_data, token, _visitor_id(request), channel="api")
     return JsonResponse(_order_json(order), status=201 if created else 200)
 
 

@@ -93,16 +93,14 @@ class Command(BaseCommand):
                 self._migrate(opts)
                 return
             except OperationalError as exc:
-                cause = getattr(exc, "__cause__", None)
-                if getattr(cause, "pgcode", None) != LOCK_NOT_AVAILABLE or attempt == opts["retries"]:
-                    if getattr(cause, "pgcode", None) == LOCK_NOT_AVAILABLE:
-                        raise CommandError(
-                            f"gave up after {attempt + 1} attempts: a table stayed locked longer than "
-                            f"lock_timeout={opts['lock_timeout']} each time ({exc})"
-                        ) from exc
+                if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
                     raise
+                if attempt == opts["retries"]:
+                    raise CommandError(
+                        f"gave up after {attempt + 1} attempts: a table stayed locked longer than "
+                        f"lock_timeout={opts['lock_timeout']} each time ({str(exc).strip()})"
+                    ) from exc
                 self.stdout.write(f"lock timeout (attempt {attempt + 1}); retrying in {pause:g}s")
-                connections["default"].cursor().execute("ROLLBACK") if connections["default"].in_atomic_block else None
                 time.sleep(pause)
                 pause *= 2
 
