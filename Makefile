@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 ENV ?= dev
 
-.PHONY: up test test-fast bench chaos lint lock clean
+.PHONY: up test bench chaos migration-gate lock clean
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -29,6 +29,10 @@ up: $(VENV)/.installed
 # test runs every test against a real PostgreSQL (see stack/with-postgres.sh).
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov stack/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# migration-gate fails when a migration would break a release still running older code.
+migration-gate: $(VENV)/.installed
+	stack/with-postgres.sh sh -c 'cd app && DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL="$$TEST_DATABASE_URL" ../$(PY) manage.py migration_gate'
 
 # bench prints throughput, latency and memory figures beside a ceiling measured in the same run.
 bench: $(VENV)/.installed

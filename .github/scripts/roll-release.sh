@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# roll-release.sh upgrades (or installs) one Helm release of ./chart, waits for it, rolls it back
+# if it does not become ready, runs its `helm test`, and writes a job summary line.
+#
+# Environment:
+#   RELEASE            one object from `python -m stack.releases --env <env> --format json`
+#   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
+#   IMAGE_TAG          image tag to run (the commit SHA)
+#   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)
+#   HELM_TIMEOUT       how long to wait for the rollout, the migration hook included (default 10m)
+set -euo pipefail
+
+name=$(jq -r '.name' <<<"$RELEASE")
+namespace=$(jq -r '.namespace' <<<"$RELEASE")
+variant=$(jq -r '.variant' <<<"$RELEASE")
+theme=$(jq -r '.theme' <<<"$RELEASE")
+owner=$(jq -r '.schemaOwner' <<<"$RELEASE")
+target_group=$(jq -r --arg v "$variant" '.[$v] // empty' <<<"$TARGET_GROUP_ARNS")
+if [[ -z "$target_group" ]]; then
+  echo "::error::terraform output target_group_arns has no entry for variant $variant"
+  exit 1
+fi
+
+args=(upgrade --install "$name" ./chart --namespace "$namespace" --create-namespace
+  --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}")
+while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$RELEASE")
+# .set carries variant, theme, weight and migrations.enabled (true only for the schema owner).
+while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
+args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
+  --set-string "targetGroupBinding.targetGroupARN=$target_group")
+
+echo "::group::helm upgrade $name (variant $variant, theme $theme, schema owner: $owner)"
+status=0
+helm "${args[@]}" || status=$?
+echo "::endgroup::"
+if ((status != 0)); then
+  echo "::error::helm upgrade of $name failed and was rolled back (pods not ready in time, or the migration hook failed)"
+  kubectl -n "$namespace" get pods -o wide || true
+  kubectl -n "$namespace" get events --sort-by=.lastTimestamp | tail -n 30 || true
+  echo "| $name | $variant | $theme | $IMAGE_TAG | failed, rolled back |" >> "$GITHUB_STEP_SUMMARY"
+  exit "$status"
+fi
+
+echo "::group::helm test $name"
+status=0
+helm test "$name" --namespace "$namespace" --timeout 5m --logs || status=$?
+echo "::endgroup::"
+
+revision=$(helm history "$name" --namespace "$namespace" --max 1 -o json | jq -r '.[-1].revision')
+chart=$(helm history "$name" --namespace "$namespace" --max 1 -o json | jq -r '.[-1].chart')
+{
+  echo "| release | variant | theme | version (image tag) | chart | revision | helm test |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| $name | $variant | $theme | $IMAGE_TAG | $chart | $revision | $([[ $status == 0 ]] && echo passed || echo FAILED) |"
+} >> "$GITHUB_STEP_SUMMARY"
+if ((status != 0)); then
+  # The pods are ready but the release does not work: put the previous revision back.
+  if ((revision > 1)); then
+    echo "::error::helm test $name failed; rolling back revision $revision to the previous one"
+    helm rollback "$name" --namespace "$namespace" --wait=watcher --timeout "${HELM_TIMEOUT:-10m}" || true
+  else
+    echo "::error::helm test $name failed on its first install; nothing to roll back to"
+  fi
+fi
+exit "$status"

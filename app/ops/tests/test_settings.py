@@ -1,0 +1,78 @@
+"""Configuration comes from the environment, and a wrong value stops the process at start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+APP_DIR = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "k" * 20 + "-test-only-not-a-secret-" + "z" * 20,
+    "ALLOWED_HOSTS": "pizza.example.com",
+    "DATABASE_URL": "postgres://pizza@db.invalid:5432/pizza",
+}
+
+
+def run(args, **env):
+    full = {k: v for k, v in os.environ.items() if k not in ("VARIANT", "THEME", "DJANGO_SETTINGS_MODULE")}
+    full.update(env)
+    return subprocess.run([sys.executable, *args], cwd=APP_DIR, env=full, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name,value,allowed", [
+    ("THEME", "neon", "classic, bold, minimal"),
+    ("VARIANT", "z", "a, b, c"),
+])
+def test_unknown_theme_or_variant_stops_start_up_with_one_line(name, value, allowed):
+    result = run(["-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0", "config.wsgi"], **PRODUCTION, **{name: value})
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message == f"pizza: {name}={value!r} is not one of {allowed}" + (" (environments/dev/variants.yaml)" if name == "VARIANT" else "")
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = run(["manage.py", "check"], **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == "pizza: You must set SECRET_KEY (50 characters or more) in production"
+
+
+def test_check_deploy_gives_no_warning_with_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_database_url_picks_the_database():
+    code = "from django.conf import settings; d = settings.DATABASES['default']; print(d['ENGINE'], d['HOST'], d['CONN_MAX_AGE'])"
+    result = run(["-c", f"import django; django.setup(); {code}"], **PRODUCTION)
+    assert result.stdout.split() == ["django.db.backends.postgresql", "db.invalid", "300"]
+
+
+def test_split_database_variables_from_the_chart_are_understood():
+    env = {**PRODUCTION, "DATABASE_URL": "", "DATABASE_HOST": "rds.invalid", "DATABASE_USER": "pizza", "DATABASE_PASSWORD": "from-secret"}
+    code = "from django.conf import settings; d = settings.DATABASES['default']; print(d['HOST'], d['USER'], d['OPTIONS']['sslmode'])"
+    result = run(["-c", f"import django; django.setup(); {code}"], **env)
+    assert result.stdout.split() == ["rds.invalid", "pizza", "require"]
+
+
+def test_logs_are_one_json_object_per_line_with_the_request_id(client, caplog):
+    import json
+    import logging
+
+    from ops.logging import JsonFormatter, RequestIdFilter, request_id_var
+
+    token = request_id_var.set("req-12345678")
+    try:
+        record = logging.LogRecord("pizza.request", logging.INFO, __file__, 1, "GET / 200", None, None)
+        RequestIdFilter().filter(record)
+        record.status = 200
+        line = JsonFormatter().format(record)
+    finally:
+        request_id_var.reset(token)
+    parsed = json.loads(line)
+    assert parsed["request_id"] == "req-12345678" and parsed["status"] == 200 and parsed["message"] == "GET / 200"
+    assert "\n" not in line

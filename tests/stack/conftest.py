@@ -1,0 +1,25 @@
+"""Fixtures for tests that run the real local stack (HAProxy + gunicorn per variant) on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from stack_support import fresh_database
+
+from stack.haproxy import Ports
+from stack.local import Stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A, B and C behind HAProxy on a database of their own, on ports away from `make up`'s."""
+    database_url = fresh_database("pizza_e2e")
+    state = tmp_path_factory.mktemp("stack")
+    running = Stack(env="dev", state_dir=state, ports=Ports(entry=38000, stats=38404), database_url=database_url, quiet=True,
+                    workers=1, threads=4)
+    try:
+        running.start(staff_password="e2e-staff-password")
+        yield running
+    finally:
+        running.stop()
+
+

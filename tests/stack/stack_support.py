@@ -1,0 +1,64 @@
+"""Helpers for the end-to-end tests: a fresh database, a customer placing an order, a staff login."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+import pytest
+import requests
+
+def fresh_database(name: str) -> str:
+    """Create (or re-create) database `name` on the test server and return its URL."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.fail("TEST_DATABASE_URL is not set: run the tests with `make test`")
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+
+
+FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
+
+
+def place_order(session: requests.Session, base: str, name: str) -> tuple[str, str]:
+    """The customer's path: GET the form, POST it with its tokens, follow to the confirmation.
+    Returns (reference, variant that served it)."""
+    form = session.get(f"{base}/order/", timeout=10)
+    assert form.status_code == 200, form.text[:300]
+    fields = dict(FORM_FIELD.findall(form.text))
+    pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
+    data = {**fields, "pizza": pizza, "size": "medium", "quantity": "1", "customer_name": name,
+            "phone": "+4520304050", "address": "Test Street 1", "comments": ""}
+    done = session.post(f"{base}/order/", data=data, headers={"Referer": f"{base}/order/"}, timeout=10)
+    assert done.status_code == 200 and done.history and done.history[0].status_code == 303, done.text[:300]
+    reference = re.search(r'class="reference">([A-Z0-9]+)<', done.text).group(1)
+    return reference, done.headers["X-Pizza-Variant"]
+
+
+def staff_session(base: str, password: str = "e2e-staff-password") -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{base}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = session.post(f"{base}/accounts/login/", data={"username": "staff", "password": password, "csrfmiddlewaretoken": token},
+                            headers={"Referer": f"{base}/accounts/login/"}, timeout=10)
+    assert response.status_code == 200 and "/staff/orders/" in response.url, response.text[:300]
+    return session
+
+
+def broken_copy(tmp_path: Path, source: Path) -> Path:
+    """A build of the app whose code fails at start-up (an import-time error), like a bad release."""
+    target = tmp_path / "broken-app"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("staticfiles", "__pycache__", "tests"))
+    urls = target / "config" / "urls.py"
+    urls.write_text(urls.read_text() + "\nraise RuntimeError('broken build: ' + %r)\n" % uuid.uuid4().hex[:6])
+    return target

@@ -1,0 +1,277 @@
+"""deploy.yml rolls exactly the releases of environments/<env>/variants.yaml, and only the schema
+owner migrates. The workflow itself cannot run here; its structure is checked, and its release
+script runs against a fake `helm` that records what it was asked to do."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from workflow_support import REPO_ROOT, SCRIPTS_DIR, WORKFLOWS_DIR, stack_releases, steps_text
+
+from config.variants import load_variants
+
+ROLL = SCRIPTS_DIR / "roll-release.sh"
+TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
+
+
+def expected_releases(env: str) -> list[tuple[str, str, str, bool]]:
+    """(name, namespace, theme, schema owner) per variant, schema owner first, from variants.yaml."""
+    variant_set = load_variants(env)
+    owner = variant_set.schema_owner
+    ordered = sorted(variant_set.variants.values(), key=lambda v: (v.name != owner, v.name))
+    return [(f"pizza-{v.name}", f"pizza-{v.name}", v.theme, v.name == owner) for v in ordered]
+
+
+# --- The release list comes from variants.yaml --------------------------------------------------
+
+
+def test_release_list_is_exactly_the_variants_file(env_name):
+    got = [(r["name"], r["namespace"], r["theme"], r["schemaOwner"]) for r in stack_releases(env_name)]
+    assert got == expected_releases(env_name)
+
+
+def test_only_the_schema_owner_enables_the_migration_hook(env_name):
+    owner = load_variants(env_name).schema_owner
+    for release in stack_releases(env_name):
+        assert release["set"]["migrations.enabled"] is (release["variant"] == owner), release["name"]
+
+
+def test_the_workflow_reads_the_release_list_from_variants_yaml(deploy):
+    releases_job = deploy["jobs"]["releases"]
+    script = steps_text(releases_job)
+    assert 'python -m stack.releases --env "$DEPLOY_ENV" --format json' in script
+    assert set(releases_job["outputs"]) == {"all", "owner", "others"}
+    assert "select(.schemaOwner)" in script and "select(.schemaOwner | not)" in script
+
+
+def test_no_release_name_is_written_into_the_delivery_path():
+    for path in [*WORKFLOWS_DIR.glob("*.yml"), *SCRIPTS_DIR.iterdir()]:
+        text = path.read_text()
+        assert not re.search(r"pizza-[a-e]\b", text), f"{path.name} names a release; read it from variants.yaml"
+        assert not re.search(r"variant[=: ]+['\"]?[a-e]\b", text), f"{path.name} hard-codes a variant"
+
+
+def test_the_owner_rolls_alone_then_the_others_from_the_list(deploy):
+    jobs = deploy["jobs"]
+    owner, others = jobs["deploy-owner"], jobs["deploy-others"]
+    assert owner["env"]["RELEASE"] == "${{ needs.releases.outputs.owner }}"
+    assert "strategy" not in owner
+    assert others["strategy"]["matrix"]["release"] == "${{ fromJSON(needs.releases.outputs.others) }}"
+    assert others["env"]["RELEASE"] == "${{ toJSON(matrix.release) }}"
+    assert others["strategy"]["fail-fast"] is False
+    # Order: gate and image before the owner; the owner (whose hook migrates) before the others.
+    assert {"releases", "gate", "build"} <= set(owner["needs"])
+    assert "deploy-owner" in others["needs"]
+    assert {"deploy-owner", "deploy-others"} <= set(jobs["smoke"]["needs"])
+
+
+def test_migrations_run_only_through_the_owners_hook_after_the_gate(deploy):
+    gate = steps_text(deploy["jobs"]["gate"])
+    assert "make migration-gate" in gate
+    for name, job in deploy["jobs"].items():
+        for line in steps_text(job).splitlines():
+            if "migrate" in line and "manage.py" in line:
+                # The only manage.py call is the contract check, which changes nothing.
+                assert name == "deploy-owner" and "--check-contract" in line, (name, line)
+    for path in SCRIPTS_DIR.iterdir():
+        text = path.read_text()
+        assert "manage.py migrate" not in text and "migrations.enabled=" not in text, path.name
+
+
+def test_the_image_is_built_once_and_tagged_with_the_commit(deploy):
+    build = deploy["jobs"]["build"]
+    push = [s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert push[0]["with"]["push"] is True
+    assert push[0]["with"]["tags"].endswith(":${{ github.sha }}")
+    assert deploy["env"]["IMAGE_TAG"] == "${{ github.sha }}"
+    assert any("amazon-ecr-login" in s.get("uses", "") for s in build["steps"])
+
+
+def test_deploy_runs_on_push_to_main_and_by_hand_one_at_a_time(deploy):
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    choices = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]
+    assert choices == ["dev", "qa", "prod"]
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    assert "inputs.environment" in deploy["concurrency"]["group"]
+
+
+def test_aws_is_reached_through_the_oidc_role_only(deploy, terraform_workflow):
+    for workflow in (deploy, terraform_workflow):
+        for job in workflow["jobs"].values():
+            for step in job.get("steps", []):
+                if "configure-aws-credentials" in step.get("uses", ""):
+                    assert step["with"]["role-to-assume"].startswith("${{ vars.AWS_")
+                    assert "aws-access-key-id" not in step["with"]
+
+
+def test_a_failure_posts_to_slack_when_configured_and_always_opens_or_updates_an_issue(deploy):
+    notify = deploy["jobs"]["notify"]
+    assert notify["if"] == "failure()"
+    assert set(notify["needs"]) == set(deploy["jobs"]) - {"notify"}
+    slack, issue = notify["steps"]
+    assert slack["env"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
+    assert 'if [ -z "$SLACK_WEBHOOK_URL" ]' in slack["run"] and "exit 0" in slack["run"]
+    assert "$RUN_URL" in slack["run"]
+    assert issue["uses"].startswith("actions/github-script@")
+    assert issue["if"] == "${{ !cancelled() }}"
+    script = issue["with"]["script"]
+    assert "issues.create(" in script and "issues.createComment(" in script and "runUrl" in script
+    assert "/actions/runs/${{ github.run_id }}" in notify["env"]["RUN_URL"]
+
+
+def test_the_smoke_check_goes_through_the_load_balancer_for_every_variant(deploy):
+    smoke = deploy["jobs"]["smoke"]
+    assert smoke["if"] == "${{ !failure() && !cancelled() }}"
+    run = steps_text(smoke)
+    assert "smoke_check.py" in run and "--releases releases.json" in run and "ALB_DNS_NAME" in run
+
+
+# --- The release script, run against a fake helm ------------------------------------------------
+
+FAKE_HELM = r"""#!/usr/bin/env python3
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(["helm", *sys.argv[1:]]) + "\n")
+command = sys.argv[1]
+if command == "upgrade":
+    sys.exit(int(os.environ.get("FAKE_UPGRADE_RC", "0")))
+if command == "test":
+    sys.exit(int(os.environ.get("FAKE_TEST_RC", "0")))
+if command == "history":
+    print(json.dumps([{"revision": int(os.environ.get("FAKE_REVISION", "3")), "chart": "pizza-1.0.0"}]))
+"""
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in {"helm": FAKE_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
+        path = bin_dir / name
+        path.write_text(body)
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, list[list[str]], str]:
+    log, summary = tmp_path / "helm.log", tmp_path / "summary.md"
+    log.write_text("")
+    env = {
+        **os.environ, **fake,
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "FAKE_LOG": str(log), "GITHUB_STEP_SUMMARY": str(summary),
+        "RELEASE": json.dumps(release), "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
+        "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567", "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
+    }
+    done = subprocess.run(["bash", str(ROLL)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    return done.returncode, calls, summary.read_text() if summary.exists() else ""
+
+
+def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested(env_name, fake_bin, tmp_path):
+    upgraded = []
+    for release in stack_releases(env_name):
+        rc, calls, summary = roll(release, fake_bin, tmp_path)
+        assert rc == 0, calls
+        upgrade = calls[0]
+        assert upgrade[:5] == ["helm", "upgrade", "--install", release["name"], "./chart"]
+        assert upgrade[upgrade.index("--namespace") + 1] == release["namespace"]
+        assert "--rollback-on-failure" in upgrade and "--atomic" not in upgrade
+        assert any(a.startswith("--wait") for a in upgrade)
+        sets = [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
+        assert f"migrations.enabled={str(release['schemaOwner']).lower()}" in [s.lower() for s in sets]
+        assert f"theme={release['theme']}" in sets
+        assert f"image.tag={'0123456789abcdef0123456789abcdef01234567'}" in sets
+        assert f"targetGroupBinding.targetGroupARN={TARGET_GROUPS[release['variant']]}" in sets
+        assert f"environments/{env_name}/values.yaml" == upgrade[upgrade.index("-f") + 1]
+        assert calls[1][:3] == ["helm", "test", release["name"]]
+        assert f"| {release['name']} | {release['variant']} | {release['theme']} | 0123456789ab" in summary
+        assert "| 3 | passed |" in summary  # revision and helm test result
+        upgraded.append(release["name"])
+    assert upgraded == [name for name, *_ in expected_releases(env_name)]
+
+
+def test_a_release_that_does_not_become_ready_fails_the_job_and_is_not_tested(fake_bin, tmp_path):
+    release = stack_releases("dev")[0]
+    rc, calls, summary = roll(release, fake_bin, tmp_path, FAKE_UPGRADE_RC="1")
+    assert rc != 0
+    assert [c[1] for c in calls] == ["upgrade"]
+    assert "failed, rolled back" in summary
+
+
+def test_a_failing_helm_test_rolls_back_to_the_previous_revision_and_fails(fake_bin, tmp_path):
+    release = stack_releases("dev")[-1]
+    rc, calls, summary = roll(release, fake_bin, tmp_path, FAKE_TEST_RC="1", FAKE_REVISION="5")
+    assert rc != 0
+    assert ["helm", "rollback", release["name"]] == calls[-1][:3]
+    assert "FAILED" in summary
+
+
+def test_a_variant_without_a_target_group_stops_before_helm(fake_bin, tmp_path):
+    release = {**stack_releases("dev")[0], "variant": "z"}
+    rc, calls, _ = roll(release, fake_bin, tmp_path)
+    assert rc != 0 and calls == []
+
+
+# --- The contract check before the owner's upgrade ----------------------------------------------
+
+FAKE_HELM_VALUES = r"""#!/usr/bin/env python3
+import json, os, sys
+tags = json.loads(os.environ["FAKE_TAGS"])
+if sys.argv[1:3] == ["get", "values"] and sys.argv[3] in tags:
+    print(json.dumps({"image": {"tag": tags[sys.argv[3]]}}))
+    sys.exit(0)
+sys.exit(1)  # release not installed
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_running_migrations_names_the_newest_migration_each_installed_release_knows(fake_bin, tmp_path):
+    repo = tmp_path / "repo"
+    for path in ("app/orders/migrations/0001_initial.py", "app/orders/migrations/0002_expand.py",
+                 "app/experiment/migrations/0001_initial.py", "app/orders/migrations/__init__.py"):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "old")
+    old = git(repo, "rev-parse", "HEAD")
+    (repo / "app/orders/migrations/0003_contract.py").write_text("")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "new")
+    new = git(repo, "rev-parse", "HEAD")
+    (fake_bin / "helm").write_text(FAKE_HELM_VALUES)
+    releases = tmp_path / "releases.json"
+    releases.write_text(json.dumps(stack_releases("dev")))
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "FAKE_TAGS": json.dumps({"pizza-a": new, "pizza-b": old})}
+    done = subprocess.run(["bash", str(SCRIPTS_DIR / "running-migrations.sh"), str(releases)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # pizza-c is not installed yet: nothing of it is running, so it constrains nothing.
+    assert done.stdout.strip() == "a=experiment.0001_initial,a=orders.0003_contract,b=experiment.0001_initial,b=orders.0002_expand"
+
+
+def test_the_contract_check_command_of_the_workflow_runs_without_a_database(deploy, tmp_path):
+    step = [s for s in deploy["jobs"]["deploy-owner"]["steps"] if "--check-contract" in s.get("run", "")][0]
+    assert "running-migrations.sh releases.json" in step["run"]
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": re.search(r"SECRET_KEY=(\S+)", step["run"]).group(1),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/contract-check.db", "DEPLOY_ENV": "dev",
+    }
+    done = subprocess.run([sys.executable, "manage.py", "migrate_safely", "--check-contract", "--running", ""],
+                          cwd=REPO_ROOT / "app", env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "contract check passed" in done.stdout, done.stdout + done.stderr

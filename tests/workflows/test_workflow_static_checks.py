@@ -1,0 +1,177 @@
+"""The workflow files pass GitHub's schema, zizmor and checkov, and follow the hardening rules."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import run_checkov
+from workflow_support import GITHUB_DIR, REPO_ROOT, VENV_BIN, WORKFLOW_FILES, WORKFLOWS_DIR, load_workflow
+
+ACTION_REF = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<ref>\S+)(?P<comment>.*)$")
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+\s*$")
+NAMES = [p.name for p in WORKFLOW_FILES]
+
+
+def test_the_three_workflows_exist():
+    assert set(NAMES) >= {"ci.yml", "terraform.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_workflow_matches_githubs_schema(name):
+    result = subprocess.run(
+        [VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", WORKFLOWS_DIR / name],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dependabot_matches_its_schema_and_covers_pip_and_actions():
+    path = GITHUB_DIR / "dependabot.yml"
+    result = subprocess.run(
+        [VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", path],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecosystems = {u["package-ecosystem"] for u in yaml.safe_load(path.read_text())["updates"]}
+    assert {"pip", "github-actions"} <= ecosystems
+
+
+def test_zizmor_finds_nothing_at_medium_or_above():
+    # The auditor persona also reports what the default one hides (unpinned service images,
+    # secrets outside an environment); nothing at medium or above may remain.
+    result = subprocess.run(
+        [VENV_BIN / "zizmor", "--offline", "--persona", "auditor", "--min-severity", "medium",
+         "--format", "json", WORKFLOWS_DIR],
+        capture_output=True, text=True, timeout=120,
+    )
+    findings = json.loads(result.stdout or "[]")
+    assert findings == [], json.dumps(findings, indent=1)[:4000]
+
+
+def test_checkov_github_actions_checks_pass():
+    result = run_checkov(GITHUB_DIR / ".checkov.yaml", "--framework", "github_actions", "-d", str(GITHUB_DIR), "-o", "json")
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    assert reports and all(r.get("check_type") == "github_actions" for r in reports)
+    assert sum(r["summary"]["passed"] for r in reports) > 0
+    assert failed == [], [(c["check_id"], c["file_path"], c.get("resource")) for c in failed]
+
+
+def test_every_checkov_skip_has_a_reason_beside_it():
+    lines = (GITHUB_DIR / ".checkov.yaml").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^\s+-\s+CKV", line):
+            assert lines[i - 1].strip().startswith("#"), f"no reason comment above {line.strip()}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_action_is_pinned_to_a_full_sha_with_a_version_comment(name):
+    uses = [ACTION_REF.match(line) for line in (WORKFLOWS_DIR / name).read_text().splitlines()]
+    uses = [m for m in uses if m]
+    assert uses, "no actions found"
+    for match in uses:
+        ref = match["ref"].strip("'\"")
+        if ref.startswith("./"):
+            continue
+        assert PINNED.match(ref), f"{ref} is not pinned to a 40-character commit SHA"
+        assert VERSION_COMMENT.match(match["comment"]), f"{ref} lacks a '# vX.Y.Z' comment"
+
+
+def test_the_same_action_is_pinned_to_the_same_sha_everywhere():
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOW_FILES:
+        for line in path.read_text().splitlines():
+            if (m := ACTION_REF.match(line)) and "@" in m["ref"]:
+                action, sha = m["ref"].split("@")
+                pins.setdefault(action, set()).add(sha)
+    assert {a: s for a, s in pins.items() if len(s) > 1} == {}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_checkout_drops_its_credentials(name):
+    workflow = load_workflow(name)
+    for job_name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, job_name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_job_has_a_timeout(name):
+    workflow = load_workflow(name)
+    for job_name, job in workflow["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int) and job["timeout-minutes"] <= 60, job_name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_permissions_are_least_privilege(name):
+    workflow = load_workflow(name)
+    assert workflow["permissions"] == {"contents": "read"}
+    for job_name, job in workflow["jobs"].items():
+        perms = job.get("permissions", {})
+        assert "write-all" not in str(perms)
+        steps = " ".join(s.get("uses", "") for s in job.get("steps", []))
+        assumes_role = "configure-aws-credentials" in steps
+        # Only a job that assumes an AWS role through OIDC may mint an id-token.
+        assert (perms.get("id-token") == "write") == assumes_role, job_name
+        allowed = {"contents": "read", "id-token": "write", "issues": "write", "actions": "read"}
+        assert all(allowed.get(k) == v for k, v in perms.items()), (job_name, perms)
+
+
+def test_only_the_failure_notifier_may_write_issues(deploy):
+    writers = [n for n, j in deploy["jobs"].items() if j.get("permissions", {}).get("issues") == "write"]
+    assert writers == ["notify"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_expression_is_expanded_inside_a_script(name):
+    """Values reach scripts through env:, never `${{ }}` pasted into shell or JavaScript (injection)."""
+    workflow = load_workflow(name)
+    for job_name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            assert "${{" not in step.get("run", ""), (job_name, step.get("name"))
+            assert "${{" not in (step.get("with") or {}).get("script", ""), (job_name, step.get("name"))
+
+
+def test_ci_runs_on_pull_requests_and_pushes_and_cancels_superseded_runs(ci):
+    assert {"pull_request", "push"} <= set(ci["on"])
+    assert ci["concurrency"]["cancel-in-progress"] is True
+    assert "github.ref" in ci["concurrency"]["group"]
+
+
+def test_ci_lints_tests_on_postgresql_checks_chart_and_terraform_and_builds_without_push(ci):
+    jobs = ci["jobs"]
+    lint = "\n".join(s.get("run", "") for s in jobs["lint"]["steps"])
+    for tool in ("check-jsonschema", "zizmor", "hadolint", "terraform fmt"):
+        assert tool in lint
+    test = jobs["test"]
+    assert test["services"]["postgres"]["image"].startswith("postgres:")
+    assert "@sha256:" in test["services"]["postgres"]["image"]
+    assert "127.0.0.1:5432" in test["env"]["TEST_DATABASE_URL"]
+    assert any(s.get("run") == "make test" for s in test["steps"])
+    chart = "\n".join(s.get("run", "") for s in jobs["chart"]["steps"])
+    assert "helm lint" in chart and "stack.releases" in chart
+    assert "terraform validate" in "\n".join(s.get("run", "") for s in jobs["terraform"]["steps"])
+    build = [s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert build and build[0]["with"]["push"] is False
+
+
+def test_helm_is_pinned_to_helm_4_everywhere_it_is_installed(ci, deploy):
+    for workflow in (ci, deploy):
+        assert re.fullmatch(r"v4\.\d+\.\d+", workflow["env"]["HELM_VERSION"])
+        for job in workflow["jobs"].values():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("azure/setup-helm@"):
+                    assert step["with"]["version"] == "${{ env.HELM_VERSION }}"
+
+
+def test_docs_say_the_workflows_were_not_run_here():
+    text = (REPO_ROOT / "docs" / "deploy.md").read_text().lower()
+    assert "not run" in text or "never run" in text

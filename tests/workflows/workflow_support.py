@@ -1,0 +1,45 @@
+"""Helpers for the workflow tests: the parsed workflow files and the release list per environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GITHUB_DIR = REPO_ROOT / ".github"
+WORKFLOWS_DIR = GITHUB_DIR / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml"))
+SCRIPTS_DIR = GITHUB_DIR / "scripts"
+VENV_BIN = Path(sys.executable).parent
+
+
+def load_workflow(name: str) -> dict:
+    data = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
+    # PyYAML reads the bare key `on` as the boolean True (YAML 1.1); put it back under "on".
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps_text(job: dict) -> str:
+    """Every run script and `with:` value of a job, as one string to search."""
+    parts = []
+    for step in job.get("steps", []):
+        parts.append(step.get("run", ""))
+        parts.extend(str(v) for v in (step.get("with") or {}).values())
+    return "\n".join(parts)
+
+
+def stack_releases(env: str) -> list[dict]:
+    """What the deploy workflow's `releases` job computes: `python -m stack.releases --env <env>`."""
+    out = subprocess.run(
+        [sys.executable, "-m", "stack.releases", "--env", env, "--format", "json"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
