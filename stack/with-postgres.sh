@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "with-postgres: starting a disposable PostgreSQL on 127.0.0.1:$port ($datadir)"
-"${run_as[@]}" "$bindir/initdb" -q -A trust -U postgres -D "$datadir/data" >/dev/null
+"${run_as[@]}" "$bindir/initdb" -A trust -U postgres -D "$datadir/data" >/dev/null
 "${run_as[@]}" "$bindir/pg_ctl" -D "$datadir/data" -w -l "$datadir/log" \
   -o "-h 127.0.0.1 -p $port -k $datadir -c fsync=off -c max_connections=300" start >/dev/null
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"

@@ -12,6 +12,7 @@ resource "aws_ssm_parameter" "deploy_outputs" {
     cluster_name          = { value = module.eks.cluster_name }
     ecr_repository_url    = { value = aws_ecr_repository.app.repository_url }
     target_group_arns     = { value = { for name, tg in aws_lb_target_group.variant : name => tg.arn } }
+    database_host         = { value = aws_db_instance.orders.address }
     alb_dns_name          = { value = aws_lb.web.dns_name }
     alb_security_group_id = { value = aws_security_group.alb.id }
     alb_subnet_cidrs      = { value = module.vpc.public_subnets_cidr_blocks }

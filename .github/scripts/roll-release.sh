@@ -7,6 +7,10 @@
 #   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
 #   IMAGE_TAG          image tag to run (the commit SHA)
 #   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)
+#   DATABASE_HOST      the environment's PostgreSQL host name (terraform output database_host)
+#   CONTRACT_CHECKED   "true" once `migrate_safely --check-contract` passed in this job; only then,
+#                      and only for the schema owner, is migrations.allowContract=true passed, so its
+#                      pre-upgrade hook runs `migrate_safely --allow-contract`
 #   HELM_TIMEOUT       how long to wait for the rollout, the migration hook included (default 10m)
 set -euo pipefail
 
@@ -20,14 +24,23 @@ if [[ -z "$target_group" ]]; then
   echo "::error::terraform output target_group_arns has no entry for variant $variant"
   exit 1
 fi
+if [[ -z "${DATABASE_HOST:-}" ]]; then
+  echo "::error::no DATABASE_HOST (terraform output database_host)"
+  exit 1
+fi
 
 args=(upgrade --install "$name" ./chart --namespace "$namespace" --create-namespace
   --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}")
 while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$RELEASE")
-# .set carries variant, theme, weight and migrations.enabled (true only for the schema owner).
+# .set carries variant, theme, migrations.enabled (true only for the schema owner) and
+# targetGroupBinding.targetGroupName; the weight is Terraform's (the listener rule), not a chart value.
 while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
-  --set-string "targetGroupBinding.targetGroupARN=$target_group")
+  --set-string "targetGroupBinding.targetGroupARN=$target_group" --set-string "database.host=$DATABASE_HOST")
+if [[ "$owner" == true && "${CONTRACT_CHECKED:-}" == true ]]; then
+  # The contract check passed for every running release, so the hook may apply contract steps.
+  args+=(--set migrations.allowContract=true)
+fi
 
 echo "::group::helm upgrade $name (variant $variant, theme $theme, schema owner: $owner)"
 status=0

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("staff/experiment/", include("experiment.urls")),
     path("", include("orders.urls")),
 ]
 

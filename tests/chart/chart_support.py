@@ -21,6 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "chart"
 # An image tag as the deploy workflow passes it (--set image.tag=<git sha>).
 TEST_IMAGE_TAG = "3f2c1a9"
+# The database host as the deploy passes it (--set-string database.host=<terraform output database_host>);
+# environments/<env>/values.yaml leaves it empty so that nothing renders without it.
+TEST_DATABASE_HOST = "pizza-test.abcdefghijkl.eu-west-1.rds.amazonaws.com"
+DEPLOY_VALUES = {"image": {"tag": TEST_IMAGE_TAG}, "database": {"host": TEST_DATABASE_HOST}}
 DEFAULT_KUBE_VERSION = "1.33"
 # The brief's pattern, then Terraform's usual `variable "kubernetes_version" { default = "1.33" }`.
 KUBE_VERSION_SETTING = re.compile(r'(?:kubernetes_version|cluster_version)\s*=\s*"(\d+\.\d+)"')
@@ -101,7 +105,7 @@ def parse_manifests(files: dict[str, str]) -> list[dict]:
 
 
 def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None) -> RenderedRelease:
-    values = deep_merge(spec["values"], {"image": {"tag": TEST_IMAGE_TAG}})
+    values = deep_merge(spec["values"], DEPLOY_VALUES)
     if extra:
         values = deep_merge(values, extra)
     files = chart.render(values, name=spec["name"], namespace=spec["namespace"], is_install=True)
@@ -109,6 +113,6 @@ def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict |
 
 
 def release_values(env: str = "dev", index: int = 0) -> tuple[dict, dict]:
-    """A release's spec and values with the test image tag, for tests that tweak one value."""
+    """A release's spec and values with the deploy's image tag and database host, for tests that tweak one value."""
     spec = releases(env)[index]
-    return spec, deep_merge(spec["values"], {"image": {"tag": TEST_IMAGE_TAG}})
+    return spec, deep_merge(spec["values"], DEPLOY_VALUES)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from chart_support import CHART_DIR, HOOK, RenderedRelease, render_release
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|DATABASE_URL", re.I)
@@ -142,6 +144,35 @@ def test_migration_job_is_a_bounded_pre_install_and_pre_upgrade_hook(all_release
             assert container["command"] == ["python", "manage.py", "migrate_safely"]
             assert "serviceAccountName" not in job["spec"]["template"]["spec"], "the release's ServiceAccount is not there at pre-install"
             assert "envFrom" not in container, "the release's ConfigMap is not there at pre-install"
+
+
+def migrate_command(release: RenderedRelease) -> list[str]:
+    (job,) = [hook for hook in release.hooks("pre-upgrade") if hook["kind"] == "Job"]
+    return job["spec"]["template"]["spec"]["containers"][0]["command"]
+
+
+def test_contract_steps_are_refused_by_default_and_applied_only_when_allowed(chart, rendered, variant_sets):
+    for env, env_releases in rendered.items():
+        (owner,) = [r for r in env_releases if r.spec["variant"] == variant_sets[env].schema_owner]
+        assert owner.values["migrations"]["allowContract"] is False
+        # Without the flag, migrate_safely refuses pending contract steps.
+        assert migrate_command(owner) == ["python", "manage.py", "migrate_safely"]
+        allowed = render_release(chart, env, owner.spec, {"migrations": {"allowContract": True}})
+        assert migrate_command(allowed) == ["python", "manage.py", "migrate_safely", "--allow-contract"]
+
+
+def test_allow_contract_on_a_release_that_does_not_migrate_renders_no_job(chart, rendered, variant_sets):
+    others = [r for r in rendered["dev"] if r.spec["variant"] != variant_sets["dev"].schema_owner]
+    for other in others:
+        again = render_release(chart, "dev", other.spec, {"migrations": {"allowContract": True}})
+        assert [o for o in again.objects if o["kind"] == "Job" and "migrate" in o["metadata"]["name"]] == []
+
+
+def test_environment_values_leave_the_database_host_to_the_deploy(repo_root, variant_sets):
+    """No placeholder host can reach a cluster: the deploy sets Terraform's database_host, the schema refuses none."""
+    for env in variant_sets:
+        values = yaml.safe_load((repo_root / "environments" / env / "values.yaml").read_text())
+        assert values["database"]["host"] == "", env
 
 
 def test_migration_hook_reads_a_secret_that_exists_before_it_runs(all_releases):

@@ -35,6 +35,7 @@ SCHEMA_CASES = {
     "malformed target group ARN": ({"targetGroupBinding": {"targetGroupARN": "pizza-dev-a"}}, ["/targetGroupBinding/targetGroupARN"]),
     "no allowed host": ({"allowedHosts": []}, ["/allowedHosts", "minItems"]),
     "missing database host": ({"database": {"host": ""}}, ["/database/host"]),
+    "allowContract not a boolean": ({"migrations": {"allowContract": "yes"}}, ["/migrations/allowContract"]),
 }
 
 TEMPLATE_CASES = {
@@ -76,6 +77,14 @@ def test_the_release_values_themselves_pass(chart):
     spec, values = release_values("dev")
     chart.validate_schema(values)
     assert chart.render(values, name=spec["name"], namespace=spec["namespace"])
+
+
+def test_environment_values_without_the_deploys_database_host_are_refused(chart):
+    spec, values = release_values("dev")
+    values = deep_merge(values, {"database": {"host": spec["values"]["database"]["host"]}})
+    with pytest.raises(helm_python.HelmValuesError) as caught:
+        chart.render(values, name=spec["name"], namespace=spec["namespace"])
+    assert "/database/host" in str(caught.value)
 
 
 def test_chart_defaults_alone_are_refused_until_image_and_database_are_set(chart):

@@ -67,3 +67,12 @@ def test_terraform_fmt(repo_root):
         capture_output=True, text=True, cwd=repo_root, timeout=120,
     )
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
+
+
+def test_the_deploy_outputs_parameter_mirrors_the_outputs_the_deploy_reads(terraform_dir):
+    """The deploy role cannot read the state; /pizza/<env>/deploy-outputs carries the same values."""
+    published = dict(re.findall(r"^\s+(\w+)\s+=\s+\{ value = (.+) \}$", (terraform_dir / "deploy-outputs.tf").read_text(), re.M))
+    outputs = dict(re.findall(r'output "(\w+)" \{\n(?:  .*\n)*?  value\s+= (.+)\n', (terraform_dir / "outputs.tf").read_text()))
+    for key in ("cluster_name", "ecr_repository_url", "target_group_arns", "database_host", "alb_dns_name"):
+        assert key in published, f"{key} is not in the SSM parameter"
+        assert published[key] == outputs[key], key

@@ -19,6 +19,7 @@ from config.variants import load_variants
 
 ROLL = SCRIPTS_DIR / "roll-release.sh"
 TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
+DATABASE_HOST = "pizza-dev.abcdefghijkl.eu-west-1.rds.amazonaws.com"
 
 
 def expected_releases(env: str) -> list[tuple[str, str, str, bool]]:
@@ -164,11 +165,13 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
     log, summary = tmp_path / "helm.log", tmp_path / "summary.md"
     log.write_text("")
     env = {
-        **os.environ, **fake,
+        **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"},
         "PATH": f"{fake_bin}:{os.environ['PATH']}",
         "FAKE_LOG": str(log), "GITHUB_STEP_SUMMARY": str(summary),
         "RELEASE": json.dumps(release), "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
         "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567", "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
+        "DATABASE_HOST": DATABASE_HOST,
+        **fake,
     }
     done = subprocess.run(["bash", str(ROLL)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
     calls = [json.loads(line) for line in log.read_text().splitlines()]
@@ -190,6 +193,9 @@ def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested
         assert f"theme={release['theme']}" in sets
         assert f"image.tag={'0123456789abcdef0123456789abcdef01234567'}" in sets
         assert f"targetGroupBinding.targetGroupARN={TARGET_GROUPS[release['variant']]}" in sets
+        assert f"database.host={DATABASE_HOST}" in sets
+        assert not any(s.startswith("weight=") for s in sets), "the chart has no weight; Terraform's rule holds it"
+        assert "migrations.allowContract=true" not in sets, "no contract check ran in this call"
         assert f"environments/{env_name}/values.yaml" == upgrade[upgrade.index("-f") + 1]
         assert calls[1][:3] == ["helm", "test", release["name"]]
         assert f"| {release['name']} | {release['variant']} | {release['theme']} | 0123456789ab" in summary
@@ -212,6 +218,69 @@ def test_a_failing_helm_test_rolls_back_to_the_previous_revision_and_fails(fake_
     assert rc != 0
     assert ["helm", "rollback", release["name"]] == calls[-1][:3]
     assert "FAILED" in summary
+
+
+def upgrade_sets(calls: list[list[str]]) -> list[str]:
+    upgrade = calls[0]
+    return [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
+
+
+def test_only_the_schema_owner_after_a_passed_contract_check_may_apply_contract_steps(env_name, fake_bin, tmp_path):
+    for release in stack_releases(env_name):
+        rc, calls, _ = roll(release, fake_bin, tmp_path, CONTRACT_CHECKED="true")
+        assert rc == 0, calls
+        allowed = "migrations.allowContract=true" in upgrade_sets(calls)
+        assert allowed is release["schemaOwner"], release["name"]
+    owner = stack_releases(env_name)[0]
+    for checked in ("", "false"):
+        rc, calls, _ = roll(owner, fake_bin, tmp_path, CONTRACT_CHECKED=checked)
+        assert rc == 0 and "migrations.allowContract=true" not in upgrade_sets(calls)
+
+
+def test_a_missing_database_host_stops_before_helm(fake_bin, tmp_path):
+    rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, DATABASE_HOST="")
+    assert rc != 0 and calls == []
+
+
+def test_the_owner_rolls_with_allow_contract_only_after_the_contract_check_step(deploy):
+    steps = deploy["jobs"]["deploy-owner"]["steps"]
+    check = next(i for i, s in enumerate(steps) if "--check-contract" in s.get("run", ""))
+    roll_step = next(i for i, s in enumerate(steps) if "roll-release.sh" in s.get("run", ""))
+    assert check < roll_step
+    assert steps[check]["id"] == "contract"
+    # The output is written only after the check command succeeded (bash -e stops the step before it).
+    run = steps[check]["run"]
+    assert run.index("--check-contract") < run.index('echo "passed=true" >> "$GITHUB_OUTPUT"')
+    assert steps[roll_step]["env"]["CONTRACT_CHECKED"] == "${{ steps.contract.outputs.passed }}"
+    for step in deploy["jobs"]["deploy-others"]["steps"]:
+        assert "CONTRACT_CHECKED" not in (step.get("env") or {})
+
+
+def test_the_deploy_reads_terraforms_outputs_from_ssm_not_the_state(deploy):
+    assert "setup-terraform" not in (WORKFLOWS_DIR / "deploy.yml").read_text()
+    scripts = "\n".join(steps_text(job) for job in deploy["jobs"].values())
+    assert "terraform init" not in scripts and "terraform output" not in scripts
+    build = deploy["jobs"]["build"]
+    step = next(s for s in build["steps"] if s.get("id") == "tf")
+    assert ('aws ssm get-parameter --with-decryption --name "/pizza/${DEPLOY_ENV}/deploy-outputs" '
+            "--query Parameter.Value --output text > tf-outputs.json") in step["run"]
+    # Every key read here is published by terraform/deploy-outputs.tf.
+    published = (REPO_ROOT / "terraform" / "deploy-outputs.tf").read_text()
+    for key in re.findall(r"'\.(\w+)\.value'", step["run"]):
+        assert re.search(rf"^\s+{key}\s+=", published, re.M), f"{key} is not in the SSM parameter"
+    assert {"repository", "cluster", "target_groups", "database_host", "alb"} <= set(build["outputs"])
+    for job in ("deploy-owner", "deploy-others"):
+        env = deploy["jobs"][job]["env"]
+        assert env["DATABASE_HOST"] == "${{ needs.build.outputs.database_host }}"
+        assert env["TARGET_GROUP_ARNS"] == "${{ needs.build.outputs.target_groups }}"
+        assert env["IMAGE_REPOSITORY"] == "${{ needs.build.outputs.repository }}"
+
+
+def test_environment_variables_are_read_only_in_jobs_that_run_in_the_environment(deploy):
+    for name, job in deploy["jobs"].items():
+        if "vars." in json.dumps(job.get("steps", [])) + json.dumps(job.get("env", {})):
+            assert "environment" in job, f"{name} reads vars.* without an environment"
+    assert deploy["jobs"]["smoke"]["env"]["PUBLIC_BASE_URL"] == "${{ needs.build.outputs.public_base_url }}"
 
 
 def test_a_variant_without_a_target_group_stops_before_helm(fake_bin, tmp_path):

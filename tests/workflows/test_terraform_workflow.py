@@ -59,3 +59,40 @@ def test_apply_and_destroy_wait_for_reviewers_and_apply_the_reviewed_plan(terraf
     assert "terraform apply -lock-timeout=5m tfplan" in script
     assert "-auto-approve" not in script
     assert any(s.get("uses", "").startswith("actions/download-artifact@") for s in apply["steps"])
+
+
+def test_apply_and_destroy_assume_the_apply_role(terraform_workflow):
+    apply = terraform_workflow["jobs"]["apply"]
+    creds = [s for s in apply["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_APPLY_ROLE_ARN }}"
+
+
+# Each role's OIDC subject in terraform/iam.tf, as "<env>" plus a suffix, and the variable holding its ARN.
+ROLES = {"plan": ("-plan", "AWS_PLAN_ROLE_ARN"), "apply": ("-apply", "AWS_APPLY_ROLE_ARN"), "deploy": ("", "AWS_DEPLOY_ROLE_ARN")}
+
+
+def test_every_job_that_assumes_a_role_runs_in_the_github_environment_its_role_trusts(terraform_workflow, deploy, ci):
+    iam = (REPO_ROOT / "terraform" / "iam.tf").read_text()
+    for role, (suffix, _) in ROLES.items():
+        subject = f'{role:<6} = "repo:${{var.github_repository}}:environment:${{var.environment}}{suffix}"'
+        assert subject in iam, subject
+    by_variable = {variable: suffix for suffix, variable in ROLES.values()}
+    seen = set()
+    for workflow in (terraform_workflow, deploy, ci):
+        env_expr = "inputs.environment" if workflow is terraform_workflow else "inputs.environment || 'dev'"
+        for name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                if "configure-aws-credentials" not in step.get("uses", ""):
+                    continue
+                variable = step["with"]["role-to-assume"].removeprefix("${{ vars.").removesuffix(" }}")
+                assert variable in by_variable, (name, variable)
+                assert job["environment"] == f"${{{{ {env_expr} }}}}{by_variable[variable]}", (name, job.get("environment"))
+                seen.add(variable)
+    assert seen == set(by_variable)
+
+
+def test_the_failure_notice_needs_no_aws(deploy):
+    notify = deploy["jobs"]["notify"]
+    assert notify["environment"] == "notifications"
+    assert "id-token" not in notify["permissions"]
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in notify["steps"])

@@ -6,9 +6,11 @@ import json
 import re
 import subprocess
 
+import helm_python
 import pytest
 import yaml
 
+from stack.releases import deep_merge, expand_set, releases
 from tests.conftest import run_checkov
 from workflow_support import GITHUB_DIR, REPO_ROOT, VENV_BIN, WORKFLOW_FILES, WORKFLOWS_DIR, load_workflow
 
@@ -175,3 +177,53 @@ def test_helm_is_pinned_to_helm_4_everywhere_it_is_installed(ci, deploy):
 def test_docs_say_the_workflows_were_not_run_here():
     text = (REPO_ROOT / "docs" / "deploy.md").read_text().lower()
     assert "not run" in text or "never run" in text
+
+
+def test_ci_lints_and_renders_the_chart_with_values_the_schema_accepts(ci):
+    """The chart job's stand-ins for what the deploy adds satisfy values.schema.json (helm lint --strict)."""
+    script = "\n".join(s.get("run", "") for s in ci["jobs"]["chart"]["steps"])
+    assert "helm lint --strict ./chart" in script and "helm template" in script
+    stand_ins = dict(pair.split("=", 1) for pair in re.findall(r"--set-string ([^\s)]+)", script))
+    assert {"image.tag", "image.repository", "targetGroupBinding.targetGroupARN", "database.host"} <= set(stand_ins)
+    for env in ("dev", "qa", "prod"):
+        for release in releases(env):
+            values = yaml.safe_load((REPO_ROOT / release["valuesFiles"][0]).read_text())
+            values = deep_merge(deep_merge(values, expand_set(release["set"])), expand_set(stand_ins))
+            result = helm_python.lint(REPO_ROOT / "chart", values, strict=True, namespace=release["namespace"])
+            problems = [m for m in result["messages"] if m["severity"] > 1] + list(result["errors"] or [])
+            assert problems == [], (env, release["name"], problems)
+
+
+def test_ci_installs_every_release_into_kind_on_pull_requests_and_tests_each(ci):
+    job = ci["jobs"]["kind-install"]
+    assert job["if"] == "github.event_name == 'pull_request'"
+    assert job["timeout-minutes"] == 30
+    assert "permissions" not in job, "no token beyond the workflow's contents: read"
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert any(u.startswith("helm/kind-action@") for u in uses)
+    build = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["push"] is False and build["with"]["load"] is True and build["with"]["tags"] == "pizza:ci"
+    script = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "kind load docker-image pizza:ci" in script
+    assert "kubectl apply -f .github/kind/postgres.yaml" in script
+    assert 'python -m stack.releases --env "$DEPLOY_ENV" --format json' in script
+    assert "-f chart/ci/kind-values.yaml" in script and "helm test" in script
+    # Only the schema owner's hook may apply contract steps, as in the deploy.
+    assert "schemaOwner" in script and "migrations.allowContract=true" in script
+    kind_values = yaml.safe_load((REPO_ROOT / "chart" / "ci" / "kind-values.yaml").read_text())
+    assert kind_values["image"] == {"repository": "pizza", "tag": "ci", "pullPolicy": "IfNotPresent"}
+    assert kind_values["secrets"]["existingSecret"] == "pizza-credentials" and "pizza-credentials" in script
+
+
+def test_the_kind_postgres_matches_the_kind_values_and_is_pinned(ci):
+    docs = [d for d in yaml.safe_load_all((GITHUB_DIR / "kind" / "postgres.yaml").read_text()) if d]
+    service = next(d for d in docs if d["kind"] == "Service")
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    host = f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc.cluster.local"
+    kind_values = yaml.safe_load((REPO_ROOT / "chart" / "ci" / "kind-values.yaml").read_text())
+    assert kind_values["database"]["host"] == host
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == ci["jobs"]["test"]["services"]["postgres"]["image"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POSTGRES_DB"]["value"] == kind_values.get("database", {}).get("name", "pizza")
+    assert "valueFrom" in env["POSTGRES_PASSWORD"], "the password comes from a Secret the job makes"

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "waffle",
     "ops",
     "orders",
+    "experiment",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "experiment.middleware.VisitorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
@@ -165,6 +167,8 @@ CSRF_FAILURE_VIEW = "orders.views.csrf_failure"
 # Nothing the order form needs comes near this; larger bodies are refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+# Page views write one exposure per visitor and day for the Experiment page; off to benchmark without it.
+RECORD_EXPOSURES = env_bool("RECORD_EXPOSURES", True)
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -163,7 +163,13 @@ def test_two_runs_at_once_one_applies_the_other_waits_and_no_ops(schema_one_step
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])  # both start while the lock is taken
         first, second = migrate_process(), migrate_process()
-        time.sleep(2)
+        deadline = time.monotonic() + 60  # a loaded machine may take a while to start two Djangos
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pizza-a' AND datname = current_database()")
+            if cursor.fetchone()[0] >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # both connected; each now polls the lock every 0.5 s
         assert first.poll() is None and second.poll() is None  # both are waiting, neither migrated
         cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
     outputs = [p.communicate(timeout=60)[0] for p in (first, second)]

@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from .models import Exposure
+
+
+@admin.register(Exposure)
+class ExposureAdmin(admin.ModelAdmin):
+    """Read-only: exposures are written by the middleware and only ever counted."""
+
+    list_display = ["day", "variant", "visitor_id", "first_seen"]
+    list_filter = ["variant", "day"]
+    search_fields = ["=visitor_id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

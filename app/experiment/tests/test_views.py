@@ -1,0 +1,172 @@
+"""The staff Experiment page and its CSV, on every variant and theme."""
+
+import csv
+import html as html_lib
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from config.variants import THEMES
+
+from .factories import add_exposures, make_orders, variant_set
+
+pytestmark = pytest.mark.django_db
+
+URL = "/staff/experiment/"
+
+
+@pytest.fixture
+def seeded():
+    """400 visitors each; 20, 60 and 22 orders of 10.00: B converts best, significantly."""
+    for name, orders in [("a", 20), ("b", 60), ("c", 22)]:
+        visitors = add_exposures(name, 400)
+        make_orders(name, visitors[:orders])
+
+
+def row_html(html: str, name: str) -> str:
+    return re.search(rf'<tr data-variant="{name}">(.*?)</tr>', html, re.S).group(1)
+
+
+def cell(html: str, name: str, css: str) -> str:
+    text = re.search(rf'<td class="[^"]*\b{css}\b[^"]*">(.*?)</td>', row_html(html, name), re.S).group(1)
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip())
+
+
+def test_url_is_under_staff():
+    assert reverse("experiment:report") == URL
+
+
+def test_anonymous_goes_to_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_non_staff_is_refused(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("customer", password="pw-customer-123"))
+    assert client.get(URL).status_code == 403
+
+
+def test_staff_sees_the_numbers(staff_client, seeded):
+    html = staff_client.get(URL).content.decode()
+    assert cell(html, "a", "visitors") == "400 (33.3 %)"
+    assert cell(html, "b", "orders") == "60 (60 visitors)"
+    assert cell(html, "b", "conversion") == "15.00 % (11.83–18.83)"
+    assert cell(html, "b", "revenue") == "€600.00"
+    assert cell(html, "b", "rpv") == "€1.50"
+    assert cell(html, "b", "diff").startswith("+10.00 pp")
+    assert cell(html, "b", "p-value") == "< 0.001"
+    assert cell(html, "b", "significant") == "yes"
+    assert cell(html, "c", "significant") == "no"
+    assert cell(html, "a", "diff") == "control"
+
+
+def test_page_names_the_winner_and_the_split(staff_client, seeded):
+    html = staff_client.get(URL).content.decode()
+    assert 'data-winner="b"' in html
+    assert "B converts best" in html
+    assert "No sample ratio mismatch" in html
+    assert "at least 100 visitors and 10 orders" in html
+
+
+def test_page_says_not_enough_data(staff_client):
+    add_exposures("a", 20)
+    html = staff_client.get(URL).content.decode()
+    assert "Not enough data yet" in html
+    assert 'data-winner=""' in html
+
+
+def test_page_flags_a_skewed_split(staff_client):
+    for name, n in [("a", 420), ("b", 300), ("c", 280)]:
+        add_exposures(name, n)
+    assert "Sample ratio mismatch" in staff_client.get(URL).content.decode()
+
+
+def test_page_shows_multi_variant_visitors(staff_client):
+    switchers = add_exposures("a", 2)
+    add_exposures("c", 0, visitors=switchers)
+    html = staff_client.get(URL).content.decode()
+    assert re.search(r'class="multi-variant">2<', html)
+    assert re.search(r'class="same-day">2<', html)
+    assert "Stickiness looks broken" in html
+
+
+def test_page_draws_the_charts(staff_client, seeded):
+    html = staff_client.get(URL).content.decode()
+    assert html.count('<g class="variant-bar">') == 3
+    assert '<svg class="split-chart"' in html
+
+
+def test_empty_page_renders(staff_client):
+    html = staff_client.get(URL).content.decode()
+    assert "No visitors in this range yet." in html
+
+
+def test_control_parameter(staff_client, seeded):
+    html = staff_client.get(URL, {"control": "b"}).content.decode()
+    assert cell(html, "b", "diff") == "control"
+    assert cell(html, "a", "diff").startswith("-10.00 pp")
+
+
+def test_date_range_parameters(staff_client):
+    old = timezone.localdate() - timedelta(days=30)
+    add_exposures("a", 7, day=old)
+    html = staff_client.get(URL, {"date_from": str(old), "date_to": str(old)}).content.decode()
+    assert cell(html, "a", "visitors").startswith("7 ")
+    assert staff_client.get(URL).content.decode().count('class="num visitors">0') == 3
+
+
+def test_bad_parameters_fall_back_to_the_defaults(staff_client):
+    response = staff_client.get(URL, {"date_from": "2026-05-02", "date_to": "2026-05-01", "control": "zz"})
+    assert response.status_code == 200
+    assert "The start date is after the end date." in response.content.decode()
+
+
+def test_csv_has_the_same_table(staff_client, seeded):
+    response = staff_client.get(URL, {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["variant"] for r in rows] == ["a", "b", "c"]
+    b = rows[1]
+    assert (b["visitors"], b["orders"], b["converting_visitors"], b["revenue"]) == ("400", "60", "60", "600.00")
+    assert (b["conversion_pct"], b["diff_vs_control_pp"], b["significant"], b["control"]) == ("15.0000", "10.0000", "yes", "no")
+    assert float(b["ci_low_pct"]) == pytest.approx(11.8345, abs=1e-4)
+    assert float(b["p_value"]) < 0.001
+    assert rows[0]["control"] == "yes" and rows[0]["p_value"] == ""
+
+
+def test_csv_with_zero_visitors(staff_client):
+    rows = list(csv.DictReader(io.StringIO(staff_client.get(URL, {"format": "csv"}).content.decode())))
+    assert [(r["visitors"], r["conversion_pct"], r["p_value"]) for r in rows] == [("0", "", "")] * 3
+
+
+def test_weights_come_from_settings(staff_client):
+    with override_settings(VARIANT_SET=variant_set(a=50, b=50)):
+        html = staff_client.get(URL).content.decode()
+    assert 'data-variant="c"' not in html
+    assert cell(html, "b", "num").startswith("50 (50.0 %)")
+
+
+def test_staff_nav_links_to_the_page(staff_client):
+    assert f'href="{URL}"' in staff_client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("variant", ["a", "b", "c"])
+def test_page_works_under_every_theme_and_variant(staff_client, seeded, theme, variant):
+    templates = [{**settings.TEMPLATES[0], "DIRS": [settings.THEMES_DIR / theme / "templates", settings.BASE_DIR / "templates"]}]
+    static_dirs = [settings.THEMES_DIR / theme / "static", settings.BASE_DIR / "static"]
+    with override_settings(THEME=theme, VARIANT=variant, TEMPLATES=templates, STATICFILES_DIRS=static_dirs):
+        response = staff_client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-theme="{theme}"' in html and f'data-variant="{variant}"' in html
+    assert 'data-winner="b"' in html
+    assert cell(html, "b", "conversion").startswith("15.00 %")
