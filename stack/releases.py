@@ -9,6 +9,8 @@ Values are layered like `helm upgrade --install -f environments/<env>/values.yam
 chart/values.yaml (the chart's defaults), then environments/<env>/values.yaml (everything the
 environment's releases share), then the per-release `set` built from variants.yaml (variant, theme,
 migrations.enabled for the schema owner only, and the target group name Terraform gives it).
+The deploy adds what only exists at deploy time, from Terraform's outputs: image.repository,
+image.tag, database.host and targetGroupBinding.targetGroupARN.
 """
 
 from __future__ import annotations
