@@ -62,6 +62,8 @@ def render(variants: VariantSet, ports: Ports, socket_path: Path, host: str = "1
         "    option redispatch 1",
         "    retry-on conn-failure empty-response",
         "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2",
+        # Nothing ready anywhere (a database outage): say when to come back, as the app's own 503 does.
+        '    http-error status 503 content-type "text/plain" string "No variant is ready right now; retry shortly." hdr Retry-After 5',
         "",
         "frontend split",
         f"    bind {host}:{ports.entry}",

@@ -31,6 +31,8 @@ def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 
     old_slot = next((slot for (name, slot) in stack.processes if name == variant), 1)
     new_slot = 2 if old_slot == 1 else 1
     started = time.monotonic()
+    if stack.haproxy is not None:  # a slot drained by an earlier rollout takes traffic again once healthy
+        stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, new_slot)} state ready")
     new = stack.start_variant(variant, slot=new_slot, app_dir=app_dir, env=env)
     if not stack.wait_ready(variant, new_slot, timeout=deadline):
         reason = "exited at start-up" if not new.alive() else f"not ready within {deadline:g}s"
@@ -45,5 +47,6 @@ def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 
         stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, old_slot)} state drain")
         time.sleep(drain_seconds)
         stack.stop_variant(variant, old_slot)
-        stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, old_slot)} state ready")
+        # The empty slot stays drained: marking it ready now would let HAProxy try a port where
+        # nothing listens until its health check notices. The next rollout readies it again.
     return RolloutResult(release, True, time.monotonic() - started, f"release {release} rolled out in {time.monotonic() - started:.1f}s")

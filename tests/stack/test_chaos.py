@@ -1,0 +1,111 @@
+"""The short form of `make chaos`: every fault scenario once, a few seconds each, with its invariants.
+
+One run of `python -m stack.chaos --short` (its own disposable PostgreSQL cluster, its own ports)
+serves every test here; each test reads its scenario's row of the JSON report, so a failure names
+the scenario and the check that broke.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stack.chaos import SCENARIOS, exit_status
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PORT = "18100"  # away from `make up` (8000), `make chaos` (18000), the e2e tests and the bench
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def chaos(tmp_path_factory):
+    report = tmp_path_factory.mktemp("chaos") / "chaos.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "stack.chaos", "--short", "--port", PORT, "--report", str(report)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+    )
+    if not report.exists():
+        pytest.fail(f"stack.chaos wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+    return run, json.loads(report.read_text())
+
+
+def scenario(data: dict, number: int) -> dict:
+    rows = {row["scenario"]: row for row in data["scenarios"]}
+    assert number in rows, f"scenario {number} did not run"
+    return rows[number]
+
+
+def assert_accounting(row: dict) -> None:
+    """The invariant every scenario ends with."""
+    assert row["error"] is None, row["error"]
+    assert row["orders_acked"] > 0
+    assert row["lost"] == 0, "an acknowledged order is missing from the database"
+    assert row["duplicates"] == 0
+    assert row["extra"] == 0, "the database holds orders the client never sent"
+    assert row["orders_in_db"] >= row["orders_acked"]
+    assert not row["unresolved"], f"requests that never succeeded: {row['unresolved']}"
+    failed = [c["check"] for c in row["checks"] if not c["ok"]]
+    assert not failed, f"scenario {row['scenario']} ({row['name']}): {failed}\nnotes: {row['notes']}"
+    assert row["result"] == "PASS"
+
+
+def test_the_full_short_run_passes_and_prints_the_table(chaos):
+    run, data = chaos
+    assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
+    assert [row["scenario"] for row in data["scenarios"]] == sorted(SCENARIOS)
+    for column in ("requests", "failed 1st try", "retries", "acked", "in DB", "dup", "lost", "p50 ms", "p99 ms", "result"):
+        assert column in run.stdout
+    assert "release pizza-" in run.stdout and "never became ready" in run.stdout
+
+
+def test_1_rolling_restart_fails_no_request(chaos):
+    row = scenario(chaos[1], 1)
+    assert_accounting(row)
+    assert row["failed_requests"] == 0 and not row["errors_by_kind"], row["errors_by_kind"]
+    assert sum(1 for c in row["checks"] if "ready (HAProxy UP) before" in c["check"]) == 3
+
+
+def test_2_mixed_versions_fail_no_request_on_any_variant(chaos):
+    row = scenario(chaos[1], 2)
+    assert_accounting(row)
+    assert row["failed_requests"] == 0 and not row["errors_by_kind"], row["errors_by_kind"]
+    assert set(row["served_by"]) >= {"a", "b", "c"}
+
+
+def test_3_sigkill_loses_and_duplicates_nothing(chaos):
+    row = scenario(chaos[1], 3)
+    assert_accounting(row)
+    assert not any(kind.startswith("500") for kind in row["errors_by_kind"])
+
+
+def test_4_postgresql_restart_answers_503_and_recovers(chaos):
+    row = scenario(chaos[1], 4)
+    assert_accounting(row)
+    assert not any(kind.startswith("500") or "no_retry_after" in kind for kind in row["errors_by_kind"])
+
+
+def test_5_broken_release_is_named_and_gets_no_traffic(chaos):
+    row = scenario(chaos[1], 5)
+    assert_accounting(row)
+    assert row["broken_release"] == "pizza-c"
+    assert row["failed_requests"] == 0
+    assert chaos[1]["broken_releases"] == ["pizza-c"] and chaos[1]["expect_broken"] is True
+
+
+def test_6_staff_contention_has_exactly_one_winner(chaos):
+    row = scenario(chaos[1], 6)
+    assert_accounting(row)
+    assert any("{409: 49, 200: 1}" in note or "{200: 1, 409: 49}" in note for note in row["notes"]), row["notes"]
+
+
+def test_exit_status_rule():
+    assert exit_status([], [], expect_broken=False) == (0, "")
+    assert exit_status([], ["pizza-c"], expect_broken=True) == (0, "")
+    status, reason = exit_status([], ["pizza-c"], expect_broken=False)  # `--scenario 5` on its own
+    assert status == 1 and reason == "release pizza-c never became ready"
+    assert exit_status([3], ["pizza-c"], expect_broken=True)[0] == 1
