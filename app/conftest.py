@@ -9,6 +9,15 @@ from django.test import Client
 from config.settings.base import BASE_DIR, THEMES_DIR
 
 
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with empty per-process caches (switches, the blank order form)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)

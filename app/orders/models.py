@@ -106,8 +106,9 @@ class Order(models.Model):
         return self.reference
 
     @property
-    def next_statuses(self) -> tuple[str, ...]:
-        return TRANSITIONS.get(self.status, ())
+    def next_statuses(self) -> list[tuple[str, str]]:
+        """(value, label) of each status this order may move to next."""
+        return [(value, Status(value).label) for value in TRANSITIONS.get(self.status, ())]
 
 
 def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .models import SIZE_FACTORS, Order
 
@@ -42,7 +43,9 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
     )
     for _ in range(3):
         try:
-            with transaction.atomic():
+            # One INSERT in autocommit (no BEGIN/COMMIT round trips); a savepoint only when the caller
+            # holds a transaction, so a duplicate token cannot poison it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 return Order.objects.create(form_token=token, **fields), True
         except IntegrityError:
             existing = find_by_token(token)

@@ -1,5 +1,7 @@
 """The orders_open switch closes ordering on every variant at once (they share the database)."""
 
+import time
+
 import pytest
 from waffle.models import Switch
 
@@ -35,10 +37,11 @@ def test_closed_shop_refuses_api_orders(client, closed):
     assert response.status_code == 503
 
 
-def test_switch_is_read_from_the_database_on_every_request(client, pizza):
-    """No per-process cache: a toggle made by another variant's admin is seen at once."""
+def test_a_toggle_by_another_variant_is_seen_within_a_second(client, pizza):
+    """Each process keeps the switch for one second at most, so all three variants agree quickly."""
     assert "closed for orders" not in client.get("/order/").content.decode()
-    Switch.objects.filter(name="orders_open").update(active=False)  # as another process would
+    Switch.objects.filter(name="orders_open").update(active=False)  # as another process would, no signal here
+    time.sleep(1.1)
     assert "closed for orders" in client.get("/order/").content.decode()
 
 
