@@ -8,7 +8,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, ProgrammingError
+from django.db import InterfaceError, OperationalError, ProgrammingError
 from django.http import JsonResponse
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -108,7 +108,8 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError, ProgrammingError, DatabaseError)):
+        # Outages and a schema behind the code; data errors (IntegrityError, DataError) are bugs, not outages.
+        if not isinstance(exception, (OperationalError, InterfaceError, ProgrammingError)):
             return None
         if isinstance(exception, ProgrammingError):
             readiness.reset()  # a missing column means the schema is behind: re-check readiness
