@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 
 from config.settings.base import BASE_DIR, THEMES_DIR
 
@@ -59,7 +59,13 @@ def order_data(pizza):
     }
 
 
-def theme_settings(theme: str) -> dict:
-    """The settings a process started with THEME=<theme> would have."""
-    templates = [dict(settings.TEMPLATES[0], DIRS=[THEMES_DIR / theme / "templates", BASE_DIR / "templates"])]
-    return {"THEME": theme, "TEMPLATES": templates, "STATICFILES_DIRS": [THEMES_DIR / theme / "static", BASE_DIR / "static"]}
+@pytest.fixture
+def use_theme():
+    """use_theme("bold", VARIANT="b"): settings as a process started with THEME=bold would have them."""
+
+    def override(theme: str, **more):
+        templates = [dict(settings.TEMPLATES[0], DIRS=[THEMES_DIR / theme / "templates", BASE_DIR / "templates"])]
+        static = [THEMES_DIR / theme / "static", BASE_DIR / "static"]
+        return override_settings(THEME=theme, TEMPLATES=templates, STATICFILES_DIRS=static, **more)
+
+    return override

@@ -311,10 +311,10 @@ class Stack:
         rows = [f"  split (HAProxy, weighted + sticky)  {self.url()}"]
         for name, spec in self.variants.variants.items():
             rows.append(f"  variant {name.upper()} ({spec.theme}, weight {spec.weight})".ljust(38) + self.variant_url(name))
-        rows.append(f"  staff order table".ljust(38) + self.url("/staff/orders/"))
-        rows.append(f"  HAProxy stats".ljust(38) + f"http://127.0.0.1:{self.ports.stats}/stats")
+        rows.append("  staff order table".ljust(38) + self.url("/staff/orders/"))
+        rows.append("  HAProxy stats".ljust(38) + f"http://127.0.0.1:{self.ports.stats}/stats")
         database = "PostgreSQL (DATABASE_URL)" if self.database_url else f"SQLite {self.state_dir / 'db.sqlite3'}"
-        rows.append(f"  database".ljust(38) + database)
+        rows.append("  database".ljust(38) + database)
         return "\n".join(rows)
 
 

@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -160,10 +159,8 @@ def test_staff_nav_links_to_the_page(staff_client):
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("variant", ["a", "b", "c"])
-def test_page_works_under_every_theme_and_variant(staff_client, seeded, theme, variant):
-    templates = [{**settings.TEMPLATES[0], "DIRS": [settings.THEMES_DIR / theme / "templates", settings.BASE_DIR / "templates"]}]
-    static_dirs = [settings.THEMES_DIR / theme / "static", settings.BASE_DIR / "static"]
-    with override_settings(THEME=theme, VARIANT=variant, TEMPLATES=templates, STATICFILES_DIRS=static_dirs):
+def test_page_works_under_every_theme_and_variant(staff_client, seeded, use_theme, theme, variant):
+    with use_theme(theme, VARIANT=variant):
         response = staff_client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200

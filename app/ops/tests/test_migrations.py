@@ -20,7 +20,7 @@ from ops.gate import check_all, check_migration
 from ops.migration_ops import AddIndexOnline
 from ops.schema import MIGRATION_LOCK_KEY, contract_violations, parse_running
 from orders.models import Order
-from orders.tests.factories import ensure_seed, make_order
+from orders.tests.factories import ensure_seed
 
 APP_DIR = Path(__file__).resolve().parents[2]
 
@@ -281,8 +281,8 @@ def test_order_flow_and_staff_table_work_on_a_schema_one_step_ahead(schema_one_s
 
 def test_code_on_a_schema_behind_answers_503_not_500(schema_one_step_behind, order_data):
     """Until its migration runs, this code's readiness fails (no traffic) and a stray request gets 503."""
-    make_order_without_channel = Client()
-    assert make_order_without_channel.get("/readyz").status_code == 503
-    response = make_order_without_channel.post("/order/", order_data)
+    client = Client()
+    assert client.get("/readyz").status_code == 503
+    response = client.post("/order/", order_data)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -1,9 +1,7 @@
 """Every page under every theme: same logic, different design."""
 
 import pytest
-from django.test import override_settings
 
-from conftest import theme_settings
 from config.variants import THEMES
 from orders.tests.factories import make_order
 
@@ -19,9 +17,9 @@ def pages(order):
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_every_customer_page_renders_with_the_theme_marker(client, theme):
+def test_every_customer_page_renders_with_the_theme_marker(client, use_theme, theme):
     order = make_order()
-    with override_settings(**theme_settings(theme)):
+    with use_theme(theme):
         for url in pages(order):
             response = client.get(url)
             assert response.status_code in (200, 404), url
@@ -31,23 +29,23 @@ def test_every_customer_page_renders_with_the_theme_marker(client, theme):
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_staff_pages_render_under_the_theme(staff_client, theme):
+def test_staff_pages_render_under_the_theme(staff_client, use_theme, theme):
     make_order()
-    with override_settings(**theme_settings(theme)):
+    with use_theme(theme):
         response = staff_client.get("/staff/orders/")
         assert response.status_code == 200
         assert f'data-theme="{theme}"' in response.content.decode()
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_each_theme_words_the_call_to_action_its_own_way(client, theme):
-    with override_settings(**theme_settings(theme)):
+def test_each_theme_words_the_call_to_action_its_own_way(client, use_theme, theme):
+    with use_theme(theme):
         assert CTA[theme] in client.get("/").content.decode()
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_each_theme_ships_its_own_stylesheet(client, theme):
-    with override_settings(**theme_settings(theme)):
+def test_each_theme_ships_its_own_stylesheet(client, use_theme, theme):
+    with use_theme(theme):
         from django.contrib.staticfiles import finders
 
         path = finders.find("css/theme.css")
@@ -55,10 +53,10 @@ def test_each_theme_ships_its_own_stylesheet(client, theme):
         assert STYLESHEET_MARKER[theme] in open(path).read()
 
 
-def test_the_three_home_pages_differ_in_layout(client):
+def test_the_three_home_pages_differ_in_layout(client, use_theme):
     bodies = {}
     for theme in THEMES:
-        with override_settings(**theme_settings(theme)):
+        with use_theme(theme):
             bodies[theme] = client.get("/").content.decode()
     assert 'class="menu-card"' in bodies["classic"]
     assert 'class="card-grid"' in bodies["bold"]
