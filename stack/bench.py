@@ -36,13 +36,13 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg2
 import requests
 
 from .haproxy import Ports
-from .local import APP_DIR, REPO_ROOT, Stack, StackError, http_get
+from .local import APP_DIR, REPO_ROOT, Stack, StackError, database_url_for, drop_database, http_get
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ORDER_SCRIPT = REPO_ROOT / "stack" / "bench_order.lua"
@@ -70,30 +70,19 @@ def say(message: str) -> None:
 # --- database ---------------------------------------------------------------------------------
 
 def bench_database_url(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return database_url_for(server_url, name)
 
 
 def recreate_database(server_url: str, name: str) -> None:
     """Drop and create our own database on that server; never touches any other."""
     if not DB_NAME.match(name):
         raise BenchError(f"refusing to recreate database {name!r}: bench databases are named pizza_bench*")
-    conn = psycopg2.connect(server_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+    drop_database(server_url, name, create_again=True)
 
 
-def drop_database(server_url: str, name: str) -> None:
-    if not DB_NAME.match(name):
-        return
-    conn = psycopg2.connect(server_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+def drop_bench_database(server_url: str, name: str) -> None:
+    if DB_NAME.match(name):
+        drop_database(server_url, name)
 
 
 SEED_SQL = """
@@ -474,7 +463,7 @@ class Bench:
             stack.stop()
             if not self.args.keep_db:
                 for name in [self.db_name, *(self.staff_db(size) for size in self.sizes[:-1])]:
-                    drop_database(self.server_url, name)
+                    drop_bench_database(self.server_url, name)
         self.results["elapsed_seconds"] = round(time.monotonic() - started, 1)
         self.results["loadavg_end"] = loadavg()
         return self.results

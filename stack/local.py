@@ -46,6 +46,29 @@ def http_get(url: str, timeout: float = 2.0, headers: dict | None = None) -> tup
         return exc.code, dict(exc.headers), exc.read()
 
 
+def database_url_for(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server `server_url` points at."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+def drop_database(server_url: str, name: str, create_again: bool = False) -> str:
+    """Drop database `name` (closing its sessions), optionally create it empty; returns its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if create_again:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return database_url_for(server_url, name)
+
+
 def ensure_haproxy() -> str:
     """HAProxy is the one system package the stack needs: install it where we can, else say how."""
     found = shutil.which("haproxy") or (os.path.exists("/usr/sbin/haproxy") and "/usr/sbin/haproxy")

@@ -7,24 +7,19 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import psycopg2
 import pytest
 import requests
+
+from stack.local import drop_database
+
 
 def fresh_database(name: str) -> str:
     """Create (or re-create) database `name` on the test server and return its URL."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.fail("TEST_DATABASE_URL is not set: run the tests with `make test`")
-    admin = psycopg2.connect(base)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+    return drop_database(base, name, create_again=True)
 
 
 FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
