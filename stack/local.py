@@ -5,7 +5,6 @@ Used by `make up` (stack/up.py), the end-to-end tests, `make chaos` and `make be
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -340,10 +339,3 @@ class Stack:
         rows.append("  database".ljust(38) + database)
         return "\n".join(rows)
 
-
-def readiness_json(url: str) -> dict:
-    try:
-        _, _, body = http_get(url, timeout=2)
-        return json.loads(body)
-    except (OSError, ValueError):
-        return {}

@@ -19,7 +19,8 @@ def database_ok() -> str | None:
         return None
     except Exception as exc:  # any driver error means "not ready", never a 500
         connections[DEFAULT_DB_ALIAS].close()
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        return f"{type(exc).__name__}: {first_line}"
 
 
 def missing_migrations() -> list[str]:
