@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 ENV ?= dev
+# WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
+WITH_PG := $(PY) -m stack.postgres
 
 .PHONY: up test bench chaos migration-gate lock clean
 
@@ -26,21 +28,21 @@ $(CHECKOV_VENV)/.installed:
 up: $(VENV)/.installed
 	$(PY) -m stack.up --env $(ENV)
 
-# test runs every test against a real PostgreSQL (see stack/with-postgres.sh).
+# test runs every test against a real PostgreSQL.
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov stack/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(WITH_PG) $(PY) -m pytest $(PYTEST_ARGS)
 
 # migration-gate fails when a migration would break a release still running older code.
 migration-gate: $(VENV)/.installed
-	stack/with-postgres.sh sh -c 'cd app && DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL="$$TEST_DATABASE_URL" ../$(PY) manage.py migration_gate'
+	$(WITH_PG) sh -c 'cd app && DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL="$$TEST_DATABASE_URL" ../$(PY) manage.py migration_gate'
 
 # bench prints throughput, latency and memory figures beside a ceiling measured in the same run.
 bench: $(VENV)/.installed
-	stack/with-postgres.sh $(PY) -m stack.bench $(BENCH_ARGS)
+	$(WITH_PG) $(PY) -m stack.bench $(BENCH_ARGS)
 
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
-	stack/with-postgres.sh $(PY) -m stack.chaos $(CHAOS_ARGS)
+	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

@@ -1,7 +1,7 @@
 """`make bench`: order throughput, the staff table at a million orders and worker memory, each beside a
 reference measured in the same run on the same machine (absolute times drift here; ratios do not).
 
-    stack/with-postgres.sh .venv/bin/python -m stack.bench [--quick] [--duration S] [--connections N]
+    .venv/bin/python -m stack.postgres .venv/bin/python -m stack.bench [--quick] [--duration S] [--connections N]
 
 What it does, in order (see docs/bench.md for the method and the latest table):
 
@@ -42,7 +42,7 @@ import psycopg2
 import requests
 
 from .haproxy import Ports
-from .local import APP_DIR, REPO_ROOT, Stack, StackError, database_url_for, drop_database, http_get
+from .local import APP_DIR, REPO_ROOT, Stack, StackError, database_url_for, drop_database, http_get, staff_login
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ORDER_SCRIPT = REPO_ROOT / "stack" / "bench_order.lua"
@@ -282,7 +282,7 @@ class Bench:
         self.state_dir = REPO_ROOT / ".stack" / self.db_name.replace("_", "-")  # .stack/pizza-bench, ...
         server = os.environ.get("TEST_DATABASE_URL")
         if not server:
-            raise BenchError("TEST_DATABASE_URL is not set: run `make bench` (stack/with-postgres.sh sets it)")
+            raise BenchError("TEST_DATABASE_URL is not set: run `make bench` (stack.postgres sets it)")
         self.server_url = server
         self.db_url = bench_database_url(server, self.db_name)
         self.results: dict = {"rows": []}
@@ -304,7 +304,7 @@ class Bench:
     def maintenance(self, stack: Stack, on: bool) -> None:
         """B and C out of (or back into) rotation through HAProxy's runtime API."""
         for variant in ("b", "c"):
-            stack.haproxy_command(f"set server variant_{variant}/{variant}1 state {'maint' if on else 'ready'}")
+            stack.set_server_state(variant, 1, "maint" if on else "ready")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             states = stack.server_states()
@@ -321,17 +321,7 @@ class Bench:
 
     # -- staff table --------------------------------------------------------------------------
     def staff_session(self, base: str) -> requests.Session:
-        session = requests.Session()
-        page = session.get(f"{base}/accounts/login/", timeout=10)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        if page.status_code != 200 or not token:
-            raise BenchError(f"login page: {page.status_code}")
-        done = session.post(f"{base}/accounts/login/", timeout=10, allow_redirects=False, data={
-            "csrfmiddlewaretoken": token.group(1), "username": STAFF_USER, "password": STAFF_PASSWORD, "next": "/staff/orders/",
-        })
-        if done.status_code != 302 or "sessionid" not in session.cookies:
-            raise BenchError(f"staff login failed: {done.status_code}")
-        return session
+        return staff_login(base, STAFF_USER, STAFF_PASSWORD)
 
     def staff_db(self, size: int) -> str:
         return f"{self.db_name}_{size}"

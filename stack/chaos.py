@@ -30,11 +30,8 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,8 +43,9 @@ from pathlib import Path
 
 import requests
 
-from .haproxy import Ports, backend_name, server_name
-from .local import APP_DIR, REPO_ROOT, Stack, StackError, http_get
+from .haproxy import Ports, server_name
+from .local import APP_DIR, REPO_ROOT, Stack, StackError, copy_app, form_fields, http_get
+from .postgres import DisposablePostgres
 from .releases import release_name
 
 SCENARIOS = {
@@ -71,84 +69,6 @@ class ChaosError(RuntimeError):
 
 def say(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --- A disposable PostgreSQL ---------------------------------------------------------------------
-
-class Postgres:
-    """A throw-away cluster on a free loopback port, owned by an unprivileged user when run as root."""
-
-    def __init__(self):
-        self.bindir = self._find_bindir()
-        self.port = free_port()
-        self.tmp = Path(tempfile.mkdtemp(prefix="pizza-chaos-pg."))
-        self.data = self.tmp / "data"
-        self.log = self.tmp / "postgres.log"
-        self.run_as: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses to run as root: hand the cluster to an unprivileged user
-            import pwd
-
-            try:
-                entry = pwd.getpwnam("postgres")
-            except KeyError:
-                entry = pwd.getpwnam("nobody")
-            os.chown(self.tmp, entry.pw_uid, entry.pw_gid)
-            self.run_as = ["runuser", "-u", entry.pw_name, "--"]
-        self.options = f"-h 127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
-
-    @staticmethod
-    def _find_bindir() -> Path:
-        candidates = []
-        if shutil.which("pg_config"):
-            out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-            candidates.append(Path(out))
-        candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
-        for candidate in candidates:
-            if (candidate / "initdb").exists():
-                return candidate
-        raise ChaosError("no PostgreSQL server binaries (initdb, pg_ctl) found: apt-get install -y postgresql")
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*self.run_as, *args], capture_output=True, text=True)
-        if check and result.returncode != 0:
-            raise ChaosError(f"{' '.join(args[:2])} failed: {result.stdout}{result.stderr}")
-        return result
-
-    def init(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-N", "-A", "trust", "-U", "postgres", "-D", str(self.data))
-        self.start()
-
-    def start(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log), "-o", self.options, "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", mode, "stop")
-
-    def teardown(self) -> None:
-        if self.data.exists():
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", check=False)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def query(self, sql: str, params=()) -> list[tuple]:
-        import psycopg2
-
-        conn = psycopg2.connect(self.url, connect_timeout=5)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
 
 
 # --- The load ------------------------------------------------------------------------------------
@@ -250,7 +170,6 @@ class Client:
         return response if kind is None else None
 
 
-FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
 CUSTOMER = {"size": "medium", "quantity": 1, "customer_name": "Chaos Monkey", "phone": "+45 12 34 56 78",
             "address": "1 Loopback Street", "comments": "placed by stack.chaos"}
 
@@ -337,7 +256,7 @@ class Load:
         page = self.client.call(session, "GET", "/order/")
         if page is None:
             return
-        fields = dict(FORM_FIELD.findall(page.text))
+        fields = form_fields(page.text)
         if "form_token" not in fields or "csrfmiddlewaretoken" not in fields:
             with self.stats.lock:
                 self.stats.unresolved["harness:no_form"] += 1
@@ -410,7 +329,7 @@ class Result:
 class Chaos:
     def __init__(self, args):
         self.args = args
-        self.pg: Postgres | None = None
+        self.pg: DisposablePostgres | None = None
         self.stack: Stack | None = None
         self.active: dict[str, int] = {}
         self.temp_dirs: list[Path] = []
@@ -419,7 +338,7 @@ class Chaos:
     # setup and teardown
     def setup(self) -> None:
         say("starting a disposable PostgreSQL cluster")
-        self.pg = Postgres()
+        self.pg = DisposablePostgres()
         self.pg.init()
         say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
         state_dir = REPO_ROOT / ".stack" / f"chaos-{self.args.port}"
@@ -439,7 +358,7 @@ class Chaos:
             raise ChaosError(f"{exc}\n" + "\n".join(bodies)) from exc
         self.active = {name: 1 for name in self.stack.names}
         for name in self.stack.names:  # the idle slots stay out of rotation until a restart uses them
-            self.park(name, 2)
+            self.stack.park(name, 2)
         status, _, body = http_get(self.stack.url("/api/v1/menu"), timeout=5)
         self.pizzas = [p["id"] for p in json.loads(body)["pizzas"]] if status == 200 else []
         if not self.pizzas:
@@ -457,55 +376,19 @@ class Chaos:
             shutil.rmtree(path, ignore_errors=True)
 
     # HAProxy and process helpers
-    def set_state(self, variant: str, slot: int, state: str) -> None:
-        answer = self.stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, slot)} state {state}").strip()
-        if answer:
-            raise ChaosError(f"HAProxy refused 'set server ... state {state}': {answer}")
-
     def server_stat(self, variant: str, slot: int) -> dict:
-        lines = self.stack.haproxy_command("show stat").splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        for line in lines[1:]:
-            cols = line.split(",")
-            if cols[0] == backend_name(variant) and cols[1] == server_name(variant, slot):
-                return dict(zip(header, cols))
-        return {}
-
-    def wait_state(self, variant: str, slot: int, predicate, timeout: float) -> float | None:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if predicate(self.stack.server_states().get(server_name(variant, slot), "")):
-                return time.monotonic() - start
-            time.sleep(0.05)
-        return None
+        return self.stack.server_stats().get(server_name(variant, slot), {})
 
     def start_slot(self, variant: str, slot: int, app_dir: Path = APP_DIR, env: dict | None = None, timeout: float = 60.0) -> bool:
-        # Back into rotation: it is DOWN (parked) until `rise` health checks pass on the new process.
-        self.set_state(variant, slot, "ready")
-        self.stack.start_variant(variant, slot, app_dir=app_dir, env=env)
+        self.stack.start_in_slot(variant, slot, app_dir=app_dir, env=env)
         return self.stack.wait_ready(variant, slot, timeout=timeout)
 
     def retire(self, variant: str, slot: int, result: Result) -> None:
-        """preStop + deregistration: drain, wait for in-flight requests, then SIGTERM."""
-        self.set_state(variant, slot, "drain")
         start = time.monotonic()
-        time.sleep(0.5)
-        while time.monotonic() - start < 15 and int(self.server_stat(variant, slot).get("scur") or 0) > 0:
-            time.sleep(0.05)
-        in_flight = int(self.server_stat(variant, slot).get("scur") or 0)
-        drained = time.monotonic() - start
-        code = self.stack.stop_variant(variant, slot, signal.SIGTERM)
-        self.park(variant, slot)
+        drained, in_flight, code = self.stack.retire(variant, slot)
         result.notes.append(f"{server_name(variant, slot)}: drained in {drained:.1f}s, {in_flight} in flight at SIGTERM, "
                             f"exited ({code}) {time.monotonic() - start - drained:.1f}s later")
         result.check(f"{server_name(variant, slot)} had no request in flight when it got SIGTERM", in_flight == 0)
-
-    def park(self, variant: str, slot: int) -> None:
-        """An empty slot stays drained (weight 0) with its health checks running, until they have seen
-        it gone. Not `maint`: leaving maintenance HAProxy starts a server as UP ("start OK but check
-        immediately"), so a restart would get traffic before its process even listens."""
-        self.set_state(variant, slot, "drain")
-        self.wait_state(variant, slot, lambda s: s.startswith("DOWN"), timeout=10)
 
     def roll(self, variant: str, result: Result, app_dir: Path = APP_DIR, env: dict | None = None) -> int:
         """maxSurge 1 / maxUnavailable 0: new process in the other slot, ready, then retire the old."""
@@ -527,9 +410,8 @@ class Chaos:
                 raise ChaosError(f"{server_name(variant, slot)} is not ready before the scenario")
 
     def copy_app(self, label: str) -> Path:
-        target = Path(tempfile.mkdtemp(prefix=f"pizza-chaos-{label}.")) / "app"
+        target = copy_app(Path(tempfile.mkdtemp(prefix=f"pizza-chaos-{label}.")) / "app")
         self.temp_dirs.append(target.parent)
-        shutil.copytree(APP_DIR, target, ignore=shutil.ignore_patterns("staticfiles", "__pycache__", "*.pyc", "tests"))
         return target
 
     @property
@@ -621,7 +503,7 @@ class Chaos:
             process = self.stack.processes[(variant, slot)]
             os.killpg(process.popen.pid, signal.SIGKILL)
             killed = time.monotonic()
-            detected = self.wait_state(variant, slot, lambda s: s.startswith("DOWN"), timeout=15)
+            detected = self.stack.wait_server(variant, slot, lambda s: s.startswith("DOWN"), timeout=15)
             self.stack.stop_variant(variant, slot)  # reap it
             if detected is None:
                 result.check(f"HAProxy marked {server_name(variant, slot)} DOWN", False)
@@ -662,7 +544,7 @@ class Chaos:
             self.pg.start()
             back = time.monotonic()
             say("  PostgreSQL started again")
-            recovered = [self.wait_state(v, s, lambda st: st == "UP", timeout=30) for v, s in self.active.items()]
+            recovered = [self.stack.wait_server(v, s, lambda st: st == "UP", timeout=30) for v, s in self.active.items()]
             if None in recovered:
                 result.check("every variant ready again by itself", False)
             else:
@@ -706,7 +588,7 @@ class Chaos:
 
         def action(load):
             before = int(self.server_stat(variant, new).get("stot") or 0)
-            self.set_state(variant, new, "ready")
+            self.stack.set_server_state(variant, new, "ready")
             # Rollout: the new pod never gets ready, the old one keeps serving (maxUnavailable 0).
             crash_loop(deadline)
             # The other half: the broken release is the only process of its variant.
@@ -720,7 +602,7 @@ class Chaos:
             after = int(self.server_stat(variant, new).get("stot") or 0)
             result.check(f"HAProxy sent 0 requests to the broken server {server_name(variant, new)}", after == before)
             self.stack.stop_variant(variant, new, signal.SIGKILL)
-            self.park(variant, new)
+            self.stack.park(variant, new)
             # Roll back: the previous release comes back in its slot.
             ready = self.start_slot(variant, old)
             result.check(f"{release} restored on the previous code", ready)
@@ -750,7 +632,7 @@ class Chaos:
         def login() -> requests.Session:
             session = requests.Session()
             page = client.call(session, "GET", "/accounts/login/")
-            csrf = dict(FORM_FIELD.findall(page.text)).get("csrfmiddlewaretoken", "") if page is not None else ""
+            csrf = form_fields(page.text).get("csrfmiddlewaretoken", "") if page is not None else ""
             done = client.call(session, "POST", "/accounts/login/", data={"username": "staff", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": csrf},
                                headers={"Referer": self.stack.url("/accounts/login/")})
             if done is None or done.status_code != 302:

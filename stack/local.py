@@ -6,6 +6,7 @@ Used by `make up` (stack/up.py), the end-to-end tests, `make chaos` and `make be
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -66,6 +67,37 @@ def drop_database(server_url: str, name: str, create_again: bool = False) -> str
     finally:
         conn.close()
     return database_url_for(server_url, name)
+
+
+# The two hidden tokens of the order form (and the login form's CSRF token), as a client reads them.
+FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
+
+
+def form_fields(html: str) -> dict[str, str]:
+    return dict(FORM_FIELD.findall(html))
+
+
+def staff_login(base: str, username: str, password: str):
+    """A requests session logged in as staff through the real login page (CSRF included)."""
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/accounts/login/", timeout=10)
+    token = form_fields(page.text).get("csrfmiddlewaretoken")
+    if page.status_code != 200 or not token:
+        raise StackError(f"login page at {base}: {page.status_code}")
+    done = session.post(f"{base}/accounts/login/", timeout=10, allow_redirects=False,
+                        headers={"Referer": f"{base}/accounts/login/"},
+                        data={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/staff/orders/"})
+    if done.status_code != 302 or "sessionid" not in session.cookies:
+        raise StackError(f"staff login at {base} failed: {done.status_code}")
+    return session
+
+
+def copy_app(target: Path, source: Path = APP_DIR) -> Path:
+    """A copy of the app's code (no tests, caches or collected static) to change into another build."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("staticfiles", "__pycache__", "*.pyc", "tests"))
+    return target
 
 
 def ensure_haproxy() -> str:
@@ -266,14 +298,61 @@ class Stack:
                 chunks.append(chunk)
         return b"".join(chunks).decode()
 
+    def server_stats(self) -> dict[str, dict[str, str]]:
+        """HAProxy's 'show stat' per variant server: {'a1': {'status': 'UP', 'scur': '0', ...}, ...}."""
+        lines = self.haproxy_command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",") if lines else []
+        rows = (dict(zip(header, line.split(","))) for line in lines[1:])
+        return {row["svname"]: row for row in rows
+                if row.get("pxname", "").startswith("variant_") and row.get("svname") not in ("FRONTEND", "BACKEND")}
+
     def server_states(self) -> dict[str, str]:
         """{'a1': 'UP', 'a2': 'DOWN', ...} as HAProxy's health checks see them."""
-        states = {}
-        for line in self.haproxy_command("show stat").splitlines():
-            cols = line.split(",")
-            if len(cols) > 17 and cols[0].startswith("variant_") and cols[1] not in ("FRONTEND", "BACKEND"):
-                states[cols[1]] = cols[17]
-        return states
+        return {name: row["status"] for name, row in self.server_stats().items()}
+
+    def set_server_state(self, variant: str, slot: int, state: str) -> None:
+        """ready, drain or maint for one slot, through HAProxy's runtime API."""
+        answer = self.haproxy_command(f"set server {haproxy.backend_name(variant)}/{haproxy.server_name(variant, slot)} state {state}").strip()
+        if answer:
+            raise StackError(f"HAProxy refused 'set server ... state {state}': {answer}")
+
+    def wait_server(self, variant: str, slot: int, predicate, timeout: float) -> float | None:
+        """Seconds until predicate(HAProxy's status of the slot) holds, or None after `timeout`."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if predicate(self.server_states().get(haproxy.server_name(variant, slot), "")):
+                return time.monotonic() - start
+            time.sleep(0.05)
+        return None
+
+    def start_in_slot(self, variant: str, slot: int, app_dir: Path = APP_DIR, env: dict | None = None) -> Process:
+        """Start a process in a slot and put the slot back into rotation: it stays DOWN (no traffic)
+        until `rise` health checks pass on the new process, like a pod before its readiness."""
+        if self.haproxy is not None:
+            self.set_server_state(variant, slot, "ready")
+        return self.start_variant(variant, slot, app_dir=app_dir, env=env)
+
+    def park(self, variant: str, slot: int) -> None:
+        """An empty slot stays drained (weight 0) with its health checks running until they have seen
+        it gone. Not `maint`: leaving maintenance HAProxy starts a server as UP ("start OK but check
+        immediately"), so a restart would get traffic before its process even listens."""
+        self.set_server_state(variant, slot, "drain")
+        self.wait_server(variant, slot, lambda status: status.startswith("DOWN"), timeout=10)
+
+    def retire(self, variant: str, slot: int, max_drain: float = 15.0) -> tuple[float, int, int | None]:
+        """preStop + deregistration: drain the slot, wait until nothing is in flight, SIGTERM, park.
+        Returns (seconds drained, requests in flight at SIGTERM, exit code)."""
+        name = haproxy.server_name(variant, slot)
+        self.set_server_state(variant, slot, "drain")
+        start = time.monotonic()
+        time.sleep(0.5)
+        while time.monotonic() - start < max_drain and int(self.server_stats().get(name, {}).get("scur") or 0) > 0:
+            time.sleep(0.05)
+        in_flight = int(self.server_stats().get(name, {}).get("scur") or 0)
+        drained = time.monotonic() - start
+        code = self.stop_variant(variant, slot, signal.SIGTERM)
+        self.park(variant, slot)
+        return drained, in_flight, code
 
     def wait_ready(self, variant: str, slot: int = 1, timeout: float = 60.0, via_haproxy: bool = True) -> bool:
         """True once the variant's /readyz answers 200 (and HAProxy has marked it UP, if asked)."""

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .haproxy import backend_name, server_name
 from .local import APP_DIR, Stack
 
 
@@ -24,16 +23,13 @@ class RolloutResult:
     message: str
 
 
-def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 60.0, env: dict | None = None,
-         drain_seconds: float = 1.0) -> RolloutResult:
+def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 60.0, env: dict | None = None) -> RolloutResult:
     """Replace `variant`'s serving process with one running the code in `app_dir`."""
     release = f"pizza-{variant}"
     old_slot = next((slot for (name, slot) in stack.processes if name == variant), 1)
     new_slot = 2 if old_slot == 1 else 1
     started = time.monotonic()
-    if stack.haproxy is not None:  # a slot drained by an earlier rollout takes traffic again once healthy
-        stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, new_slot)} state ready")
-    new = stack.start_variant(variant, slot=new_slot, app_dir=app_dir, env=env)
+    new = stack.start_in_slot(variant, new_slot, app_dir=app_dir, env=env)
     if not stack.wait_ready(variant, new_slot, timeout=deadline):
         reason = "exited at start-up" if not new.alive() else f"not ready within {deadline:g}s"
         stack.stop_variant(variant, new_slot, timeout=10)
@@ -43,10 +39,5 @@ def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 
             message += f" (last log line: {tail[0][:200]})"
         return RolloutResult(release, False, time.monotonic() - started, message)
     if (variant, old_slot) in stack.processes:
-        # preStop + deregistration: the load balancer stops sending new requests, then SIGTERM.
-        stack.haproxy_command(f"set server {backend_name(variant)}/{server_name(variant, old_slot)} state drain")
-        time.sleep(drain_seconds)
-        stack.stop_variant(variant, old_slot)
-        # The empty slot stays drained: marking it ready now would let HAProxy try a port where
-        # nothing listens until its health check notices. The next rollout readies it again.
+        stack.retire(variant, old_slot)
     return RolloutResult(release, True, time.monotonic() - started, f"release {release} rolled out in {time.monotonic() - started:.1f}s")

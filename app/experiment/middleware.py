@@ -18,13 +18,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from orders.services import VISITOR_COOKIE
+from orders.services import VISITOR_COOKIE, VISITOR_ID
 
 from .models import Exposure
 
 log = logging.getLogger("pizza.experiment")
 
-VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Pages that are not part of the customer experience (probes never get here: HealthMiddleware answers first).
 UNTRACKED_PREFIXES = ("/static/", "/admin/", "/api/", "/staff/", "/accounts/", "/healthz", "/readyz", "/favicon")

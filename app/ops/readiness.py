@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
+
+from .schema import pending_plan
 
 _lock = threading.Lock()
 _schema_ready = False  # once every known migration is applied it stays so: the schema only grows
@@ -29,9 +30,7 @@ def missing_migrations() -> list[str]:
     if _schema_ready:
         return []
     with _lock:
-        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        missing = [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards]
+        missing = [f"{m.app_label}.{m.name}" for m in pending_plan(DEFAULT_DB_ALIAS)]
         _schema_ready = not missing
         return missing
 

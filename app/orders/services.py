@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import nullcontext
 
@@ -11,6 +12,13 @@ from django.db import IntegrityError, connection, transaction
 from .models import SIZE_FACTORS, Order
 
 VISITOR_COOKIE = "pz_visitor"
+VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")  # what the experiment middleware puts in the cookie
+
+
+def visitor_id(request) -> str:
+    """The visitor cookie's random id, or "" when absent or not one of ours."""
+    value = request.COOKIES.get(VISITOR_COOKIE, "")
+    return value if VISITOR_ID.match(value) else ""
 
 
 def find_by_token(token: uuid.UUID | None) -> Order | None:

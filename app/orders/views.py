@@ -26,11 +26,10 @@ import waffle
 
 from .forms import OrderForm, StaffFilterForm
 from .models import Order, Pizza, Status, change_status
-from .services import VISITOR_COOKIE, find_by_token, place_order
+from .services import find_by_token, place_order, visitor_id
 
 ORDERS_OPEN = "orders_open"
 PAGE_SIZE = 50
-VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def parse_token(value) -> uuid.UUID | None:
@@ -39,11 +38,6 @@ def parse_token(value) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _visitor_id(request) -> str:
-    value = request.COOKIES.get(VISITOR_COOKIE, "")
-    return value if VISITOR_ID.match(value) else ""
 
 
 def _closed(request, status=503):
@@ -73,7 +67,7 @@ def order_create(request):
     form = OrderForm(request.POST)
     if waffle.switch_is_active(ORDERS_OPEN) and form.is_valid():
         # The unique form_token decides: a retry of a placed order gets that order back from here.
-        order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], _visitor_id(request))
+        order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
         return _see_confirmation(order)
     # A retry of a form that already produced an order lands on that order, even if the shop has
     # closed or the menu changed since.
@@ -278,7 +272,7 @@ def api_orders(request):
     form = OrderForm(data={k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
     if not form.is_valid():
         return _api_error(422, "Some fields need attention.", {k: [str(e) for e in v] for k, v in form.errors.items()})
-    order, created = place_order(form.cleaned_data, token, _visitor_id(request), channel="api")
+    order, created = place_order(form.cleaned_data, token, visitor_id(request), channel="api")
     return JsonResponse(_order_json(order), status=201 if created else 200)
 
 

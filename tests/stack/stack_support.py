@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from stack.local import drop_database
+from stack.local import copy_app, drop_database, form_fields, staff_login
 
 
 def fresh_database(name: str) -> str:
@@ -22,15 +21,12 @@ def fresh_database(name: str) -> str:
     return drop_database(base, name, create_again=True)
 
 
-FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
-
-
 def place_order(session: requests.Session, base: str, name: str) -> tuple[str, str]:
     """The customer's path: GET the form, POST it with its tokens, follow to the confirmation.
     Returns (reference, variant that served it)."""
     form = session.get(f"{base}/order/", timeout=10)
     assert form.status_code == 200, form.text[:300]
-    fields = dict(FORM_FIELD.findall(form.text))
+    fields = form_fields(form.text)
     pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
     data = {**fields, "pizza": pizza, "size": "medium", "quantity": "1", "customer_name": name,
             "phone": "+4520304050", "address": "Test Street 1", "comments": ""}
@@ -41,19 +37,12 @@ def place_order(session: requests.Session, base: str, name: str) -> tuple[str, s
 
 
 def staff_session(base: str, password: str = "e2e-staff-password") -> requests.Session:
-    session = requests.Session()
-    page = session.get(f"{base}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    response = session.post(f"{base}/accounts/login/", data={"username": "staff", "password": password, "csrfmiddlewaretoken": token},
-                            headers={"Referer": f"{base}/accounts/login/"}, timeout=10)
-    assert response.status_code == 200 and "/staff/orders/" in response.url, response.text[:300]
-    return session
+    return staff_login(base, "staff", password)
 
 
 def broken_copy(tmp_path: Path, source: Path) -> Path:
     """A build of the app whose code fails at start-up (an import-time error), like a bad release."""
-    target = tmp_path / "broken-app"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("staticfiles", "__pycache__", "tests"))
+    target = copy_app(tmp_path / "broken-app", source)
     urls = target / "config" / "urls.py"
     urls.write_text(urls.read_text() + "\nraise RuntimeError('broken build: ' + %r)\n" % uuid.uuid4().hex[:6])
     return target
