@@ -197,16 +197,12 @@ class Stack:
     # --- lifecycle ----------------------------------------------------------------------------
     def check_not_running(self) -> None:
         pid_file = self.state_dir / "stack.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text().strip() or 0)
-            if pid == os.getpid():
-                pid = 0
+        pid = int(pid_file.read_text().strip() or 0) if pid_file.exists() else 0
+        if pid and pid != os.getpid():  # our own pid file (written by `make up` itself) is no obstacle
             try:
-                if not pid:
-                    raise ProcessLookupError
                 os.kill(pid, 0)
             except (ProcessLookupError, PermissionError):
-                pid_file.unlink()
+                pid_file.unlink()  # left behind by a stack that is gone
             else:
                 raise StackError(f"the stack is already running (pid {pid}): {self.url()} . Stop it with Ctrl-C in its terminal or `kill {pid}`.")
         busy = [p for p in [self.ports.entry, self.ports.stats, *[self.ports.variant(i, s) for i in range(len(self.names)) for s in haproxy.SLOTS]] if port_open(p)]

@@ -21,6 +21,8 @@ def main(argv=None) -> int:
     parser.add_argument("--env", default=os.environ.get("ENV", "dev"), help="which environments/<env>/variants.yaml (dev, qa, prod)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PIZZA_PORT", "8000")), help="the split entry point's port")
     args = parser.parse_args(argv)
+    # Ctrl-C stops everything even when started from a script, where SIGINT arrives ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     try:
         stack = Stack(env=args.env, ports=Ports(entry=args.port, stats=args.port + 404), database_url=os.environ.get("DATABASE_URL"))
