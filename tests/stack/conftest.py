@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from stack_support import fresh_database
 
@@ -12,9 +14,11 @@ from stack.local import Stack
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A, B and C behind HAProxy on a database of their own, on ports away from `make up`'s."""
-    database_url = fresh_database("pizza_e2e")
+    # PIZZA_TEST_PORT and TEST_DATABASE_NAME let two test runs share one machine without clashing.
+    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000"))
+    database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_e2e")
     state = tmp_path_factory.mktemp("stack")
-    running = Stack(env="dev", state_dir=state, ports=Ports(entry=38000, stats=38404), database_url=database_url, quiet=True,
+    running = Stack(env="dev", state_dir=state, ports=Ports(entry=entry, stats=entry + 404), database_url=database_url, quiet=True,
                     workers=1, threads=4)
     try:
         running.start(staff_password="e2e-staff-password")
