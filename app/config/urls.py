@@ -8,5 +8,5 @@ urlpatterns = [
     path("", include("orders.urls")),
 ]
 
-handler404 = "orders.views.not_found"
-handler500 = "orders.views.server_error"
+handler404 = "orders.views.errors.not_found"
+handler500 = "orders.views.errors.server_error"

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from orders.views import staff_required
+from ops.access import staff_required
 
 from . import charts
 from .forms import ReportForm

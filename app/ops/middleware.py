@@ -93,6 +93,14 @@ class RequestLogMiddleware:
         return response
 
 
+def schema_behind() -> bool:
+    """True when the database lacks a migration this code knows (checked afresh, never raising)."""
+    try:
+        return bool(readiness.missing_migrations())
+    except Exception:  # the check itself failing means the database is not serving this code
+        return True
+
+
 class DatabaseUnavailableMiddleware:
     """A database that is down, failing over, or behind this code's schema gives 503 + Retry-After.
 
@@ -108,11 +116,15 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        # Outages and a schema behind the code; data errors (IntegrityError, DataError) are bugs, not outages.
-        if not isinstance(exception, (OperationalError, InterfaceError, ProgrammingError)):
-            return None
+        # Connection-level errors are outages. A ProgrammingError is one only when this code runs on a
+        # schema that is behind it (a rollout's window); any other is a bug and stays a 500.
+        # Data errors (IntegrityError, DataError) are bugs too.
         if isinstance(exception, ProgrammingError):
-            readiness.reset()  # a missing column means the schema is behind: re-check readiness
+            readiness.reset()
+            if not schema_behind():
+                return None
+        elif not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
         log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
         # A broken connection is dropped by Django at the end of this request (request_finished),
         # and CONN_HEALTH_CHECKS replaces it before the next one.

@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Order, Pizza
+from .models import Order, Pizza, Status
+from .services import change_status
 
 
 @admin.register(Pizza)
@@ -15,10 +16,34 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ("reference", "created_at", "pizza", "size", "quantity", "total", "customer_name", "variant", "status")
     list_filter = ("status", "variant", "size")
     search_fields = ("=reference", "=phone", "customer_name")
-    readonly_fields = ("reference", "form_token", "access_token", "variant", "visitor_id", "created_at", "updated_at")
+    # status moves only through change_status (the actions below), like the staff table: never
+    # backwards, never past a concurrent change, and updated_at always moves with it.
+    readonly_fields = ("reference", "form_token", "access_token", "variant", "visitor_id", "status", "created_at", "updated_at")
     list_select_related = ("pizza",)
     # A million rows: never COUNT(*) the whole table for the paginator or the date drill-down.
     show_full_result_count = False
     date_hierarchy = None
     raw_id_fields = ("pizza",)
     list_per_page = 50
+    actions = ["to_baking", "to_out_for_delivery", "to_delivered", "to_cancelled"]
+
+    def _move(self, request, queryset, new: str) -> None:
+        for order in queryset.select_related(None).only("pk", "reference", "status"):
+            ok, message = change_status(order.pk, order.status, new)
+            self.message_user(request, f"{order.reference}: {message}", messages.SUCCESS if ok else messages.WARNING)
+
+    @admin.action(description="Move selected orders to Baking")
+    def to_baking(self, request, queryset):
+        self._move(request, queryset, Status.BAKING)
+
+    @admin.action(description="Move selected orders to Out for delivery")
+    def to_out_for_delivery(self, request, queryset):
+        self._move(request, queryset, Status.OUT_FOR_DELIVERY)
+
+    @admin.action(description="Move selected orders to Delivered")
+    def to_delivered(self, request, queryset):
+        self._move(request, queryset, Status.DELIVERED)
+
+    @admin.action(description="Cancel selected orders")
+    def to_cancelled(self, request, queryset):
+        self._move(request, queryset, Status.CANCELLED)

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Pizza, Size, Status
+from .phone import digit_count, normalise_phone
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,22}$")
 
@@ -25,14 +26,13 @@ def no_control_characters(multiline: bool):
 
 
 def clean_phone(value: str) -> str:
-    """Keep a leading + and the digits: '+45 12 34-56 78' -> '+4512345678'."""
+    """A plausible phone number, stored in its canonical form (see orders.phone)."""
     value = value.strip()
     if not PHONE.match(value):
         raise ValidationError("Enter a phone number: digits, optionally starting with + (for example +45 12 34 56 78).", code="phone")
-    digits = re.sub(r"[^0-9]", "", value)
-    if not 6 <= len(digits) <= 15:
+    if not 6 <= digit_count(value) <= 15:
         raise ValidationError("A phone number has 6 to 15 digits.", code="phone")
-    return ("+" if value.startswith("+") else "") + digits
+    return normalise_phone(value)
 
 
 class OrderForm(forms.Form):

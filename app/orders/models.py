@@ -110,19 +110,3 @@ class Order(models.Model):
         """(value, label) of each status this order may move to next."""
         return [(value, Status(value).label) for value in TRANSITIONS.get(self.status, ())]
 
-
-def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
-    """Compare-and-set: move an order from `expected` to `new`, or say why not.
-
-    One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
-    """
-    if new not in TRANSITIONS.get(expected, ()):
-        allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
-        return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
-    updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
-    if updated:
-        return True, f"Order moved to {Status(new).label}."
-    current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
-    if current is None:
-        return False, "That order does not exist."
-    return False, f"Not changed: someone else already moved this order to {Status(current).label}."

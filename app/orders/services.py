@@ -1,4 +1,5 @@
-"""Placing an order exactly once, whichever variant, retry or double click it comes from."""
+"""What the shop does, whichever page or API asks: open or closed, placing an order exactly once,
+moving an order along its statuses."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+import waffle
 
-from .models import SIZE_FACTORS, Order
+from .models import SIZE_FACTORS, TRANSITIONS, Order, Status
+
+# The waffle switch that closes ordering on every variant at once (they share the database).
+ORDERS_OPEN = "orders_open"
 
 VISITOR_COOKIE = "pz_visitor"
 VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")  # what the experiment middleware puts in the cookie
@@ -19,6 +25,18 @@ def visitor_id(request) -> str:
     """The visitor cookie's random id, or "" when absent or not one of ours."""
     value = request.COOKIES.get(VISITOR_COOKIE, "")
     return value if VISITOR_ID.match(value) else ""
+
+
+def orders_open() -> bool:
+    return waffle.switch_is_active(ORDERS_OPEN)
+
+
+def parse_token(value) -> uuid.UUID | None:
+    """The one-time token of a form or an Idempotency-Key header; None when absent or malformed."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def find_by_token(token: uuid.UUID | None) -> Order | None:
@@ -61,3 +79,20 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
                 return existing, False
             # Otherwise a random reference collided (about 1 in 10^14): draw a new one.
     raise IntegrityError("could not allocate a unique order reference")
+
+
+def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
+    """Compare-and-set: move an order from `expected` to `new`, or say why not.
+
+    One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
+    """
+    if new not in TRANSITIONS.get(expected, ()):
+        allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
+        return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
+    updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
+    if updated:
+        return True, f"Order moved to {Status(new).label}."
+    current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    if current is None:
+        return False, "That order does not exist."
+    return False, f"Not changed: someone else already moved this order to {Status(current).label}."

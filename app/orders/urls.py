@@ -1,17 +1,17 @@
 from django.urls import path
 
-from . import views
+from .views import api, customer, staff
 
 app_name = "orders"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("order/", views.order_create, name="order_create"),
-    path("orders/<str:access_token>/confirmed/", views.confirmation, name="confirmation"),
-    path("orders/<str:access_token>/", views.order_status, name="order_status"),
-    path("staff/orders/", views.staff_orders, name="staff_orders"),
-    path("staff/orders/<str:reference>/status/", views.staff_change_status, name="staff_change_status"),
-    path("api/v1/menu", views.api_menu, name="api_menu"),
-    path("api/v1/orders", views.api_orders, name="api_orders"),
-    path("api/v1/orders/<str:access_token>", views.api_order, name="api_order"),
+    path("", customer.home, name="home"),
+    path("order/", customer.order_create, name="order_create"),
+    path("orders/<str:access_token>/confirmed/", customer.confirmation, name="confirmation"),
+    path("orders/<str:access_token>/", customer.order_status, name="order_status"),
+    path("staff/orders/", staff.staff_orders, name="staff_orders"),
+    path("staff/orders/<str:reference>/status/", staff.staff_change_status, name="staff_change_status"),
+    path("api/v1/menu", api.api_menu, name="api_menu"),
+    path("api/v1/orders", api.api_orders, name="api_orders"),
+    path("api/v1/orders/<str:access_token>", api.api_order, name="api_order"),
 ]

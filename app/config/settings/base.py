@@ -165,7 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Requests -----------------------------------------------------------------------------
 # A rejected CSRF token gets a readable page, not Django's debug text.
-CSRF_FAILURE_VIEW = "orders.views.csrf_failure"
+CSRF_FAILURE_VIEW = "orders.views.errors.csrf_failure"
 # Nothing the order form needs comes near this; larger bodies are refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100

@@ -64,13 +64,28 @@ def test_every_response_carries_request_id_and_variant(client, settings):
 
 def test_database_errors_become_503_with_retry_after(client, monkeypatch, pizza):
     from django.db import OperationalError
-    from orders import views
+    from orders.models import Pizza
 
     def broken(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(views.Pizza.objects, "filter", broken)
+    monkeypatch.setattr(Pizza.objects, "filter", broken)
     response = client.get("/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "back in a moment" in response.content.decode()
+
+
+def test_a_sql_bug_is_a_500_not_a_retried_outage(pizza, monkeypatch):
+    """Only connection errors (or a schema behind the code) are outages; a broken query is a bug."""
+    from django.db import ProgrammingError
+    from django.test import Client
+    from orders.models import Pizza
+
+    def bad_sql(*args, **kwargs):
+        raise ProgrammingError('syntax error at or near "SELEC"')
+
+    monkeypatch.setattr(Pizza.objects, "filter", bad_sql)
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 500
+    assert "Retry-After" not in response

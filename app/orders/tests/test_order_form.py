@@ -157,3 +157,16 @@ def test_get_of_unknown_page_is_a_404_page(client):
 
 def test_put_is_refused_with_405(client):
     assert client.put(ORDER_URL).status_code == 405
+
+
+@pytest.mark.parametrize("value", ["%C2%B2", "%D9%A3", "99999999999999999999", "-1", "abc"])
+def test_a_menu_link_with_a_strange_pizza_id_still_shows_the_form(client, pizza, value):
+    """'²' and Arabic-Indic digits pass str.isdigit() but not int(): the form opens with nothing chosen."""
+    response = client.get(f"/order/?pizza={value}")
+    assert response.status_code == 200
+    assert response.context["form"].initial.get("pizza") is None
+
+
+def test_a_menu_link_preselects_its_pizza(client, pizza):
+    response = client.get(f"/order/?pizza={pizza.pk}")
+    assert response.context["form"].initial["pizza"] == pizza.pk

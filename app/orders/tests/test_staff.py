@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.tests.factories import make_order
-from orders.views import PAGE_SIZE, decode_cursor, encode_cursor
+from orders.queries import PAGE_SIZE, decode_cursor, encode_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,54 @@ def test_admin_lists_orders_and_menu(staff_client, django_user_model):
     make_order()
     assert staff_client.get("/admin/orders/order/").status_code == 200
     assert staff_client.get("/admin/orders/pizza/").status_code == 200
+
+
+def test_deep_page_uses_one_row_comparison(staff_client, django_assert_max_num_queries):
+    """The cursor's condition is a ROW(created_at, id) < ROW(...) the order_newest index answers."""
+    for _ in range(3):
+        make_order()
+    cursor = encode_cursor(Order.objects.order_by("-created_at", "-id")[0])
+    with django_assert_max_num_queries(6) as ctx:
+        page = staff_client.get(TABLE, {"after": cursor})
+    assert len(page.context["orders"]) == 2
+    sql = " ".join(q["sql"] for q in ctx.captured_queries).upper()
+    assert 'ROW("ORDERS_ORDER"."CREATED_AT", "ORDERS_ORDER"."ID") < (ROW(' in sql
+
+
+@pytest.mark.parametrize("cursor", ["MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "MjAyNi0wMS0wMVQwMDowMDowMHwx"])
+def test_a_cursor_out_of_range_or_without_zone_is_ignored(staff_client, cursor):
+    """Beyond bigint, or a naive timestamp: the first page, not a database error."""
+    make_order()
+    response = staff_client.get(TABLE, {"after": cursor})
+    assert response.status_code == 200 and len(response.context["orders"]) == 1
+
+
+def test_the_last_representable_day_is_a_valid_upper_bound(staff_client):
+    make_order()
+    response = staff_client.get(TABLE, {"date_to": "9999-12-31"})
+    assert response.status_code == 200 and len(response.context["orders"]) == 1
+
+
+def test_admin_cannot_move_a_status_backwards(staff_client, django_user_model):
+    """The admin's change form has no status field: a crafted POST leaves a delivered order delivered."""
+    admin = django_user_model.objects.create_superuser("boss", password="pw-boss-123")
+    staff_client.force_login(admin)
+    order = make_order(status="delivered")
+    form = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert 'name="status"' not in form
+    data = {"pizza": order.pizza_id, "size": "medium", "quantity": 1, "unit_price": "10.00", "total": "10.00",
+            "customer_name": "Grace Hopper", "phone": "+4511223344", "address": "x", "comments": "",
+            "channel": "web", "status": "received"}
+    staff_client.post(f"/admin/orders/order/{order.pk}/change/", data)
+    assert Order.objects.get(pk=order.pk).status == "delivered"
+
+
+def test_admin_actions_move_orders_through_the_compare_and_set(staff_client, django_user_model):
+    admin = django_user_model.objects.create_superuser("boss", password="pw-boss-123")
+    staff_client.force_login(admin)
+    fresh, done = make_order(), make_order(status="delivered")
+    before = fresh.updated_at
+    staff_client.post("/admin/orders/order/", {"action": "to_baking", "_selected_action": [fresh.pk, done.pk]})
+    fresh.refresh_from_db()
+    assert fresh.status == "baking" and fresh.updated_at > before
+    assert Order.objects.get(pk=done.pk).status == "delivered"  # delivered -> baking is not a transition

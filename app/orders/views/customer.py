@@ -1,0 +1,91 @@
+"""What customers see: the menu, the order form, the confirmation and the status page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..forms import OrderForm
+from ..models import Order, Pizza, Status
+from ..services import find_by_token, orders_open, parse_token, place_order, visitor_id
+
+# What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
+CUSTOMER_FIELDS = ("reference", "access_token", "customer_name", "address", "quantity", "size", "total", "status", "pizza__name")
+# A menu link's ?pizza=<id>: ASCII digits only ('²'.isdigit() is true, int('²') is not).
+PIZZA_ID = re.compile(r"[0-9]{1,9}")
+
+
+def closed(request, status=503):
+    response = render(request, "orders/closed.html", status=status)
+    response["Retry-After"] = "600"
+    return response
+
+
+@require_GET
+def home(request):
+    pizzas = Pizza.objects.filter(active=True)
+    return render(request, "orders/home.html", {"pizzas": pizzas, "orders_open": orders_open()})
+
+
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    if request.method == "GET":
+        if not orders_open():
+            return closed(request, status=200)
+        initial = {"form_token": uuid.uuid4()}
+        if PIZZA_ID.fullmatch(request.GET.get("pizza", "")):
+            initial["pizza"] = int(request.GET["pizza"])
+        return render(request, "orders/order_form.html", {"form": OrderForm(initial=initial)})
+
+    form = OrderForm(request.POST)
+    is_open = orders_open()
+    if is_open and form.is_valid():
+        # The unique form_token decides: a retry of a placed order gets that order back from here.
+        order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
+        return see_confirmation(order)
+    # A retry of a form that already produced an order lands on that order, even if the shop has
+    # closed or the menu changed since.
+    existing = find_by_token(parse_token(request.POST.get("form_token")))
+    if existing is not None:
+        return see_confirmation(existing)
+    if not is_open:
+        return closed(request)
+    # Keep the customer's token: a corrected resubmission is still the same order attempt.
+    return render(request, "orders/order_form.html", {"form": form}, status=422)
+
+
+def see_confirmation(order: Order):
+    """303 See Other: the browser GETs the confirmation, and a reload never re-posts the form."""
+    response = redirect("orders:confirmation", access_token=order.access_token)
+    response.status_code = 303
+    return response
+
+
+def customer_order(access_token: str) -> Order:
+    return get_object_or_404(Order.objects.select_related("pizza").only(*CUSTOMER_FIELDS), access_token=access_token)
+
+
+@require_GET
+def confirmation(request, access_token: str):
+    return render(request, "orders/confirmation.html", {"order": customer_order(access_token)})
+
+
+@require_GET
+def order_status(request, access_token: str):
+    order = customer_order(access_token)
+    response = render(request, "orders/order_status.html", {"order": order, "steps": steps(order)})
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the link is the secret: never leak it onward
+    return response
+
+
+def steps(order: Order) -> list[dict]:
+    """The status page's progress line: done, current and still-to-come steps."""
+    flow = [Status.RECEIVED, Status.BAKING, Status.OUT_FOR_DELIVERY, Status.DELIVERED]
+    if order.status == Status.CANCELLED:
+        return [{"label": Status.CANCELLED.label, "state": "current"}]
+    reached = flow.index(order.status)
+    return [{"label": s.label, "state": "done" if i < reached else "current" if i == reached else "todo"} for i, s in enumerate(flow)]

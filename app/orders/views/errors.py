@@ -1,0 +1,23 @@
+"""The pages Django shows when something is refused or missing (wired in settings and config.urls)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+
+def csrf_failure(request, reason=""):
+    """A clear page instead of Django's technical one; nothing was stored."""
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "Not found.", "fields": {}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """The last resort: a plain page that needs neither the database nor a request context."""
+    return HttpResponse(render_to_string("500.html"), status=500)

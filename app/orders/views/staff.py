@@ -1,0 +1,55 @@
+"""The staff order table and its status changes: views only parse input and render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from ops.access import staff_required
+
+from .. import queries
+from ..forms import StaffFilterForm
+from ..models import Order, Status
+from ..services import change_status
+
+
+@staff_required
+@require_GET
+def staff_orders(request):
+    form = StaffFilterForm(request.GET or None, variants=list(settings.VARIANT_SET.variants))
+    filters = form.cleaned_data if form.is_valid() else {}
+    cursor = queries.decode_cursor(request.GET.get("after", ""))
+    rows, next_cursor = queries.page(queries.staff_orders(filters), cursor)
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(request, "orders/staff/order_list.html", {
+        "form": form,
+        "orders": rows,
+        "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
+        "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
+        "here": request.get_full_path(),
+    })
+
+
+@staff_required
+@require_POST
+def staff_change_status(request, reference: str):
+    order = get_object_or_404(Order.objects.only("pk", "status"), reference=reference)
+    expected = request.POST.get("expected", "")
+    new = request.POST.get("status", "")
+    if expected not in Status.values or new not in Status.values:
+        ok, message = False, "Unknown status."
+    else:
+        ok, message = change_status(order.pk, expected, new)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"ok": ok, "message": message, "reference": reference}, status=200 if ok else 409)
+    (messages.success if ok else messages.error)(request, f"{reference}: {message}")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("orders:staff_orders")
+    return redirect(target)
