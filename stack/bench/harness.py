@@ -116,6 +116,8 @@ class Bench:
                        for page, values in pages.items()} for size, pages in times.items()}
 
     # -- the run --------------------------------------------------------------------------------
+    ON = {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "1"}  # the product's defaults
+
     def run(self) -> dict:
         if not Path(WRK).exists():
             raise BenchError("wrk is not installed: apt-get install -y wrk")
@@ -123,99 +125,19 @@ class Bench:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         say(f"database {self.db_name} (recreated) on {urlsplit(self.server_url).hostname}:{urlsplit(self.server_url).port}")
         recreate_database(self.server_url, self.db_name)
-        on = {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "1"}
         stack = Stack(env="dev", state_dir=self.state_dir, ports=self.ports, database_url=self.db_url,
-                      workers=self.args.workers, threads=self.args.threads, quiet=True, extra_env=dict(on))
-        orders = None
-        extra: list[Orders] = []
+                      workers=self.args.workers, threads=self.args.threads, quiet=True, extra_env=dict(self.ON))
+        self.databases: list[Orders] = []
         try:
             say(f"starting A, B, C and HAProxy on :{self.ports.entry} ({self.args.workers} workers x {self.args.threads} threads each)")
             stack.start(staff_password=STAFF_PASSWORD)
             orders = Orders(self.db_url)
-            pizza = orders.pizza_id()
-            r = self.results
-            # Order placement: every configuration runs at once (idle ones cost nothing) and the load visits them
-            # in turn, round after round, so drift on this shared machine touches each configuration alike.
-            toggles = {"off": {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "0"},
-                       "log_only": {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "0"}}
-            if self.exposures_setting:
-                toggles["exposures_only"] = {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "1"}
-            toggle_urls = {}
-            for slot, (name, env) in enumerate(toggles.items(), start=TOGGLE_SLOTS):
-                stack.start_variant("a", slot=slot, env=env)
-                toggle_urls[name] = stack.variant_url("a", "/", slot)
-            for url in toggle_urls.values():
-                wait_ready(url.rstrip("/"))
-            with BareApp(self.ports.bare_app, self.args.workers, self.args.threads, self.state_dir) as bare:
-                plan = [("ceiling", bare.url, "bare WSGI, plain GET"),
-                        ("direct", stack.variant_url("a", "/"), "direct to variant A, log + exposures on"),
-                        ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
-                        ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
-                        *[(name, url, f"direct to a variant-A process with {name}") for name, url in toggle_urls.items()]]
-                runs = {key: [] for key, _, _ in plan}
-                for round_no in range(1, self.rounds + 1):
-                    for key, url, what in plan:
-                        if key == "lb_a_only":
-                            self.maintenance(stack, True)
-                        try:
-                            runs[key].append(self.load(url, key, what, round_no, pizza))
-                        finally:
-                            if key == "lb_a_only":
-                                self.maintenance(stack, False)
-            for key in runs:
-                r[key] = combine(runs[key])
-            r["toggles"] = {name: r.pop(name) for name in toggles}
-            r["toggles"]["on"] = r["direct"]
-            for slot in range(TOGGLE_SLOTS, TOGGLE_SLOTS + len(toggles)):
-                stack.stop_variant("a", slot)
-
-            # staff table: every size is served at once, each by its own variant-A gunicorn on its own database,
-            # and the rounds interleave them, so drift on this shared machine hits every size alike.
-            # The largest size is on the stack's own A (restarted: fresh workers, production settings), whose
-            # workers' memory is read afterwards.
-            self.restart_a(stack, **on)
-            main_pid = stack.processes[("a", 1)].popen.pid
-            workers_before = children(main_pid)
-            orders.truncate()
-            servers = {}  # size -> (base url, Orders)
-            for slot, size in enumerate(self.sizes[:-1], start=STAFF_SLOTS):
-                url = database_url_for(self.server_url, self.staff_db(size))
-                recreate_database(self.server_url, self.staff_db(size))
-                stack.manage("migrate_safely", env={"DATABASE_URL": url, "VARIANT": "a"})
-                stack.manage("ensure_staff", "--password", STAFF_PASSWORD, env={"DATABASE_URL": url})
-                stack.start_variant("a", slot=slot, env={"DATABASE_URL": url, **on})
-                servers[size] = (stack.variant_url("a", "", slot).rstrip("/"), Orders(url))
-                extra.append(servers[size][1])
-            servers[self.sizes[-1]] = (stack.variant_url("a", "").rstrip("/"), orders)
-            r["staff"] = {}
-            targets = {}
-            for size, (base, db) in servers.items():
-                seconds = db.grow_to(size)
-                cursor, phone = db.middle()
-                say(f"staff table at {size:,} orders on {base}: seeded + VACUUM ANALYZE in {seconds:.1f}s")
-                wait_ready(base)
-                targets[size] = (base, self.staff_session(base), {
-                    "first": "/staff/orders/",
-                    "deep": f"/staff/orders/?after={cursor}",
-                    "status": "/staff/orders/?status=baking",
-                    "search": f"/staff/orders/?q={requests.utils.quote(phone)}",
-                })
-                r["staff"][str(size)] = {"seed_seconds": round(seconds, 1)}
-            say(f"staff table: {self.samples} interleaved rounds over {len(targets)} sizes x 4 pages")
-            for size, timings in self.staff_timings(targets).items():
-                r["staff"][str(size)].update(timings)
-                say(f"  {size:>9,}: " + ", ".join(f"{k} p50 {v['p50_ms']:.1f} / p99 {v['p99_ms']:.1f} ms" for k, v in timings.items()))
-            workers_after = children(main_pid)
-            r["memory"] = {
-                "variant_a_workers": [memory_mb(pid) for pid in workers_after],
-                "variant_a_master": memory_mb(main_pid),
-                "workers_recycled_during_staff_run": workers_before != workers_after,
-            }
-            say("  worker RSS: " + ", ".join(f"{m.get('VmRSS', 0):.1f} MB" for m in r["memory"]["variant_a_workers"]))
+            self.databases.append(orders)
+            self.order_placement(stack, orders.pizza_id())
+            self.staff_table(stack, orders)
         finally:
-            for db in [orders, *extra]:
-                if db is not None:
-                    db.close()
+            for db in self.databases:
+                db.close()
             stack.stop()
             if not self.args.keep_db:
                 for name in [self.db_name, *(self.staff_db(size) for size in self.sizes[:-1])]:
@@ -223,3 +145,89 @@ class Bench:
         self.results["elapsed_seconds"] = round(time.monotonic() - started, 1)
         self.results["loadavg_end"] = loadavg()
         return self.results
+
+    def order_placement(self, stack: Stack, pizza: int) -> None:
+        """Every configuration runs at once (idle ones cost nothing) and the load visits them in turn,
+        round after round, so drift on this shared machine touches each configuration alike."""
+        r = self.results
+        toggles = {"off": {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "0"},
+                   "log_only": {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "0"}}
+        if self.exposures_setting:
+            toggles["exposures_only"] = {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "1"}
+        toggle_urls = {}
+        for slot, (name, env) in enumerate(toggles.items(), start=TOGGLE_SLOTS):
+            stack.start_variant("a", slot=slot, env=env)
+            toggle_urls[name] = stack.variant_url("a", "/", slot)
+        for url in toggle_urls.values():
+            wait_ready(url.rstrip("/"))
+        with BareApp(self.ports.bare_app, self.args.workers, self.args.threads, self.state_dir) as bare:
+            plan = [("ceiling", bare.url, "bare WSGI, plain GET"),
+                    ("direct", stack.variant_url("a", "/"), "direct to variant A, log + exposures on"),
+                    ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
+                    ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
+                    *[(name, url, f"direct to a variant-A process with {name}") for name, url in toggle_urls.items()]]
+            runs = {key: [] for key, _, _ in plan}
+            for round_no in range(1, self.rounds + 1):
+                for key, url, what in plan:
+                    if key == "lb_a_only":
+                        self.maintenance(stack, True)
+                    try:
+                        runs[key].append(self.load(url, key, what, round_no, pizza))
+                    finally:
+                        if key == "lb_a_only":
+                            self.maintenance(stack, False)
+        for key in runs:
+            r[key] = combine(runs[key])
+        r["toggles"] = {name: r.pop(name) for name in toggles}
+        r["toggles"]["on"] = r["direct"]
+        for slot in range(TOGGLE_SLOTS, TOGGLE_SLOTS + len(toggles)):
+            stack.stop_variant("a", slot)
+
+    def staff_servers(self, stack: Stack, orders: Orders) -> dict:
+        """size -> (base url, Orders): every size but the largest on its own variant-A process and
+        database; the largest on the stack's own A (restarted: fresh workers, production settings)."""
+        servers = {}
+        for slot, size in enumerate(self.sizes[:-1], start=STAFF_SLOTS):
+            url = database_url_for(self.server_url, self.staff_db(size))
+            recreate_database(self.server_url, self.staff_db(size))
+            stack.manage("migrate_safely", env={"DATABASE_URL": url, "VARIANT": "a"})
+            stack.manage("ensure_staff", "--password", STAFF_PASSWORD, env={"DATABASE_URL": url})
+            stack.start_variant("a", slot=slot, env={"DATABASE_URL": url, **self.ON})
+            servers[size] = (stack.variant_url("a", "", slot).rstrip("/"), Orders(url))
+            self.databases.append(servers[size][1])
+        servers[self.sizes[-1]] = (stack.variant_url("a", "").rstrip("/"), orders)
+        return servers
+
+    def staff_table(self, stack: Stack, orders: Orders) -> None:
+        """Every size served at once and the rounds interleaved, so drift on this shared machine hits
+        every size alike; then the memory of the workers that served the largest."""
+        r = self.results
+        self.restart_a(stack, **self.ON)
+        main_pid = stack.processes[("a", 1)].popen.pid
+        workers_before = children(main_pid)
+        orders.truncate()
+        r["staff"] = {}
+        targets = {}
+        for size, (base, db) in self.staff_servers(stack, orders).items():
+            seconds = db.grow_to(size)
+            cursor, phone = db.middle()
+            say(f"staff table at {size:,} orders on {base}: seeded + VACUUM ANALYZE in {seconds:.1f}s")
+            wait_ready(base)
+            targets[size] = (base, self.staff_session(base), {
+                "first": "/staff/orders/",
+                "deep": f"/staff/orders/?after={cursor}",
+                "status": "/staff/orders/?status=baking",
+                "search": f"/staff/orders/?q={requests.utils.quote(phone)}",
+            })
+            r["staff"][str(size)] = {"seed_seconds": round(seconds, 1)}
+        say(f"staff table: {self.samples} interleaved rounds over {len(targets)} sizes x 4 pages")
+        for size, timings in self.staff_timings(targets).items():
+            r["staff"][str(size)].update(timings)
+            say(f"  {size:>9,}: " + ", ".join(f"{k} p50 {v['p50_ms']:.1f} / p99 {v['p99_ms']:.1f} ms" for k, v in timings.items()))
+        workers_after = children(main_pid)
+        r["memory"] = {
+            "variant_a_workers": [memory_mb(pid) for pid in workers_after],
+            "variant_a_master": memory_mb(main_pid),
+            "workers_recycled_during_staff_run": workers_before != workers_after,
+        }
+        say("  worker RSS: " + ", ".join(f"{m.get('VmRSS', 0):.1f} MB" for m in r["memory"]["variant_a_workers"]))
