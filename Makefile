@@ -26,7 +26,7 @@ $(CHECKOV_VENV)/.installed:
 
 # up runs A, B and C behind HAProxy on the embedded SQLite file (or DATABASE_URL when set).
 up: $(VENV)/.installed
-	$(PY) -m stack.up --env $(ENV)
+	$(PY) -m stack.local --env $(ENV)
 
 # test runs every test against a real PostgreSQL.
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed

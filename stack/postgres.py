@@ -5,7 +5,7 @@
   2. else the server on 127.0.0.1:5432 (user postgres, trust), if it answers;
   3. else a disposable cluster made here with initdb/pg_ctl and removed afterwards.
 It never falls back to SQLite. `DisposablePostgres` is that cluster; `make chaos` uses it directly
-because it restarts the database.
+because it restarts the database. `drop_database` makes or clears the databases tests and bench own.
 """
 
 from __future__ import annotations
@@ -17,10 +17,32 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from .local import StackError
+from . import StackError
 
 MACHINE_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server `server_url` points at."""
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+def drop_database(server_url: str, name: str, create_again: bool = False) -> str:
+    """Drop database `name` (closing its sessions), optionally create it empty; returns its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if create_again:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return database_url_for(server_url, name)
 
 
 def free_port() -> int:

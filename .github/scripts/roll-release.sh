@@ -3,7 +3,7 @@
 # if it does not become ready, runs its `helm test`, and writes a job summary line.
 #
 # Environment:
-#   RELEASE            one object from `python -m stack.releases --env <env> --format json`
+#   RELEASE            one object from `python -m stack.deploy.releases --env <env> --format json`
 #   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
 #   IMAGE_TAG          image tag to run (the commit SHA)
 #   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)

@@ -15,7 +15,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import yaml
 
-from stack.releases import deep_merge, releases
+from stack.deploy.releases import deep_merge, releases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "chart"
@@ -53,7 +53,7 @@ def validation_version(wanted: str) -> str:
 
 @dataclass
 class RenderedRelease:
-    """One release rendered: its entry from stack.releases, its values and its parsed objects."""
+    """One release rendered: its entry from stack.deploy.releases, its values and its parsed objects."""
 
     env: str
     spec: dict

@@ -1,6 +1,6 @@
 """Render the chart once per release of every environment, with Helm's own engine (helm-python-sdk).
 
-The release list comes from stack/releases.py, the same list the deploy workflow installs, so the
+The release list comes from stack/deploy/releases.py, the same list the deploy workflow installs, so the
 tests check what gets deployed. Nothing here needs a cluster or the database.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from chart_support import CHART_DIR, RenderedRelease, render_release, terraform_kube_version, validation_version
-from stack.releases import releases
+from stack.deploy.releases import releases
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The release list (stack/releases.py, and the helmfile that mirrors it) follows variants.yaml."""
+"""The release list (stack/deploy/releases.py, and the helmfile that mirrors it) follows variants.yaml."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from stack.releases import deep_merge, expand_set, releases
+from stack.deploy.releases import deep_merge, expand_set, releases
 
 LISTED_KEYS = {"name", "namespace", "variant", "theme", "weight", "schemaOwner", "needs", "chart", "valuesFiles", "set"}
 
@@ -49,7 +49,7 @@ def test_expand_set_reads_dotted_keys_like_helm():
 
 def test_cli_prints_the_list_as_json(repo_root):
     result = subprocess.run(
-        [sys.executable, "-m", "stack.releases", "--env", "prod", "--format", "json"],
+        [sys.executable, "-m", "stack.deploy.releases", "--env", "prod", "--format", "json"],
         capture_output=True, text=True, cwd=repo_root, timeout=60, check=True,
     )
     listed = json.loads(result.stdout)

@@ -10,7 +10,7 @@ import helm_python
 import pytest
 
 from chart_support import release_values
-from stack.releases import deep_merge
+from stack.deploy.releases import deep_merge
 
 SCHEMA_CASES = {
     "unknown theme": ({"theme": "neon"}, ["/theme", "'classic', 'bold', 'minimal'"]),

@@ -7,18 +7,17 @@ import os
 import pytest
 from stack_support import fresh_database
 
-from stack.haproxy import Ports
-from stack.local import Stack
+from stack.local import PortPlan, Stack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """A, B and C behind HAProxy on a database of their own, on ports away from `make up`'s."""
+    """A, B and C behind HAProxy on a database of their own, on ports away from `make up`'s (base..base+99)."""
     # PIZZA_TEST_PORT and TEST_DATABASE_NAME let two test runs share one machine without clashing.
     entry = int(os.environ.get("PIZZA_TEST_PORT", "38000"))
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_e2e")
     state = tmp_path_factory.mktemp("stack")
-    running = Stack(env="dev", state_dir=state, ports=Ports(entry=entry, stats=entry + 404), database_url=database_url, quiet=True,
+    running = Stack(env="dev", state_dir=state, ports=PortPlan(entry), database_url=database_url, quiet=True,
                     workers=1, threads=4)
     try:
         running.start(staff_password="e2e-staff-password")

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from stack.local import copy_app, drop_database, form_fields, staff_login
+from stack.deploy.builds import copy_app
+from stack.http import form_fields, staff_login
+from stack.postgres import drop_database
 
 
 def fresh_database(name: str) -> str:

@@ -8,6 +8,7 @@ the scenario and the check that broke.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,9 @@ import pytest
 from stack.chaos import SCENARIOS, exit_status
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PORT = "18100"  # away from `make up` (8000), `make chaos` (18000), the e2e tests and the bench
+# The stack's port base (it uses base..base+99): away from `make up` (8000), `make chaos` (18000), the e2e tests
+# and the bench; CHAOS_PORT moves it, so two runs can share a machine.
+PORT = os.environ.get("CHAOS_PORT", "18100")
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

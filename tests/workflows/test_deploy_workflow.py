@@ -47,7 +47,7 @@ def test_only_the_schema_owner_enables_the_migration_hook(env_name):
 def test_the_workflow_reads_the_release_list_from_variants_yaml(deploy):
     releases_job = deploy["jobs"]["releases"]
     script = steps_text(releases_job)
-    assert 'python -m stack.releases --env "$DEPLOY_ENV" --format json' in script
+    assert 'python -m stack.deploy.releases --env "$DEPLOY_ENV" --format json' in script
     assert set(releases_job["outputs"]) == {"all", "owner", "others"}
     assert "select(.schemaOwner)" in script and "select(.schemaOwner | not)" in script
 
@@ -131,7 +131,7 @@ def test_the_smoke_check_goes_through_the_load_balancer_for_every_variant(deploy
     smoke = deploy["jobs"]["smoke"]
     assert smoke["if"] == "${{ !failure() && !cancelled() }}"
     run = steps_text(smoke)
-    assert "smoke_check.py" in run and "--releases releases.json" in run and "ALB_DNS_NAME" in run
+    assert "python -m stack.deploy.smoke_check" in run and "--releases releases.json" in run and "ALB_DNS_NAME" in run
 
 
 # --- The release script, run against a fake helm ------------------------------------------------

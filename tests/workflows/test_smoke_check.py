@@ -1,21 +1,15 @@
-"""The deploy's smoke check (.github/scripts/smoke_check.py) against a local stand-in for the ALB."""
+"""The deploy's smoke check (stack/deploy/smoke_check.py) against a local stand-in for the ALB."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from workflow_support import SCRIPTS_DIR
 
-spec = importlib.util.spec_from_file_location("smoke_check", SCRIPTS_DIR / "smoke_check.py")
-smoke_check = importlib.util.module_from_spec(spec)
-sys.modules["smoke_check"] = smoke_check  # dataclasses look their module up here
-spec.loader.exec_module(smoke_check)
+from stack.deploy import smoke_check
 
 RELEASES = [
     {"name": "pizza-a", "variant": "a", "theme": "classic", "weight": 34, "schemaOwner": True},

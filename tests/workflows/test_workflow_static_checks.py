@@ -10,7 +10,7 @@ import helm_python
 import pytest
 import yaml
 
-from stack.releases import deep_merge, expand_set, releases
+from stack.deploy.releases import deep_merge, expand_set, releases
 from tests.conftest import run_checkov
 from workflow_support import GITHUB_DIR, REPO_ROOT, VENV_BIN, WORKFLOW_FILES, WORKFLOWS_DIR, load_workflow
 
@@ -159,7 +159,7 @@ def test_ci_lints_tests_on_postgresql_checks_chart_and_terraform_and_builds_with
     assert "127.0.0.1:5432" in test["env"]["TEST_DATABASE_URL"]
     assert any(s.get("run") == "make test" for s in test["steps"])
     chart = "\n".join(s.get("run", "") for s in jobs["chart"]["steps"])
-    assert "helm lint" in chart and "stack.releases" in chart
+    assert "helm lint" in chart and "stack.deploy.releases" in chart
     assert "terraform validate" in "\n".join(s.get("run", "") for s in jobs["terraform"]["steps"])
     build = [s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
     assert build and build[0]["with"]["push"] is False
@@ -206,7 +206,7 @@ def test_ci_installs_every_release_into_kind_on_pull_requests_and_tests_each(ci)
     script = "\n".join(s.get("run", "") for s in job["steps"])
     assert "kind load docker-image pizza:ci" in script
     assert "kubectl apply -f .github/kind/postgres.yaml" in script
-    assert 'python -m stack.releases --env "$DEPLOY_ENV" --format json' in script
+    assert 'python -m stack.deploy.releases --env "$DEPLOY_ENV" --format json' in script
     assert "-f chart/ci/kind-values.yaml" in script and "helm test" in script
     # Only the schema owner's hook may apply contract steps, as in the deploy.
     assert "schemaOwner" in script and "migrations.allowContract=true" in script

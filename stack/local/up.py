@@ -1,4 +1,4 @@
-"""`make up`: run A, B and C behind HAProxy until Ctrl-C.
+"""`make up` (python -m stack.local): run A, B and C behind HAProxy until Ctrl-C.
 
 With no DATABASE_URL the three share a SQLite file in .stack/ (the embedded default); with
 DATABASE_URL pointing at PostgreSQL the same stack runs on it.
@@ -12,20 +12,21 @@ import signal
 import sys
 import time
 
-from .haproxy import Ports
-from .local import Stack, StackError
+from .. import StackError
+from .ports import PortPlan
+from .stack import Stack
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make up", description=__doc__)
     parser.add_argument("--env", default=os.environ.get("ENV", "dev"), help="which environments/<env>/variants.yaml (dev, qa, prod)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PIZZA_PORT", "8000")), help="the split entry point's port")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PIZZA_PORT", "8000")), help="the port base: the split entry point; every other port of the stack follows it (README, 'Ports')")
     args = parser.parse_args(argv)
     # Ctrl-C stops everything even when started from a script, where SIGINT arrives ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     try:
-        stack = Stack(env=args.env, ports=Ports(entry=args.port, stats=args.port + 404), database_url=os.environ.get("DATABASE_URL"))
+        stack = Stack(env=args.env, ports=PortPlan(args.port), database_url=os.environ.get("DATABASE_URL"))
     except ValueError as exc:
         print(f"make up: {exc}", file=sys.stderr)
         return 2

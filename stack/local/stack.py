@@ -1,120 +1,26 @@
 """The local A/B/C stack: gunicorn per variant behind HAProxy, on one database.
 
-Used by `make up` (stack/up.py), the end-to-end tests, `make chaos` and `make bench`.
+Used by `make up` (stack/local/up.py), the end-to-end tests, `make chaos` and `make bench`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-APP_DIR = REPO_ROOT / "app"
+from config.variants import VariantSet, load_variants
 
-from config.variants import VariantSet, load_variants  # noqa: E402
-
-from . import haproxy  # noqa: E402
-
-
-class StackError(RuntimeError):
-    """Something the operator must fix; the message says what."""
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex((host, port)) == 0
-
-
-def http_get(url: str, timeout: float = 2.0, headers: dict | None = None) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def database_url_for(server_url: str, name: str) -> str:
-    """The URL of database `name` on the server `server_url` points at."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
-def drop_database(server_url: str, name: str, create_again: bool = False) -> str:
-    """Drop database `name` (closing its sessions), optionally create it empty; returns its URL."""
-    import psycopg2
-
-    conn = psycopg2.connect(server_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if create_again:
-                cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-    return database_url_for(server_url, name)
-
-
-# The two hidden tokens of the order form (and the login form's CSRF token), as a client reads them.
-FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
-
-
-def form_fields(html: str) -> dict[str, str]:
-    return dict(FORM_FIELD.findall(html))
-
-
-def staff_login(base: str, username: str, password: str):
-    """A requests session logged in as staff through the real login page (CSRF included)."""
-    import requests
-
-    session = requests.Session()
-    page = session.get(f"{base}/accounts/login/", timeout=10)
-    token = form_fields(page.text).get("csrfmiddlewaretoken")
-    if page.status_code != 200 or not token:
-        raise StackError(f"login page at {base}: {page.status_code}")
-    done = session.post(f"{base}/accounts/login/", timeout=10, allow_redirects=False,
-                        headers={"Referer": f"{base}/accounts/login/"},
-                        data={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/staff/orders/"})
-    if done.status_code != 302 or "sessionid" not in session.cookies:
-        raise StackError(f"staff login at {base} failed: {done.status_code}")
-    return session
-
-
-def copy_app(target: Path, source: Path = APP_DIR) -> Path:
-    """A copy of the app's code (no tests, caches or collected static) to change into another build."""
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("staticfiles", "__pycache__", "*.pyc", "tests"))
-    return target
-
-
-def ensure_haproxy() -> str:
-    """HAProxy is the one system package the stack needs: install it where we can, else say how."""
-    found = shutil.which("haproxy") or (os.path.exists("/usr/sbin/haproxy") and "/usr/sbin/haproxy")
-    if found:
-        return found
-    command = "sudo apt-get update && sudo apt-get install -y haproxy"
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("HAProxy is missing: installing it with apt-get")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "haproxy"], check=True, env=env, stdout=subprocess.DEVNULL)
-        found = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        if os.path.exists(found):
-            return found
-    raise StackError(f"HAProxy is not installed. Install it with:\n    {command}\n(or `brew install haproxy` on macOS), then run `make up` again.")
+from .. import APP_DIR, REPO_ROOT, StackError
+from ..http import port_open, wait_until_ready
+from . import haproxy
+from .install import ensure_haproxy
+from .ports import BALANCED_SLOTS, PortPlan
 
 
 @dataclass
@@ -131,7 +37,7 @@ class Process:
 class Stack:
     env: str = "dev"
     state_dir: Path = REPO_ROOT / ".stack"
-    ports: haproxy.Ports = field(default_factory=haproxy.Ports)
+    ports: PortPlan = field(default_factory=PortPlan)
     database_url: str | None = None
     workers: int = 2
     threads: int = 4
@@ -205,9 +111,10 @@ class Stack:
                 pid_file.unlink()  # left behind by a stack that is gone
             else:
                 raise StackError(f"the stack is already running (pid {pid}): {self.url()} . Stop it with Ctrl-C in its terminal or `kill {pid}`.")
-        busy = [p for p in [self.ports.entry, self.ports.stats, *[self.ports.variant(i, s) for i in range(len(self.names)) for s in haproxy.SLOTS]] if port_open(p)]
+        busy = [p for p in self.ports.listening(len(self.names)) if port_open(p)]
         if busy:
-            raise StackError(f"port(s) {', '.join(map(str, busy))} already in use by another program; stop it or pick other ports with --port")
+            raise StackError(f"port(s) {', '.join(map(str, busy))} already in use by another program; stop it or pick another "
+                             f"base with --port (a stack uses {self.ports.base}..{self.ports.last})")
 
     def prepare(self, staff_password: str | None = None) -> str:
         """Migrate once (the schema owner's job), collect each theme's static files, ensure a staff login."""
@@ -265,9 +172,8 @@ class Stack:
 
     def start_haproxy(self) -> Process:
         binary = ensure_haproxy()
-        socket_path = self.state_dir / "haproxy.sock"
         config = self.state_dir / "haproxy.cfg"
-        config.write_text(haproxy.render(self.variants, self.ports, socket_path))
+        config.write_text(haproxy.render(self.variants, self.ports, self.haproxy_socket))
         check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise StackError(f"generated HAProxy config is invalid:\n{check.stdout}{check.stderr}")
@@ -283,24 +189,13 @@ class Stack:
             time.sleep(0.1)
         return self.haproxy
 
-    def haproxy_command(self, command: str) -> str:
-        """Talk to HAProxy's runtime API (e.g. 'show stat', 'set server variant_a/a1 state drain')."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(str(self.state_dir / "haproxy.sock"))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := s.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+    @property
+    def haproxy_socket(self) -> Path:
+        return self.state_dir / "haproxy.sock"
 
     def server_stats(self) -> dict[str, dict[str, str]]:
         """HAProxy's 'show stat' per variant server: {'a1': {'status': 'UP', 'scur': '0', ...}, ...}."""
-        lines = self.haproxy_command("show stat").splitlines()
-        header = lines[0].lstrip("# ").split(",") if lines else []
-        rows = (dict(zip(header, line.split(","))) for line in lines[1:])
-        return {row["svname"]: row for row in rows
-                if row.get("pxname", "").startswith("variant_") and row.get("svname") not in ("FRONTEND", "BACKEND")}
+        return haproxy.server_stats(self.haproxy_socket)
 
     def server_states(self) -> dict[str, str]:
         """{'a1': 'UP', 'a2': 'DOWN', ...} as HAProxy's health checks see them."""
@@ -308,7 +203,7 @@ class Stack:
 
     def set_server_state(self, variant: str, slot: int, state: str) -> None:
         """ready, drain or maint for one slot, through HAProxy's runtime API."""
-        answer = self.haproxy_command(f"set server {haproxy.backend_name(variant)}/{haproxy.server_name(variant, slot)} state {state}").strip()
+        answer = haproxy.runtime_command(self.haproxy_socket, f"set server {haproxy.backend_name(variant)}/{haproxy.server_name(variant, slot)} state {state}").strip()
         if answer:
             raise StackError(f"HAProxy refused 'set server ... state {state}': {answer}")
 
@@ -351,21 +246,15 @@ class Stack:
         return drained, in_flight, code
 
     def wait_ready(self, variant: str, slot: int = 1, timeout: float = 60.0, via_haproxy: bool = True) -> bool:
-        """True once the variant's /readyz answers 200 (and HAProxy has marked it UP, if asked)."""
-        port = self.ports.variant(self.index(variant), slot)
-        deadline = time.monotonic() + timeout
+        """True once the variant's /readyz answers 200 (and HAProxy has marked it UP, if asked and
+        the slot is one HAProxy balances over)."""
         process = self.processes.get((variant, slot))
-        while time.monotonic() < deadline:
-            if process is not None and not process.alive():
-                return False
-            try:
-                status, _, _ = http_get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            except OSError:
-                status = 0
-            if status == 200 and (not via_haproxy or self.haproxy is None or self.server_states().get(haproxy.server_name(variant, slot)) == "UP"):
-                return True
-            time.sleep(0.2)
-        return False
+        in_haproxy = via_haproxy and self.haproxy is not None and slot in BALANCED_SLOTS
+        return wait_until_ready(
+            self.variant_url(variant, "/readyz", slot), timeout,
+            also=(lambda: self.server_states().get(haproxy.server_name(variant, slot)) == "UP") if in_haproxy else None,
+            gone=(lambda: not process.alive()) if process is not None else None,
+        )
 
     def start(self, staff_password: str | None = None, ready_timeout: float = 60.0) -> str:
         """Everything `make up` does: prepare, start A, B, C and HAProxy, wait until all are ready."""

@@ -5,8 +5,8 @@
    with its own theme: headers X-Pizza-Variant and X-Pizza-Theme, and data-theme="<theme>" in the
    page. Without the sticky cookie each request is placed afresh by the weighted listener rule.
 
-Usage: python smoke_check.py --base-url http://<alb> --releases releases.json [--attempts 90]
-where releases.json is the output of `python -m stack.releases --env <env> --format json`.
+Usage: python -m stack.deploy.smoke_check --base-url http://<alb> --releases releases.json [--attempts 90]
+where releases.json is the output of `python -m stack.deploy.releases --env <env> --format json`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def check(base_url: str, expected: dict[str, str], attempts: int, delay: float, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--releases", required=True, help="JSON file from python -m stack.releases")
+    parser.add_argument("--releases", required=True, help="JSON file from python -m stack.deploy.releases")
     parser.add_argument("--attempts", type=int, default=90)
     parser.add_argument("--delay", type=float, default=2.0)
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 This is the same list environments/helmfile.yaml.gotmpl produces, in Python, so the chart tests
 render exactly what gets deployed and the deploy workflow can read it without helmfile:
 
-    python -m stack.releases --env prod --format json
+    python -m stack.deploy.releases --env prod --format json
 
 Values are layered like `helm upgrade --install -f environments/<env>/values.yaml --set ...`:
 chart/values.yaml (the chart's defaults), then environments/<env>/values.yaml (everything the
@@ -23,14 +23,9 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CHART_DIR = REPO_ROOT / "chart"
+from config.variants import ENVIRONMENTS, load_variants
 
-try:
-    from config.variants import ENVIRONMENTS, load_variants
-except ModuleNotFoundError:  # run as `python -m stack.releases` from the repo root: app/ is not on the path
-    sys.path.insert(0, str(REPO_ROOT / "app"))
-    from config.variants import ENVIRONMENTS, load_variants
+from .. import REPO_ROOT  # importing the stack package puts app/ on the path
 
 
 def release_name(variant: str) -> str:

@@ -1,0 +1,161 @@
+"""The harness: its own PostgreSQL and A/B/C stack, the load around each fault, and the run of
+one scenario from a checked state to its accounting."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from .. import APP_DIR, REPO_ROOT, StackError
+from ..deploy.builds import copy_app
+from ..deploy.rollout import roll
+from ..http import http_get
+from ..local import PortPlan, Stack
+from ..local.haproxy import server_name
+from ..postgres import DisposablePostgres
+from .accounting import Result, account, max_order_id
+from .load import Load
+
+STAFF_PASSWORD = "chaos-" + uuid.uuid4().hex[:12]
+
+
+class ChaosError(RuntimeError):
+    """The harness itself could not do what a scenario needs (not an invariant failure)."""
+
+
+def say(message: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Chaos:
+    def __init__(self, args):
+        self.args = args
+        self.pg: DisposablePostgres | None = None
+        self.stack: Stack | None = None
+        self.active: dict[str, int] = {}  # variant -> the slot serving it
+        self.temp_dirs: list[Path] = []
+        self.pizzas: list[int] = []
+
+    # --- setup and teardown -----------------------------------------------------------------------
+    def setup(self) -> None:
+        say("starting a disposable PostgreSQL cluster")
+        self.pg = DisposablePostgres()
+        self.pg.init()
+        say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
+        state_dir = REPO_ROOT / ".stack" / f"chaos-{self.args.port}"
+        shutil.rmtree(state_dir / "logs", ignore_errors=True)
+        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=self.pg.url, quiet=True)
+        say(f"starting A/B/C behind HAProxy on {self.stack.url()} (logs in {state_dir / 'logs'})")
+        try:
+            self.stack.start(staff_password=STAFF_PASSWORD)
+        except StackError as exc:
+            bodies = []
+            for name in self.stack.names:
+                try:
+                    bodies.append(f"{name} /readyz: {http_get(self.stack.variant_url(name, '/readyz'), timeout=5)[2][:300]!r}")
+                except OSError as error:
+                    bodies.append(f"{name} /readyz: {error}")
+            raise ChaosError(f"{exc}\n" + "\n".join(bodies)) from exc
+        self.active = {name: 1 for name in self.stack.names}
+        for name in self.stack.names:  # the idle slots stay out of rotation until a restart uses them
+            self.stack.park(name, 2)
+        status, _, body = http_get(self.stack.url("/api/v1/menu"), timeout=5)
+        self.pizzas = [p["id"] for p in json.loads(body)["pizzas"]] if status == 200 else []
+        if not self.pizzas:
+            raise ChaosError(f"the menu is empty or unreachable ({status})")
+
+    def teardown(self) -> None:
+        if self.stack is not None:
+            try:
+                self.stack.stop()
+            except Exception as exc:  # keep tearing down
+                say(f"stopping the stack: {exc}")
+        if self.pg is not None:
+            self.pg.teardown()
+        for path in self.temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+    # --- what scenarios share ------------------------------------------------------------------------
+    @property
+    def base(self) -> str:
+        return self.stack.url("")
+
+    def start_slot(self, variant: str, slot: int, app_dir: Path = APP_DIR, env: dict | None = None, timeout: float = 60.0) -> bool:
+        self.stack.start_in_slot(variant, slot, app_dir=app_dir, env=env)
+        return self.stack.wait_ready(variant, slot, timeout=timeout)
+
+    def retire(self, variant: str, slot: int, result: Result) -> None:
+        start = time.monotonic()
+        drained, in_flight, code = self.stack.retire(variant, slot)
+        result.notes.append(f"{server_name(variant, slot)}: drained in {drained:.1f}s, {in_flight} in flight at SIGTERM, "
+                            f"exited ({code}) {time.monotonic() - start - drained:.1f}s later")
+        result.check(f"{server_name(variant, slot)} had no request in flight when it got SIGTERM", in_flight == 0)
+
+    def roll(self, variant: str, result: Result, app_dir: Path = APP_DIR, env: dict | None = None) -> int:
+        """The deploy's rolling restart (stack.deploy.rollout), its steps recorded as checks."""
+        rollout = roll(self.stack, variant, app_dir=app_dir, env=env)
+        result.check(f"{rollout.new} ready (HAProxy UP) before {rollout.old} got SIGTERM", rollout.ok)
+        if not rollout.ok:
+            raise ChaosError(f"{rollout.message}; see {self.stack.state_dir / 'logs'}")
+        result.notes.append(f"{rollout.new}: UP {rollout.ready_after:.1f}s after start")
+        if rollout.drained is not None:
+            result.notes.append(f"{rollout.old}: drained in {rollout.drained:.1f}s, {rollout.in_flight} in flight at SIGTERM, "
+                                f"exited ({rollout.exit_code}) {rollout.stopped_after:.1f}s later")
+            result.check(f"{rollout.old} had no request in flight when it got SIGTERM", rollout.in_flight == 0)
+        self.active[variant] = rollout.new_slot
+        return rollout.new_slot
+
+    def ensure_healthy(self) -> None:
+        for variant, slot in self.active.items():
+            if not self.stack.wait_ready(variant, slot, timeout=30):
+                raise ChaosError(f"{server_name(variant, slot)} is not ready before the scenario")
+
+    def copy_app(self, label: str) -> Path:
+        target = copy_app(Path(tempfile.mkdtemp(prefix=f"pizza-chaos-{label}.")) / "app")
+        self.temp_dirs.append(target.parent)
+        return target
+
+    def load(self, rate_factor: float = 1.0) -> Load:
+        return Load(self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, self.args.threads)
+
+    def max_order_id(self) -> int:
+        return max_order_id(self.pg)
+
+    def account(self, result: Result, since_id: int) -> None:
+        account(self.pg, result, since_id)
+
+    def run_load_scenario(self, result: Result, action) -> None:
+        """Load for `lead` seconds, action(load), `lead` more seconds, then the accounting."""
+        since = self.max_order_id()
+        load = self.load()
+        with load:
+            time.sleep(self.args.lead)
+            action(load)
+            time.sleep(self.args.lead)
+        result.stats = load.stats
+        self.account(result, since)
+
+    # --- one scenario --------------------------------------------------------------------------------
+    def run(self, scenario) -> Result:
+        """scenario: a module of stack.chaos.scenarios (NUMBER, NAME, run(harness, result))."""
+        result = Result(scenario.NUMBER, scenario.NAME)
+        say(f"scenario {scenario.NUMBER}: {scenario.NAME}")
+        started = time.monotonic()
+        try:
+            self.ensure_healthy()
+            scenario.run(self, result)
+        except Exception as exc:  # recorded as this scenario's failure; the next one starts from a checked state
+            result.error = f"{type(exc).__name__}: {exc}"
+        for note in result.notes:
+            say(f"  {note}")
+        for description, ok in result.checks:
+            if not ok:
+                say(f"  FAILED: {description}")
+        if result.error:
+            say(f"  ERROR: {result.error}")
+        say(f"scenario {scenario.NUMBER}: {'PASS' if result.passed else 'FAIL'} in {time.monotonic() - started:.0f}s")
+        return result

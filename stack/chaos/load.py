@@ -1,0 +1,214 @@
+"""The load generator: steady open-loop traffic through the load balancer, as customers send it,
+and what the client saw (every attempt, every acknowledged order) for the accounting.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import requests
+
+from ..http import form_fields
+from ..stats import percentile
+
+RETRYABLE_PREFIXES = ("5", "conn_error", "timeout")
+
+
+def classify(response: requests.Response) -> str | None:
+    """None for a success; else the kind of failure. An answer without X-Pizza-Variant came from
+    the load balancer itself (no ready server, or the server broke the connection)."""
+    code = response.status_code
+    if code < 400:
+        return None
+    from_app = "X-Pizza-Variant" in response.headers
+    if code == 503:
+        if not from_app:
+            return "503_lb"
+        return "503_app" if response.headers.get("Retry-After") else "503_app_no_retry_after"
+    if code in (502, 504) and not from_app:
+        return f"{code}_lb"
+    if code >= 500 and "Traceback" in response.text:
+        return f"{code}_traceback"
+    return str(code)
+
+
+def retryable(kind: str) -> bool:
+    return kind.startswith(RETRYABLE_PREFIXES)
+
+
+@dataclass
+class Stats:
+    """What the client saw. A request is one logical call (its retries included)."""
+
+    requests: int = 0
+    attempts: int = 0
+    failed: Counter = field(default_factory=Counter)  # requests whose FIRST attempt failed, by kind
+    errors: Counter = field(default_factory=Counter)  # every failed attempt, by kind
+    unresolved: Counter = field(default_factory=Counter)  # requests that never succeeded, by last kind
+    retries: int = 0
+    latencies: list = field(default_factory=list)  # seconds, first attempt to final answer
+    served: list = field(default_factory=list)  # (monotonic time, variant) of every successful answer
+    attempted: set = field(default_factory=set)  # order tokens sent
+    acked: dict = field(default_factory=dict)  # token -> set of (reference or access token) seen
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def percentile_ms(self, p: float) -> float | None:
+        """The p-th percentile (0-100) of the latencies in milliseconds; None without requests."""
+        return percentile(self.latencies, p) * 1000 if self.latencies else None
+
+    def served_by(self, since: float = 0.0, until: float = float("inf")) -> Counter:
+        with self.lock:
+            return Counter(v for t, v in self.served if since <= t <= until)
+
+
+class Client:
+    """One HTTP call with the client's retry rule: same request (same token) until it succeeds
+    or the deadline passes; every failed attempt is counted, the first one included."""
+
+    def __init__(self, base: str, stats: Stats, retry_deadline: float = 45.0):
+        self.base = base
+        self.stats = stats
+        self.retry_deadline = retry_deadline
+
+    def call(self, session: requests.Session, method: str, path: str, accept: tuple = (), **kwargs) -> requests.Response | None:
+        """`accept`: status codes that are an answer here, not a failure (409 for a lost compare-and-set)."""
+        start = time.monotonic()
+        attempts, errors = 0, []
+        response, kind = None, None
+        while True:
+            attempts += 1
+            try:
+                response = session.request(method, self.base + path, timeout=(3, 30), allow_redirects=False, **kwargs)
+                kind = None if response.status_code in accept else classify(response)
+            except requests.Timeout:
+                response, kind = None, "timeout"
+            except requests.RequestException:
+                response, kind = None, "conn_error"
+            if kind is None:
+                break
+            errors.append(kind)
+            if not retryable(kind) or time.monotonic() - start > self.retry_deadline:
+                break
+            # Honour Retry-After, capped so a short outage is measured rather than slept through.
+            retry_after = response.headers.get("Retry-After") if response is not None else None
+            pause = min(float(retry_after), 1.0) if retry_after and retry_after.isdigit() else min(0.1 * 2 ** len(errors), 1.0)
+            time.sleep(pause)
+        end = time.monotonic()
+        with self.stats.lock:
+            self.stats.requests += 1
+            self.stats.attempts += attempts
+            self.stats.retries += attempts - 1
+            self.stats.errors.update(errors)
+            if errors:
+                self.stats.failed[errors[0]] += 1
+            if kind is not None:
+                self.stats.unresolved[kind] += 1
+            self.stats.latencies.append(end - start)
+            if kind is None:
+                self.stats.served.append((end, response.headers.get("X-Pizza-Variant", "?")))
+        return response if kind is None else None
+
+
+CUSTOMER = {"size": "medium", "quantity": 1, "customer_name": "Chaos Monkey", "phone": "+45 12 34 56 78",
+            "address": "1 Loopback Street", "comments": "placed by stack.chaos"}
+
+
+class Load:
+    """Steady open-loop load through the load balancer: orders (JSON API and, one in ten, the HTML
+    form) at `order_rate` per second plus page views (/ and /order/) at `view_rate` per second."""
+
+    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1):
+        self.stats = Stats()
+        self.client = Client(base, self.stats)
+        self.pizzas = pizzas
+        self.order_rate, self.view_rate = order_rate, view_rate
+        self.total_rate = max(order_rate + view_rate, 0.1)
+        self.form_share = form_share
+        self.threads_n = threads
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.seq = 0
+        self.seq_lock = threading.Lock()
+        self.t0 = 0.0
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        for n in range(self.threads_n):
+            thread = threading.Thread(target=self._worker, name=f"load-{n}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self) -> Stats:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(self.client.retry_deadline + 40)
+        return self.stats
+
+    def _worker(self) -> None:
+        session, used = None, 0
+        while not self.stop_event.is_set():
+            with self.seq_lock:
+                i = self.seq
+                self.seq += 1
+            wait = self.t0 + i / self.total_rate - time.monotonic()
+            if wait > 0 and self.stop_event.wait(wait):
+                break
+            if session is None or used >= 20:  # a new visitor now and then: the weighted split places it
+                if session is not None:
+                    session.close()
+                session, used = requests.Session(), 0
+            used += 1
+            rng = random.Random(i)
+            try:
+                if rng.random() < self.order_rate / self.total_rate:
+                    (self.order_form if rng.random() < self.form_share else self.order_api)(session, rng)
+                else:
+                    self.client.call(session, "GET", rng.choice(["/", "/order/"]))
+            except Exception as exc:  # a bug in the harness must not look like a quiet pass
+                with self.stats.lock:
+                    self.stats.unresolved[f"harness:{type(exc).__name__}"] += 1
+        if session is not None:
+            session.close()
+
+    def _note_attempt(self, token: str) -> None:
+        with self.stats.lock:
+            self.stats.attempted.add(token)
+
+    def _note_ack(self, token: str, reference: str) -> None:
+        with self.stats.lock:
+            self.stats.acked.setdefault(token, set()).add(reference)
+
+    def order_api(self, session: requests.Session, rng: random.Random) -> None:
+        token = str(uuid.uuid4())
+        self._note_attempt(token)
+        body = dict(CUSTOMER, pizza=rng.choice(self.pizzas))
+        response = self.client.call(session, "POST", "/api/v1/orders", json=body,
+                                    headers={"Idempotency-Key": token, "Accept": "application/json"})
+        if response is not None and response.status_code in (200, 201):
+            self._note_ack(token, "ref:" + response.json()["reference"])
+
+    def order_form(self, session: requests.Session, rng: random.Random) -> None:
+        page = self.client.call(session, "GET", "/order/")
+        if page is None:
+            return
+        fields = form_fields(page.text)
+        if "form_token" not in fields or "csrfmiddlewaretoken" not in fields:
+            with self.stats.lock:
+                self.stats.unresolved["harness:no_form"] += 1
+            return
+        token = fields["form_token"]
+        self._note_attempt(token)
+        data = dict(CUSTOMER, pizza=rng.choice(self.pizzas), **fields)
+        response = self.client.call(session, "POST", "/order/", data=data, headers={"Referer": self.client.base + "/order/"})
+        if response is not None and response.status_code == 303 and "/confirmed/" in response.headers.get("Location", ""):
+            access = response.headers["Location"].rstrip("/").split("/")[-2]
+            self._note_ack(token, "access:" + access)

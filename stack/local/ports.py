@@ -1,0 +1,57 @@
+"""The one port plan: every port a local stack listens on, derived from one base.
+
+A stack owns the 100 ports base .. base+99 and nothing else, so two stacks on one machine never
+meet if their bases are 100 apart (`make up` 8000, the e2e tests PIZZA_TEST_PORT or 38000, the
+bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with --quick):
+
+    base + 0                  HAProxy: the weighted, sticky split (the entry point)
+    base + 10*(slot-1) + 1+i  variant number i (a=0, b=1, c=2, ...) in process slot 1..9;
+                              slot 1 is a variant's normal process (a 8001, b 8002, c 8003),
+                              slot 2 its surge slot for a rolling restart (8011, 8012, 8013),
+                              slots 3..9 extra processes the bench starts beside HAProxy
+    base + 90                 HAProxy's stats page (/stats)
+    base + 91                 the bench's bare WSGI app (the ceiling)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPAN = 100  # ports per stack
+MAX_VARIANTS = 9
+MAX_SLOTS = 9
+BALANCED_SLOTS = (1, 2)  # the slots HAProxy balances over; the others are never in its config
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    base: int = 8000
+
+    def __post_init__(self):
+        if not 1024 <= self.base <= 65535 - SPAN:
+            raise ValueError(f"port base {self.base} is outside 1024..{65535 - SPAN} (a stack uses base..base+{SPAN - 1})")
+
+    @property
+    def entry(self) -> int:
+        return self.base
+
+    @property
+    def stats(self) -> int:
+        return self.base + 90
+
+    @property
+    def bare_app(self) -> int:
+        return self.base + 91
+
+    def variant(self, index: int, slot: int = 1) -> int:
+        if not (0 <= index < MAX_VARIANTS and 1 <= slot <= MAX_SLOTS):
+            raise ValueError(f"variant #{index} slot {slot}: the plan has {MAX_VARIANTS} variants x {MAX_SLOTS} slots")
+        return self.base + 10 * (slot - 1) + 1 + index
+
+    def listening(self, variants: int) -> list[int]:
+        """The ports a started stack of `variants` variants uses (entry, stats, the balanced slots)."""
+        return [self.entry, self.stats, *(self.variant(i, s) for i in range(variants) for s in BALANCED_SLOTS)]
+
+    @property
+    def last(self) -> int:
+        return self.base + SPAN - 1
