@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from . import readiness
+from . import metrics, readiness
 from .logging import request_id_var
 
 log = logging.getLogger("pizza.request")
@@ -111,6 +111,7 @@ class DatabaseUnavailableMiddleware:
         # Outages and a schema behind the code; data errors (IntegrityError, DataError) are bugs, not outages.
         if not isinstance(exception, (OperationalError, InterfaceError, ProgrammingError)):
             return None
+        metrics.database_error(exception)
         if isinstance(exception, ProgrammingError):
             readiness.reset()  # a missing column means the schema is behind: re-check readiness
         log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ops import metrics
+
 # References avoid 0/O and 1/I/L so they can be read out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 10  # 31^10 ≈ 8e14: not guessable, not sequential
@@ -117,9 +119,11 @@ def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
     One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
     """
     if new not in TRANSITIONS.get(expected, ()):
+        metrics.status_change(expected, new, "invalid")
         allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
         return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
     updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
+    metrics.status_change(expected, new, "changed" if updated else "conflict")
     if updated:
         return True, f"Order moved to {Status(new).label}."
     current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()

@@ -9,6 +9,8 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from ops import metrics
+
 from .models import SIZE_FACTORS, Order
 
 VISITOR_COOKIE = "pz_visitor"
@@ -54,7 +56,9 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
             # One INSERT in autocommit (no BEGIN/COMMIT round trips); a savepoint only when the caller
             # holds a transaction, so a duplicate token cannot poison it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                return Order.objects.create(form_token=token, **fields), True
+                order = Order.objects.create(form_token=token, **fields)
+            metrics.order_placed(channel)
+            return order, True
         except IntegrityError:
             existing = find_by_token(token)
             if existing is not None:

@@ -24,6 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 import waffle
 
+from ops import metrics
+
 from .forms import OrderForm, StaffFilterForm
 from .models import Order, Pizza, Status, change_status
 from .services import find_by_token, place_order, visitor_id
@@ -75,8 +77,10 @@ def order_create(request):
     if existing is not None:
         return _see_confirmation(existing)
     if not waffle.switch_is_active(ORDERS_OPEN):
+        metrics.order_refused("closed")
         return _closed(request)
     # Keep the customer's token: a corrected resubmission is still the same order attempt.
+    metrics.order_refused("validation")
     return render(request, "orders/order_form.html", {"form": form}, status=422)
 
 
@@ -116,6 +120,7 @@ def _steps(order: Order) -> list[dict]:
 
 def csrf_failure(request, reason=""):
     """A clear page instead of Django's technical one; nothing was stored."""
+    metrics.order_refused("csrf", request)
     return render(request, "403_csrf.html", {"reason": reason}, status=403)
 
 
@@ -255,22 +260,26 @@ def api_orders(request):
     Idempotency-Key header (a UUID); a retry with the same key returns the same order."""
     token = parse_token(request.headers.get("Idempotency-Key"))
     if token is None:
+        metrics.order_refused("bad_request", channel="api")
         return _api_error(400, "Send an Idempotency-Key header holding a UUID.")
     existing = find_by_token(token)
     if existing is not None:
         return JsonResponse(_order_json(existing), status=200)
     if not waffle.switch_is_active(ORDERS_OPEN):
+        metrics.order_refused("closed", channel="api")
         return _api_error(503, "Ordering is closed right now.")
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return _api_error(400, "The body must be a JSON object.")
+        body = None
     if not isinstance(body, dict):
+        metrics.order_refused("bad_request", channel="api")
         return _api_error(400, "The body must be a JSON object.")
     data = {k: v for k, v in body.items() if k in OrderForm.base_fields and k != "form_token"}
     data["form_token"] = str(token)
     form = OrderForm(data={k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
     if not form.is_valid():
+        metrics.order_refused("validation", channel="api")
         return _api_error(422, "Some fields need attention.", {k: [str(e) for e in v] for k, v in form.errors.items()})
     order, created = place_order(form.cleaned_data, token, visitor_id(request), channel="api")
     return JsonResponse(_order_json(order), status=201 if created else 200)
