@@ -25,6 +25,7 @@ APP_DIR = REPO_ROOT / "app"
 from config.variants import VariantSet, load_variants  # noqa: E402
 
 from . import haproxy  # noqa: E402
+from .prometheus import metrics_port  # noqa: E402
 
 
 class StackError(RuntimeError):
@@ -237,6 +238,7 @@ class Stack:
             GUNICORN_WORKER_TMP_DIR=str(self.state_dir),
             STATIC_ROOT=str(self.static_root(spec.theme)),
             APP_VERSION=run_env.get("APP_VERSION", "local"),
+            METRICS_PORT=str(metrics_port(self.ports.entry, self.index(variant), slot)),  # stack/prometheus.py
         )
         run_env.update(env or {})
         log = self.state_dir / "logs" / f"{variant}{slot}.log"
