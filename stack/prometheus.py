@@ -136,3 +136,35 @@ class Prometheus:
 
     def targets_up(self) -> dict[str, str]:
         return {t["scrapeUrl"]: t["health"] for t in self._api("targets")["activeTargets"]}
+
+
+def stack_targets(stack) -> dict[str, list[int]]:
+    """Every metrics port of every variant slot of a running stack.Stack."""
+    from .haproxy import SLOTS
+
+    return {name: [metrics_port(stack.ports.entry, i, slot) for slot in SLOTS] for i, name in enumerate(stack.names)}
+
+
+def where_metrics_are(stack) -> str:
+    rows = ["Metrics (each process's own port; HAProxy refuses /metrics):"]
+    for name, ports in stack_targets(stack).items():
+        rows.append(f"  variant {name.upper()}".ljust(38) + f"http://127.0.0.1:{ports[0]}/metrics")
+    if not binary():
+        rows.append("  Prometheus: not installed (apt-get install prometheus), then `make up PROMETHEUS=1`")
+    return "\n".join(rows)
+
+
+def start_for_stack(stack) -> Prometheus | None:
+    """`make up PROMETHEUS=1`: Prometheus beside the stack, or a one-line reason why not."""
+    if not binary():
+        print("PROMETHEUS=1: Prometheus is not installed (sudo apt-get install -y prometheus); continuing without it.")
+        return None
+    server = Prometheus(Path(stack.state_dir) / "prometheus", port=stack.ports.entry + PROMETHEUS_OFFSET, targets=stack_targets(stack))
+    try:
+        server.start()
+    except RuntimeError as exc:
+        print(f"PROMETHEUS=1: {exc}; continuing without it.")
+        server.stop()
+        return None
+    print("  Prometheus (the chart's alert rules)".ljust(38) + f"{server.url}/alerts")
+    return server

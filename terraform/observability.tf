@@ -15,7 +15,7 @@ locals {
   # The label the app chart puts on its dashboard ConfigMap (chart value grafanaDashboard.label).
   grafana_dashboard_label = "grafana_dashboard"
   # The Kubernetes Secret Alertmanager mounts: keys slack_webhook_url and pagerduty_routing_key.
-  alert_receivers_secret = "alertmanager-receivers"
+  alert_receivers = "alertmanager-receivers"
 }
 
 # Filled out of band (aws secretsmanager put-secret-value) with the deploy failures' Slack webhook
@@ -43,7 +43,7 @@ resource "helm_release" "kube_prometheus_stack" {
   values = [templatefile("${path.module}/observability/kube-prometheus-stack.yaml.tftpl", {
     namespace           = local.monitoring_namespace
     metrics_retention   = var.metrics_retention
-    receivers_secret    = local.alert_receivers_secret
+    receivers_secret    = local.alert_receivers
     receivers_secret_id = aws_secretsmanager_secret.alerting.name
     dashboard_label     = local.grafana_dashboard_label
   })]

@@ -22,9 +22,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from stack_support import fresh_database, place_order, staff_session
 
-from stack.haproxy import SLOTS, Ports
-from stack.local import Stack, form_fields
-from stack.prometheus import Prometheus, binary, metrics_port
+from stack.haproxy import Ports
+from stack.local import Stack
+from stack.prometheus import Prometheus, binary, metrics_port, stack_targets
 
 pytestmark = pytest.mark.stack
 
@@ -58,8 +58,7 @@ def stack(tmp_path_factory, entry):
 def prometheus(stack, entry, tmp_path_factory):
     if not binary():
         pytest.fail("prometheus is missing: install Debian's `prometheus` package (.ci/run does)")
-    targets = {name: [metrics_port(entry, i, slot) for slot in SLOTS] for i, name in enumerate(stack.names)}
-    server = Prometheus(tmp_path_factory.mktemp("prometheus"), port=entry + 300, targets=targets, interval="2s", time_factor=1 / 20)
+    server = Prometheus(tmp_path_factory.mktemp("prometheus"), port=entry + 300, targets=stack_targets(stack), interval="2s", time_factor=1 / 20)
     server.start()
     try:
         yield server

@@ -18,7 +18,7 @@ def kps_values(terraform_dir, main_stack) -> tuple[dict, dict]:
     args = {
         "namespace": local["monitoring_namespace"],
         "metrics_retention": main_stack.variables["metrics_retention"]["default"],
-        "receivers_secret": local["alert_receivers_secret"],
+        "receivers_secret": local["alert_receivers"],
         "receivers_secret_id": "pizza/dev/alerting",
         "dashboard_label": local["grafana_dashboard_label"],
     }
