@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
+import pytest
 import yaml
 
 TEMPLATE = "observability/kube-prometheus-stack.yaml.tftpl"
-ALB_SPLIT_PRIORITY_FIELD = "priority"
 
 
 def kps_values(terraform_dir, main_stack) -> tuple[dict, dict]:
@@ -95,3 +96,22 @@ def test_container_logs_are_shipped_with_retention(main_stack):
     groups = main_stack.resource("aws_cloudwatch_log_group", "containers")
     assert "application" in groups["for_each"] and groups["retention_in_days"] == "${var.log_retention_days}"
     assert groups["kms_key_id"] == "${aws_kms_key.logs.arn}"
+
+
+def test_amtool_accepts_the_alertmanager_config_and_routes_as_intended(terraform_dir, main_stack, tmp_path):
+    """Debian's amtool (prometheus-alertmanager) loads the config and answers which receivers get what."""
+    amtool = shutil.which("amtool")
+    if not amtool:
+        pytest.fail("amtool is missing: install Debian's `prometheus-alertmanager` package (.ci/run does)")
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_dump(kps_values(terraform_dir, main_stack)[0]["alertmanager"]["config"]))
+    checked = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    def receivers(*labels: str) -> str:
+        routed = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}", *labels], capture_output=True, text=True)
+        return routed.stdout.strip()
+
+    assert receivers("alertname=PizzaErrorRatioHigh", "severity=critical", "variant=c") == "pager,slack"
+    assert receivers("alertname=PizzaSampleRatioMismatch", "severity=warning", "variant=b") == "slack"
+    assert receivers("alertname=Watchdog", "severity=none") == "null"
