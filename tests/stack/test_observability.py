@@ -117,11 +117,12 @@ def test_prometheus_counts_equal_the_database(stack, entry, prometheus):
         for _attempt in range(2):  # the retry returns the same order: counted once
             answer = requests.post(stack.url("/api/v1/orders"), json=body, headers={"Idempotency-Key": key}, timeout=10)
             assert answer.status_code in (200, 201), answer.text
-    staff = staff_session(base)
-    reference = database_counts(stack, "SELECT reference, 1 FROM orders_order ORDER BY id LIMIT 1")
-    (ref,) = next(iter(reference))
-    moved = staff.post(stack.url(f"/staff/orders/{ref}/status/"), data={"expected": "received", "status": "baking"},
-                       headers={"Accept": "application/json", "X-CSRFToken": staff.cookies.get("csrftoken", ""), "Referer": stack.url("/staff/orders/")}, timeout=10)
+    # Staff use A (which stays up for the whole module: the dashboard test reads this series there).
+    staff_base = stack.variant_url("a").rstrip("/")
+    staff = staff_session(staff_base)
+    (ref,) = next(iter(database_counts(stack, "SELECT reference, 1 FROM orders_order ORDER BY id LIMIT 1")))
+    moved = staff.post(f"{staff_base}/staff/orders/{ref}/status/", data={"expected": "received", "status": "baking"},
+                       headers={"Accept": "application/json", "X-CSRFToken": staff.cookies.get("csrftoken", ""), "Referer": f"{staff_base}/staff/orders/"}, timeout=10)
     assert moved.status_code == 200, moved.text
 
     orders = database_counts(stack, "SELECT variant, channel, count(*) FROM orders_order GROUP BY 1, 2")
