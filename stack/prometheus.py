@@ -83,18 +83,17 @@ class Prometheus:
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
 
-    def start(self, timeout: float = 30.0) -> "Prometheus":
+    def start(self, timeout: float = 30.0) -> Prometheus:
         found = binary()
         if not found:
             raise RuntimeError("Prometheus is not installed: `sudo apt-get install -y prometheus` (Debian), then try again")
         config = self.write_config()
-        log = open(self.state_dir / "prometheus.log", "ab")
-        self.process = subprocess.Popen(
-            [found, f"--config.file={config}", f"--storage.tsdb.path={self.state_dir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1d", "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
+        with open(self.state_dir / "prometheus.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [found, f"--config.file={config}", f"--storage.tsdb.path={self.state_dir / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1d", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import helm_python
 import pytest
 import yaml
-
 from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
+
 from stack.releases import releases
 
 RULES = CHART_DIR / "files" / "prometheus-rules.yaml"

@@ -6,11 +6,10 @@ import uuid
 import pytest
 from django.db import ProgrammingError, connection
 from django.test import Client
-from prometheus_client import REGISTRY
-from waffle.models import Switch
-
 from experiment.middleware import seen
 from orders.models import Order, Status
+from prometheus_client import REGISTRY
+from waffle.models import Switch
 
 pytestmark = pytest.mark.django_db
 
@@ -126,9 +125,8 @@ def test_status_changes_count_winners_and_conflicts(pizza, order_data, client):
 def test_failed_statements_are_timed_and_counted_as_database_errors():
     errors = Delta("pizza_db_errors_total", stage="query", error="ProgrammingError")
     timed = Delta("pizza_db_query_duration_seconds_count")
-    with pytest.raises(ProgrammingError):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM no_such_table_here")
+    with pytest.raises(ProgrammingError), connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table_here")
     assert errors.now == 1 and timed.now >= 1
 
 
