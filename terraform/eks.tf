@@ -211,7 +211,7 @@ resource "aws_eks_pod_identity_association" "lb_controller" {
   role_arn        = aws_iam_role.lb_controller.arn
 }
 
-# External Secrets: reads this environment's two secrets and nothing else.
+# External Secrets: reads this environment's secrets (app and alerting) and nothing else.
 resource "aws_iam_role" "external_secrets" {
   name               = "${local.name}-external-secrets"
   description        = "External Secrets operator (external-secrets/external-secrets): reads ${local.secret_path}/* only"
@@ -230,6 +230,7 @@ data "aws_iam_policy_document" "external_secrets" {
     resources = [
       aws_secretsmanager_secret.database.arn,
       aws_secretsmanager_secret.django.arn,
+      aws_secretsmanager_secret.alerting.arn, # Alertmanager's receivers (observability.tf)
     ]
   }
 

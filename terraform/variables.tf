@@ -181,3 +181,18 @@ variable "waf_rate_limit" {
     error_message = "waf_rate_limit must be at least 10 (the WAF minimum)."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Observability (observability.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "metrics_retention" {
+  description = "How long the in-cluster Prometheus keeps metrics (Prometheus duration, e.g. 15d)."
+  type        = string
+  default     = "15d"
+
+  validation {
+    condition     = can(regex("^[0-9]+(h|d|w)$", var.metrics_retention))
+    error_message = "metrics_retention must be a Prometheus duration in hours, days or weeks, e.g. 15d."
+  }
+}

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from ops import metrics
 from orders.services import VISITOR_COOKIE, VISITOR_ID
 
 from .models import Exposure
@@ -98,6 +99,8 @@ def record_exposure(visitor_id: str, variant: str, now=None) -> bool:
 def _execute(params: list) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), params)
+        if cursor.rowcount == 1:  # ON CONFLICT DO NOTHING: count only rows really written
+            metrics.exposure_recorded()
 
 
 def is_bot(request) -> bool:

@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from . import readiness
+from . import metrics, readiness
 from .logging import request_id_var
 
 log = logging.getLogger("pizza.request")
@@ -125,6 +125,7 @@ class DatabaseUnavailableMiddleware:
                 return None
         elif not isinstance(exception, (OperationalError, InterfaceError)):
             return None
+        metrics.database_error(exception)
         log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
         # A broken connection is dropped by Django at the end of this request (request_finished),
         # and CONN_HEALTH_CHECKS replaces it before the next one.

@@ -6,6 +6,7 @@ import threading
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from . import metrics
 from .schema import pending_plan
 
 _lock = threading.Lock()
@@ -47,12 +48,15 @@ def check() -> tuple[bool, dict]:
     if problem:
         checks["database"] = {"ok": False, "error": problem}
         checks["migrations"] = {"ok": False, "error": "not checked: no database"}
+        metrics.readiness_checked("database")
         return False, checks
     checks["database"] = {"ok": True}
     try:
         missing = missing_migrations()
     except Exception as exc:
         checks["migrations"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        metrics.readiness_checked("migrations")
         return False, checks
     checks["migrations"] = {"ok": not missing, "missing": missing}
+    metrics.readiness_checked("migrations" if missing else "ready")
     return not missing, checks

@@ -12,6 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 import waffle
 
+from ops import metrics
+
 from .models import SIZE_FACTORS, TRANSITIONS, Order, Status
 
 # The waffle switch that closes ordering on every variant at once (they share the database).
@@ -72,7 +74,9 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
             # One INSERT in autocommit (no BEGIN/COMMIT round trips); a savepoint only when the caller
             # holds a transaction, so a duplicate token cannot poison it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                return Order.objects.create(form_token=token, **fields), True
+                order = Order.objects.create(form_token=token, **fields)
+            metrics.order_placed(channel)
+            return order, True
         except IntegrityError:
             existing = find_by_token(token)
             if existing is not None:
@@ -87,9 +91,11 @@ def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
     One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
     """
     if new not in TRANSITIONS.get(expected, ()):
+        metrics.status_change(expected, new, "invalid")
         allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
         return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
     updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
+    metrics.status_change(expected, new, "changed" if updated else "conflict")
     if updated:
         return True, f"Order moved to {Status(new).label}."
     current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()

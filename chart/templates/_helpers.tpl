@@ -129,6 +129,7 @@ ALLOWED_HOSTS: {{ join "," .Values.allowedHosts | quote }}
 CSRF_TRUSTED_ORIGINS: {{ join "," $origins | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
 PORT: {{ .Values.containerPort | quote }}
+METRICS_PORT: {{ .Values.metrics.port | quote }}
 WEB_CONCURRENCY: {{ .Values.gunicorn.workers | quote }}
 GUNICORN_GRACEFUL_TIMEOUT: {{ .Values.gunicorn.gracefulTimeoutSeconds | quote }}
 DATABASE_HOST: {{ .Values.database.host | quote }}

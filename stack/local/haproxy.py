@@ -60,6 +60,8 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "frontend split",
         f"    bind {host}:{ports.entry}",
         "    http-request set-header X-Forwarded-Proto http",
+        # Metrics are for the scraper on each process's own port, never for visitors (as the ALB).
+        "    http-request deny deny_status 404 if { path_beg /metrics }",
         f"    http-request set-var(txn.sticky) req.cook({COOKIE})",
         f"    http-request set-var(txn.pick) rand({total})",
     ]

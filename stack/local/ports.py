@@ -11,6 +11,9 @@ bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with 
                               slots 3..9 extra processes the bench starts beside HAProxy
     base + 90                 HAProxy's stats page (/stats)
     base + 91                 the bench's bare WSGI app (the ceiling)
+    base + 92 + 2*i + slot-1  variant i's /metrics listener in balanced slot 1 or 2 (8092..8097
+                              for three variants; never behind HAProxy, only for the scraper)
+    base + 99                 Prometheus, when the stack starts one (`make up PROMETHEUS=1`, tests)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 SPAN = 100  # ports per stack
 MAX_VARIANTS = 9
+MAX_SCRAPED_VARIANTS = 3  # +92..+97 for metrics listeners: +98 spare, +99 Prometheus
 MAX_SLOTS = 9
 BALANCED_SLOTS = (1, 2)  # the slots HAProxy balances over; the others are never in its config
 
@@ -47,6 +51,15 @@ class PortPlan:
         if not (0 <= index < MAX_VARIANTS and 1 <= slot <= MAX_SLOTS):
             raise ValueError(f"variant #{index} slot {slot}: the plan has {MAX_VARIANTS} variants x {MAX_SLOTS} slots")
         return self.base + 10 * (slot - 1) + 1 + index
+
+    def metrics(self, index: int, slot: int = 1) -> int:
+        if not (0 <= index < MAX_SCRAPED_VARIANTS and slot in BALANCED_SLOTS):
+            raise ValueError(f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}")
+        return self.base + 92 + 2 * index + (slot - 1)
+
+    @property
+    def prometheus(self) -> int:
+        return self.base + 99
 
     def listening(self, variants: int) -> list[int]:
         """The ports a started stack of `variants` variants uses (entry, stats, the balanced slots)."""

@@ -15,6 +15,7 @@ import time
 from .. import StackError
 from .ports import PortPlan
 from .stack import Stack
+from .prometheus import start_for_stack, where_metrics_are
 
 
 def main(argv=None) -> int:
@@ -48,7 +49,10 @@ def main(argv=None) -> int:
         return 130
 
     print("\nPizza A/B/C is up:\n" + stack.summary())
-    print(f"  {staff}\n\nLogs in {stack.state_dir / 'logs'}. Ctrl-C stops everything.", flush=True)
+    print(f"  {staff}\n\n{where_metrics_are(stack)}", flush=True)
+    # PROMETHEUS=1 (make up PROMETHEUS=1): a real Prometheus scraping A, B and C with the chart's alert rules.
+    prometheus = start_for_stack(stack) if os.environ.get("PROMETHEUS", "") not in ("", "0") else None
+    print(f"\nLogs in {stack.state_dir / 'logs'}. Ctrl-C stops everything.", flush=True)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
@@ -61,6 +65,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         pass
     print("\nstopping A, B, C and HAProxy...", flush=True)
+    if prometheus:
+        prometheus.stop()
     stack.stop()
     pid_file.unlink(missing_ok=True)
     return 0

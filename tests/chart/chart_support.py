@@ -104,11 +104,24 @@ def parse_manifests(files: dict[str, str]) -> list[dict]:
     return objects
 
 
-def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None) -> RenderedRelease:
+# The Prometheus operator's kinds, present where kube-prometheus-stack runs (terraform/observability.tf).
+MONITORING_API_VERSIONS = ("monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule")
+
+
+def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None,
+                   api_versions: tuple[str, ...] = ()) -> RenderedRelease:
     values = deep_merge(spec["values"], DEPLOY_VALUES)
     if extra:
         values = deep_merge(values, extra)
-    files = chart.render(values, name=spec["name"], namespace=spec["namespace"], is_install=True)
+    if api_versions:  # helm template --api-versions: the public render() has no such option, the engine does
+        import json
+
+        from helm_python import _native
+
+        opts = {"name": spec["name"], "namespace": spec["namespace"], "is_install": True, "api_versions": list(api_versions)}
+        files = json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(opts)))
+    else:
+        files = chart.render(values, name=spec["name"], namespace=spec["namespace"], is_install=True)
     return RenderedRelease(env=env, spec=spec, values=values, files=files, objects=parse_manifests(files))
 
 

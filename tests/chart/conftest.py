@@ -10,7 +10,7 @@ import helm_python
 import pytest
 import yaml
 
-from chart_support import CHART_DIR, RenderedRelease, render_release, terraform_kube_version, validation_version
+from chart_support import CHART_DIR, MONITORING_API_VERSIONS, RenderedRelease, render_release, terraform_kube_version, validation_version
 from stack.deploy.releases import releases
 
 
@@ -45,7 +45,7 @@ def optional_release(chart) -> RenderedRelease:
         },
         "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/pizza-dev-a"}},
     }
-    return render_release(chart, "dev", spec, extra)
+    return render_release(chart, "dev", spec, extra, api_versions=MONITORING_API_VERSIONS)
 
 
 @pytest.fixture(scope="session")

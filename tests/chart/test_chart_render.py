@@ -18,6 +18,7 @@ CRD_SCHEMAS = {
     ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"): "target-group-binding.json",
     ("external-secrets.io/v1", "ExternalSecret"): "external-secret.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "service-monitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-rule.json",
 }
 SCHEMA_DIR = Path(__file__).parent / "crd-schemas"
 

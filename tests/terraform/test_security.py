@@ -125,6 +125,7 @@ def test_external_secrets_reads_only_the_app_secrets(main_stack):
     assert statements["ReadAppSecrets"]["resources"] == [
         "${aws_secretsmanager_secret.database.arn}",
         "${aws_secretsmanager_secret.django.arn}",
+        "${aws_secretsmanager_secret.alerting.arn}",  # Alertmanager's receivers (observability.tf)
     ]
     assert all(a.startswith("secretsmanager:") and "*" not in a for a in statements["ReadAppSecrets"]["actions"])
     assert statements["DecryptAppSecrets"]["actions"] == ["kms:Decrypt"]

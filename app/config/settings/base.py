@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /metrics on the metrics port only; times everything below it (ops/metrics.py).
+    "ops.metrics.MetricsMiddleware",
     # Health probes answer first: no host check, no session, no database beyond their own.
     "ops.middleware.HealthMiddleware",
     "ops.middleware.RequestLogMiddleware",
@@ -206,3 +208,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Metrics ------------------------------------------------------------------------------
+# METRICS_PORT is the second listener gunicorn binds for the scraper; /metrics is answered there only (0: off).
+METRICS_PORT = int(os.environ.get("METRICS_PORT", "0"))

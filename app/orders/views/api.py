@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from ops import metrics
+
 from ..forms import OrderForm
 from ..models import Order, Pizza
 from ..services import find_by_token, orders_open, parse_token, place_order, visitor_id
@@ -46,22 +48,26 @@ def api_orders(request):
     Idempotency-Key header (a UUID); a retry with the same key returns the same order."""
     token = parse_token(request.headers.get("Idempotency-Key"))
     if token is None:
+        metrics.order_refused("bad_request", channel="api")
         return api_error(400, "Send an Idempotency-Key header holding a UUID.")
     existing = find_by_token(token)
     if existing is not None:
         return JsonResponse(order_json(existing), status=200)
     if not orders_open():
+        metrics.order_refused("closed", channel="api")
         return api_error(503, "Ordering is closed right now.")
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return api_error(400, "The body must be a JSON object.")
+        body = None
     if not isinstance(body, dict):
+        metrics.order_refused("bad_request", channel="api")
         return api_error(400, "The body must be a JSON object.")
     data = {k: v for k, v in body.items() if k in OrderForm.base_fields and k != "form_token"}
     data["form_token"] = str(token)
     form = OrderForm(data={k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
     if not form.is_valid():
+        metrics.order_refused("validation", channel="api")
         return api_error(422, "Some fields need attention.", {k: [str(e) for e in v] for k, v in form.errors.items()})
     order, created = place_order(form.cleaned_data, token, visitor_id(request), channel="api")
     return JsonResponse(order_json(order), status=201 if created else 200)

@@ -8,6 +8,8 @@ import uuid
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ops import metrics
+
 from ..forms import OrderForm
 from ..models import Order, Pizza, Status
 from ..services import find_by_token, orders_open, parse_token, place_order, visitor_id
@@ -52,8 +54,10 @@ def order_create(request):
     if existing is not None:
         return see_confirmation(existing)
     if not is_open:
+        metrics.order_refused("closed")
         return closed(request)
     # Keep the customer's token: a corrected resubmission is still the same order attempt.
+    metrics.order_refused("validation")
     return render(request, "orders/order_form.html", {"form": form}, status=422)
 
 

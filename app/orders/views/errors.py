@@ -6,9 +6,12 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from ops import metrics
+
 
 def csrf_failure(request, reason=""):
     """A clear page instead of Django's technical one; nothing was stored."""
+    metrics.order_refused("csrf", request)
     return render(request, "403_csrf.html", {"reason": reason}, status=403)
 
 
