@@ -9,7 +9,7 @@ import pytest
 import yaml
 from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
 
-from stack.releases import releases
+from stack.deploy.releases import releases
 
 RULES = CHART_DIR / "files" / "prometheus-rules.yaml"
 DASHBOARD = CHART_DIR / "files" / "grafana-dashboard.json"
