@@ -129,17 +129,17 @@ class PgBouncer:
         finally:
             conn.close()
 
-    def pools(self) -> dict[str, dict]:
-        """SHOW POOLS as {database: row}, for tests that check traffic really went through."""
+    def show(self, what: str) -> list[dict]:
+        """SHOW POOLS / CLIENTS / SERVERS as dicts, for tests that check traffic really went through."""
         import psycopg2
 
         conn = psycopg2.connect(host="127.0.0.1", port=self.port, dbname="pgbouncer", user=self.users[-1], connect_timeout=5)
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
-                cur.execute("SHOW POOLS")
+                cur.execute(f"SHOW {what}")
                 names = [c.name for c in cur.description]
-                return {row[0]: dict(zip(names, row)) for row in cur.fetchall()}
+                return [dict(zip(names, row)) for row in cur.fetchall()]
         finally:
             conn.close()
 
