@@ -273,7 +273,7 @@ def test_no_plain_text_secret_anywhere(all_releases):
                         assert "value" not in var and "secretKeyRef" in var["valueFrom"], f"{where}: {var['name']}"
         web = web_container(release)
         refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in web["env"] if "valueFrom" in e}
-        assert refs == {"DATABASE_USER": "username", "DATABASE_PASSWORD": "password", "SECRET_KEY": "SECRET_KEY"}
+        assert refs == {"DATABASE_USER": "username", "DATABASE_PASSWORD": "password", "SECRET_KEY": "SECRET_KEY", "REDIS_URL": "REDIS_URL"}
 
 
 def test_each_release_binds_its_own_target_group(rendered):
