@@ -189,6 +189,30 @@ CACHES = {
     "waffle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "waffle", "TIMEOUT": 1},
 }
 WAFFLE_CACHE_NAME = "waffle"
+# "counters" is the alias for throttling and rate-limit counts (cache.incr); shared through Redis when set.
+CACHES["counters"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counters"}
+
+# --- Shared cache (REDIS_URL; docs/capacity.md) -------------------------------------------
+# REDIS_URL (ElastiCache: rediss:// with the auth token) shares the caches between processes and
+# variants: a switch flipped on one pod is seen by all at once (waffle deletes its key on save),
+# sessions are cached_db, counters are shared. Redis down costs speed, never an order (config.cache).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_cache(prefix: str, timeout: int | None = 300) -> dict:
+    return {
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": prefix,
+        "TIMEOUT": timeout,
+        # A cache that does not answer within a quarter second is treated as down.
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache("pizza"), "waffle": redis_cache("waffle", 30), "counters": redis_cache("counters", None)}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 WAFFLE_CREATE_MISSING_SWITCHES = False
 
 # --- Auth ---------------------------------------------------------------------------------
