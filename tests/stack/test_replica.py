@@ -116,6 +116,20 @@ def test_a_status_change_shows_on_the_next_table_despite_lag(replicated):
     assert row_status(session.get(stack.variant_url("b", "/staff/orders/"), timeout=10).text, reference) == "Baking"
 
 
+def test_a_replica_lagging_past_the_bound_is_skipped(replicated):
+    stack, _, standby = replicated
+    session = staff(stack, "b")
+    standby.query("SELECT pg_wal_replay_pause()")  # the standby receives WAL but applies none of it
+    try:
+        reference, _ = place_order(requests.Session(), stack.variant_url("c").rstrip("/"), "replica-paused")
+        time.sleep(2 + 1 + 0.5)  # REPLICA_MAX_LAG_SECONDS, then each process's next check
+        for variant in stack.names:
+            table = session.get(stack.variant_url(variant, "/staff/orders/"), timeout=10)
+            assert table.status_code == 200 and reference in table.text, f"{variant} read the paused replica"
+    finally:
+        standby.query("SELECT pg_wal_replay_resume()")
+
+
 def test_with_the_replica_stopped_every_page_still_answers(replicated):
     stack, _, standby = replicated
     session = staff(stack, "c")
