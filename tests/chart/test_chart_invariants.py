@@ -120,7 +120,8 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
         }
         assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}]]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
-        assert egress_ports == [(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP")]
+        cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache, in the database subnets
+        assert egress_ports == sorted([(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP"), *cache])
         db_rule = spec["egress"][1]
         assert [peer["ipBlock"]["cidr"] for peer in db_rule["to"]] == release.values["database"]["cidrs"]
 
@@ -218,7 +219,7 @@ def test_all_releases_of_an_environment_share_one_database(rendered):
             tuple(sorted({d["remoteRef"]["key"] for d in es["spec"]["data"]}))
             for r in env_releases for es in r.of_kind("ExternalSecret")
         }
-        assert remote_keys == {(f"pizza/{env}/database", f"pizza/{env}/django")}, env
+        assert remote_keys == {(f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/django")}, env
         stores = {(es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"]) for r in env_releases for es in r.of_kind("ExternalSecret")}
         assert stores == {("ClusterSecretStore", "aws-secrets-manager")}
 
