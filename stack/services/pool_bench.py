@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         pool.stop()
         drop_database(server, "pizza_scale_poolbench")
+        shutil.rmtree(stack.state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
