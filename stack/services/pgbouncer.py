@@ -116,8 +116,8 @@ class PgBouncer:
         user = f"{parts.username}@" if parts.username else ""
         return urlunsplit((parts.scheme, f"{user}127.0.0.1:{self.port}", parts.path, parts.query, ""))
 
-    def admin(self, command: str) -> list[tuple]:
-        """Run a command on PgBouncer's admin console (SHOW POOLS, KILL db, ...)."""
+    def admin(self, command: str) -> list[dict]:
+        """A command on PgBouncer's admin console (KILL db, SHOW POOLS, ...); rows as dicts."""
         import psycopg2
 
         conn = psycopg2.connect(host="127.0.0.1", port=self.port, dbname="pgbouncer", user=self.users[-1], connect_timeout=5)
@@ -125,23 +125,16 @@ class PgBouncer:
         try:
             with conn.cursor() as cur:
                 cur.execute(command)
-                return cur.fetchall() if cur.description else []
+                if not cur.description:
+                    return []
+                names = [c.name for c in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         finally:
             conn.close()
 
     def show(self, what: str) -> list[dict]:
-        """SHOW POOLS / CLIENTS / SERVERS as dicts, for tests that check traffic really went through."""
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, dbname="pgbouncer", user=self.users[-1], connect_timeout=5)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"SHOW {what}")
-                names = [c.name for c in cur.description]
-                return [dict(zip(names, row)) for row in cur.fetchall()]
-        finally:
-            conn.close()
+        """SHOW CLIENTS / SERVERS / POOLS, for tests that check traffic really went through the pool."""
+        return self.admin(f"SHOW {what}")
 
 
 def _has_user(name: str) -> bool:
