@@ -25,6 +25,7 @@ $(CHECKOV_VENV)/.installed:
 	touch $@
 
 # up runs A, B and C behind HAProxy on the embedded SQLite file (or DATABASE_URL when set).
+# PROFILE=production (with a PostgreSQL DATABASE_URL) puts PgBouncer between them and the database.
 up: $(VENV)/.installed
 	$(PY) -m stack.local --env $(ENV)
 

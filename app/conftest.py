@@ -1,5 +1,6 @@
 """Fixtures shared by the app's tests (all of them run on a real PostgreSQL)."""
 
+import os
 import uuid
 
 import pytest
@@ -7,6 +8,46 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from config.settings.base import BASE_DIR, THEMES_DIR
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Create and migrate the test database directly (as the migration job does), then send every
+    test's queries through a real PgBouncer in transaction mode (as the web pods go through the pool)."""
+    from django.db import connections
+
+    from stack.services.pgbouncer import shared_for_tests
+
+    pool = shared_for_tests(os.environ["TEST_DATABASE_URL"])
+    settings_dict = connections["default"].settings_dict
+    direct = {"HOST": settings_dict["HOST"], "PORT": settings_dict["PORT"]}
+    with django_db_blocker.unblock():
+        connections.close_all()
+    settings_dict.update(HOST="127.0.0.1", PORT=pool.port)
+    yield pool
+    with django_db_blocker.unblock():
+        connections.close_all()
+    settings_dict.update(direct)
+    pool.admin(f"KILL {settings_dict['NAME']}")  # its server connections would block DROP DATABASE
+
+
+@pytest.fixture(scope="module", autouse=True)
+def direct_database(request):
+    """Modules marked direct_db hold session state (advisory locks, DDL timeouts) as the migration job
+    does, so they connect to PostgreSQL directly, never through the transaction pooler."""
+    if request.node.get_closest_marker("direct_db") is None:
+        yield
+        return
+    from django.db import connections
+
+    pool = request.getfixturevalue("django_db_setup")
+    settings_dict = connections["default"].settings_dict
+    server = pool.server
+    connections["default"].close()
+    settings_dict.update(HOST=server.hostname, PORT=server.port or 5432)
+    yield
+    connections["default"].close()
+    settings_dict.update(HOST="127.0.0.1", PORT=pool.port)
 
 
 @pytest.fixture(autouse=True)

@@ -72,3 +72,25 @@ output "alb_subnet_cidrs" {
   description = "CIDR blocks the ALB sends from (public subnets), for the app's NetworkPolicy ingress rule."
   value       = module.vpc.public_subnets_cidr_blocks
 }
+
+# --- Scale tier (rds-proxy.tf, replica.tf, cache.tf, edge.tf) ---
+
+output "database_proxy_host" {
+  description = "RDS Proxy endpoint the web pods use (chart database.host, with database.pooled=true)."
+  value       = aws_db_proxy.web.endpoint
+}
+
+output "database_replica_host" {
+  description = "Read replica endpoint (chart database.replicaHost); empty where no replica exists."
+  value       = var.db_replica_enabled ? aws_db_instance.replica[0].address : ""
+}
+
+output "cache_secret_name" {
+  description = "Secrets Manager secret holding REDIS_URL (chart cache.key)."
+  value       = aws_secretsmanager_secret.cache.name
+}
+
+output "edge_domain_name" {
+  description = "CloudFront domain name in front of the ALB (point the public DNS name at it)."
+  value       = aws_cloudfront_distribution.web.domain_name
+}

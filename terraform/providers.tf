@@ -18,3 +18,13 @@ provider "helm" {
     }
   }
 }
+
+# CloudFront's web ACL and its logs live in us-east-1, whatever region the rest of the stack uses (edge.tf).
+provider "aws" {
+  alias  = "edge"
+  region = "us-east-1"
+
+  default_tags {
+    tags = local.tags
+  }
+}

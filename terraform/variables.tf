@@ -196,3 +196,46 @@ variable "metrics_retention" {
     error_message = "metrics_retention must be a Prometheus duration in hours, days or weeks, e.g. 15d."
   }
 }
+
+# --- Scale tier: pool, replica, cache, edge (rds-proxy.tf, replica.tf, cache.tf, edge.tf) ---
+
+variable "db_proxy_max_connections_percent" {
+  type        = number
+  description = "Share of the database's max_connections RDS Proxy may open; the rest is for migrations and operators (tests/scale check the budget)."
+  default     = 75
+
+  validation {
+    condition     = var.db_proxy_max_connections_percent >= 10 && var.db_proxy_max_connections_percent <= 90
+    error_message = "db_proxy_max_connections_percent must be 10-90: leave room for the migration Job and RDS's reserved connections."
+  }
+}
+
+variable "db_replica_enabled" {
+  type        = bool
+  description = "Create a read replica for the stale-tolerant reads (staff table, experiment report, menu)."
+  default     = false
+}
+
+variable "db_replica_instance_class" {
+  type        = string
+  description = "Instance class of the read replica; empty means the primary's db_instance_class."
+  default     = ""
+}
+
+variable "cache_node_type" {
+  type        = string
+  description = "ElastiCache (Valkey) node type of the shared cache."
+  default     = "cache.t4g.small"
+}
+
+variable "edge_certificate_arn" {
+  type        = string
+  description = "ACM certificate in us-east-1 for domain_name on CloudFront; empty serves the edge on its cloudfront.net name."
+  default     = ""
+}
+
+variable "edge_api_rate_limit" {
+  type        = number
+  description = "Requests per client IP per 5 minutes to /api/ at the edge (the mobile API's own limit)."
+  default     = 600
+}

@@ -109,6 +109,12 @@ data:
     remoteRef:
       key: {{ $djangoKey }}
       property: SECRET_KEY
+  {{- if .root.Values.cache.enabled }}
+  - secretKey: REDIS_URL
+    remoteRef:
+      key: {{ default (printf "pizza/%s/cache" .root.Values.environment) .root.Values.cache.key }}
+      property: url
+  {{- end }}
 {{- end }}
 
 {{/* pizza.settings are the non-secret settings as NAME: "value" (the ConfigMap's data, and the migration Job's env). */}}
@@ -136,6 +142,11 @@ DATABASE_HOST: {{ .Values.database.host | quote }}
 DATABASE_PORT: {{ .Values.database.port | quote }}
 DATABASE_NAME: {{ .Values.database.name | quote }}
 DATABASE_SSLMODE: {{ .Values.database.sslMode | quote }}
+GUNICORN_THREADS: {{ .Values.gunicorn.threads | quote }}
+DATABASE_POOLED: {{ .Values.database.pooled | quote }}
+{{- with .Values.database.replicaHost }}
+DATABASE_REPLICA_HOST: {{ . | quote }}
+{{- end }}
 {{- range $name, $value := .Values.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
@@ -158,6 +169,13 @@ DATABASE_SSLMODE: {{ .Values.database.sslMode | quote }}
     secretKeyRef:
       name: {{ . }}
       key: SECRET_KEY
+# REDIS_URL is optional: without it the app keeps a per-process cache.
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: REDIS_URL
+      optional: true
 {{- end }}
 
 {{/* pizza.podSecurityContext is the restricted pod security the web, migration and test pods share. */}}

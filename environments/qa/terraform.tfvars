@@ -35,3 +35,6 @@ route53_zone_name = ""
 
 # WAF: requests per client IP per 5 minutes.
 waf_rate_limit = 2000
+
+# Scale tier: a read replica for the staff table, the experiment report and the menu.
+db_replica_enabled = true

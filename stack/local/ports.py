@@ -13,6 +13,7 @@ bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with 
     base + 91                 the bench's bare WSGI app (the ceiling)
     base + 92 + 2*i + slot-1  variant i's /metrics listener in balanced slot 1 or 2 (8092..8097
                               for three variants; never behind HAProxy, only for the scraper)
+    base + 98                 PgBouncer, when the stack runs the production-like profile
     base + 99                 Prometheus, when the stack starts one (`make up PROMETHEUS=1`, tests)
 """
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 SPAN = 100  # ports per stack
 MAX_VARIANTS = 9
-MAX_SCRAPED_VARIANTS = 3  # +92..+97 for metrics listeners: +98 spare, +99 Prometheus
+MAX_SCRAPED_VARIANTS = 3  # +92..+97 for metrics listeners: +98 the pool, +99 Prometheus
 MAX_SLOTS = 9
 BALANCED_SLOTS = (1, 2)  # the slots HAProxy balances over; the others are never in its config
 
@@ -56,6 +57,10 @@ class PortPlan:
         if not (0 <= index < MAX_SCRAPED_VARIANTS and slot in BALANCED_SLOTS):
             raise ValueError(f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}")
         return self.base + 92 + 2 * index + (slot - 1)
+
+    @property
+    def pool(self) -> int:
+        return self.base + 98
 
     @property
     def prometheus(self) -> int:

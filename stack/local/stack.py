@@ -44,6 +44,8 @@ class Stack:
     quiet: bool = False
     variants: VariantSet | None = None
     extra_env: dict = field(default_factory=dict)
+    # migrate_database_url reaches PostgreSQL directly when database_url goes through a pooler.
+    migrate_database_url: str | None = None
 
     def __post_init__(self):
         self.state_dir = Path(self.state_dir)
@@ -120,7 +122,8 @@ class Stack:
         """Migrate once (the schema owner's job), collect each theme's static files, ensure a staff login."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         owner = self.variants.schema_owner
-        migrated = self.manage("migrate_safely", env={"VARIANT": owner})
+        direct = {"DATABASE_URL": self.migrate_database_url} if self.migrate_database_url else {}
+        migrated = self.manage("migrate_safely", env={"VARIANT": owner, **direct})
         self.say(migrated.stdout.strip().splitlines()[-1] if migrated.stdout.strip() else "migrations applied")
         for theme in sorted({v.theme for v in self.variants.variants.values()}):
             self.manage("collectstatic", "--noinput", "-v", "0", env={"THEME": theme, "STATIC_ROOT": str(self.static_root(theme))})

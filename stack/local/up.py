@@ -7,6 +7,7 @@ DATABASE_URL pointing at PostgreSQL the same stack runs on it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import sys
@@ -26,9 +27,16 @@ def main(argv=None) -> int:
     # Ctrl-C stops everything even when started from a script, where SIGINT arrives ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    pool = None
     try:
-        stack = Stack(env=args.env, ports=PortPlan(args.port), database_url=os.environ.get("DATABASE_URL"))
-    except ValueError as exc:
+        options = {"database_url": os.environ.get("DATABASE_URL")}
+        if os.environ.get("PROFILE") == "production":  # the scale tier's pool (stack/services/profile.py)
+            from ..services.profile import production_like
+
+            options, pool = production_like(options["database_url"], args.port)
+            atexit.register(pool.stop)
+        stack = Stack(env=args.env, ports=PortPlan(args.port), **options)
+    except (ValueError, StackError) as exc:
         print(f"make up: {exc}", file=sys.stderr)
         return 2
     pid_file = stack.state_dir / "stack.pid"

@@ -121,7 +121,8 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
         # The app port, and the metrics port (from the scraper's namespace: tests/chart/test_chart_observability.py).
         assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}], [{"port": 9100, "protocol": "TCP"}]]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
-        assert egress_ports == [(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP")]
+        cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache, in the database subnets
+        assert egress_ports == sorted([(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP"), *cache])
         db_rule = spec["egress"][1]
         assert [peer["ipBlock"]["cidr"] for peer in db_rule["to"]] == release.values["database"]["cidrs"]
 
@@ -219,7 +220,7 @@ def test_all_releases_of_an_environment_share_one_database(rendered):
             tuple(sorted({d["remoteRef"]["key"] for d in es["spec"]["data"]}))
             for r in env_releases for es in r.of_kind("ExternalSecret")
         }
-        assert remote_keys == {(f"pizza/{env}/database", f"pizza/{env}/django")}, env
+        assert remote_keys == {(f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/django")}, env
         stores = {(es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"]) for r in env_releases for es in r.of_kind("ExternalSecret")}
         assert stores == {("ClusterSecretStore", "aws-secrets-manager")}
 
@@ -274,7 +275,7 @@ def test_no_plain_text_secret_anywhere(all_releases):
                         assert "value" not in var and "secretKeyRef" in var["valueFrom"], f"{where}: {var['name']}"
         web = web_container(release)
         refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in web["env"] if "valueFrom" in e}
-        assert refs == {"DATABASE_USER": "username", "DATABASE_PASSWORD": "password", "SECRET_KEY": "SECRET_KEY"}
+        assert refs == {"DATABASE_USER": "username", "DATABASE_PASSWORD": "password", "SECRET_KEY": "SECRET_KEY", "REDIS_URL": "REDIS_URL"}
 
 
 def test_each_release_binds_its_own_target_group(rendered):

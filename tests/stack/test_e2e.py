@@ -131,3 +131,19 @@ def test_rolling_a_good_release_swaps_slots_without_downtime(stack):
 
 def stack_app_dir():
     return APP_DIR
+
+
+def test_the_variants_reach_postgresql_only_through_the_pool(stack):
+    """Every variant's connections are PgBouncer clients; PostgreSQL sees only PgBouncer's few."""
+    import os
+
+    from stack.services.pgbouncer import shared_for_tests
+
+    pool = shared_for_tests(os.environ["TEST_DATABASE_URL"])
+    database = stack.database_url.rsplit("/", 1)[1]
+    for name, slot in list(stack.processes):  # earlier tests may have rolled a variant to its other slot
+        assert requests.get(stack.variant_url(name, "/order/", slot=slot), timeout=10).status_code == 200
+    clients = [c for c in pool.show("CLIENTS") if c["database"] == database]
+    assert {c["application_name"] for c in clients} >= {f"pizza-{name}" for name in stack.names}
+    servers = [s for s in pool.show("SERVERS") if s["database"] == database]
+    assert 0 < len(servers) <= pool.pool_size < len(clients) + pool.pool_size

@@ -78,7 +78,9 @@ def test_database_port_is_open_only_to_the_cluster(main_stack):
     assert "ingress" not in sg and "egress" not in sg
     rules = {name: r for name, r in main_stack.resources_of("aws_vpc_security_group_ingress_rule").items()
              if r["security_group_id"] == "${aws_security_group.database.id}"}
-    assert list(rules) == ["database_from_cluster"]
+    # The pods (replica reads, the migration Job) and RDS Proxy (pooled web traffic), nothing else.
+    assert sorted(rules) == ["database_from_cluster", "database_from_rds_proxy"]
+    assert rules["database_from_rds_proxy"]["referenced_security_group_id"] == "${aws_security_group.rds_proxy.id}"
     rule = rules["database_from_cluster"]
     assert rule["from_port"] == rule["to_port"] == 5432
     assert rule["referenced_security_group_id"] == "${module.eks.node_security_group_id}"

@@ -135,7 +135,10 @@ def database_from_env() -> dict:
         options = config.setdefault("OPTIONS", {})
         # A request never waits long on a lock or a slow query; the app answers 503 instead of hanging.
         options.setdefault("connect_timeout", 5)
-        options.setdefault("options", "-c statement_timeout=15000 -c lock_timeout=5000")
+        if not env_bool("DATABASE_POOLED"):
+            # Behind a transaction pooler (DATABASE_POOLED) this startup parameter is refused or pins the
+            # connection; the pool's own connections carry the same timeouts (the role's defaults).
+            options.setdefault("options", "-c statement_timeout=15000 -c lock_timeout=5000")
         options.setdefault("application_name", f"pizza-{VARIANT}")
     else:
         # Three processes share one SQLite file: wait for the write lock instead of failing at once.
@@ -145,6 +148,41 @@ def database_from_env() -> dict:
 
 DATABASES = {"default": database_from_env()}
 
+# --- Read replica (docs/capacity.md) ---------------------------------------------------------
+# DATABASE_REPLICA_URL (or DATABASE_REPLICA_HOST, beside the split DATABASE_* variables) adds a
+# "replica" alias: config.routers sends the stale-tolerant reads of REPLICA_READ_VIEWS there.
+REPLICA_READ_VIEWS = env_list(
+    "REPLICA_READ_VIEWS", "orders:home,orders:order_create,orders:api_menu,orders:staff_orders,experiment:report")
+# A visitor who wrote reads from the primary for this long (their own writes, despite replica lag).
+REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+# A replica further behind than this (or not answering) is skipped: reads go to the primary.
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "2"))
+
+
+def replica_from_env(primary: dict) -> dict | None:
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+        config["OPTIONS"] = {k: v for k, v in primary.get("OPTIONS", {}).items()}
+    elif os.environ.get("DATABASE_REPLICA_HOST") and primary["ENGINE"].endswith("postgresql"):
+        config = dict(primary, OPTIONS=dict(primary.get("OPTIONS", {})))
+        config.update(HOST=os.environ["DATABASE_REPLICA_HOST"], PORT=os.environ.get("DATABASE_REPLICA_PORT", "5432"))
+    else:
+        return None
+    # The replica is reached directly (RDS Proxy has no reader endpoint for RDS instances).
+    config["DISABLE_SERVER_SIDE_CURSORS"] = True
+    config["OPTIONS"].update(connect_timeout=2, options="-c statement_timeout=15000")
+    config["OPTIONS"].setdefault("application_name", f"pizza-{VARIANT}")
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+_replica = replica_from_env(DATABASES["default"])
+if _replica:
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+    MIDDLEWARE.append("config.routers.ReplicaReadsMiddleware")
+
 # --- Caches -------------------------------------------------------------------------------
 # Switches live in the shared database; each process keeps them for one second only, so toggling
 # orders_open on one variant closes all three within a second, at one query per process per second.
@@ -153,6 +191,30 @@ CACHES = {
     "waffle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "waffle", "TIMEOUT": 1},
 }
 WAFFLE_CACHE_NAME = "waffle"
+# "counters" is the alias for throttling and rate-limit counts (cache.incr); shared through Redis when set.
+CACHES["counters"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counters"}
+
+# --- Shared cache (REDIS_URL; docs/capacity.md) -------------------------------------------
+# REDIS_URL (ElastiCache: rediss:// with the auth token) shares the caches between processes and
+# variants: a switch flipped on one pod is seen by all at once (waffle deletes its key on save),
+# sessions are cached_db, counters are shared. Redis down costs speed, never an order (config.cache).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_cache(prefix: str, timeout: int | None = 300) -> dict:
+    return {
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": prefix,
+        "TIMEOUT": timeout,
+        # A cache that does not answer within a quarter second is treated as down.
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache("pizza"), "waffle": redis_cache("waffle", 30), "counters": redis_cache("counters", None)}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 WAFFLE_CREATE_MISSING_SWITCHES = False
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ from orders.tests.factories import ensure_seed
 
 APP_DIR = Path(__file__).resolve().parents[2]
 
+# Migrations hold session state (an advisory lock, DDL timeouts): like the migration job, these
+# tests connect to PostgreSQL directly instead of through the transaction pooler.
+pytestmark = pytest.mark.direct_db
+
 
 def leaf(app="orders"):
     loader = MigrationLoader(connection)

@@ -1,0 +1,68 @@
+"""The shared cache on a real redis-server of the test's own: switches, sessions and counters live
+there, and killing it costs nothing but speed (orders, logins and counters still work)."""
+
+import pytest
+import redis
+from django.core.cache import caches
+from waffle.models import Switch
+
+from config.settings.base import redis_cache
+from orders.models import Order
+from stack.services import service_port
+from stack.services.redis import RedisServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """The settings REDIS_URL gives, pointing at a redis-server this test owns (and may kill)."""
+    server = RedisServer(service_port("redis")).start()
+    try:
+        settings.CACHES = {name: dict(redis_cache(name if name != "default" else "pizza", timeout), LOCATION=server.url)
+                           for name, timeout in (("default", 300), ("waffle", 30), ("counters", None))}
+        settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+        yield server
+    finally:
+        for cache in caches.all():
+            cache.close()
+        server.stop()
+
+
+def keys(server) -> list[str]:
+    return [k.decode() for k in redis.Redis.from_url(server.url).keys("*")]
+
+
+def test_switches_sessions_and_counters_live_in_redis(shared_cache, client, staff_user, pizza):
+    assert client.login(username="staffer", password="pw-staff-123")
+    assert client.get("/staff/orders/").status_code == 200
+    assert client.get("/order/").status_code == 200  # reads the orders_open switch
+    caches["counters"].add("login-failures:203.0.113.9", 0)
+    assert caches["counters"].incr("login-failures:203.0.113.9") == 1
+    stored = keys(shared_cache)
+    assert any("sessions.cached_db" in k for k in stored), stored
+    assert any(k.startswith("waffle:") for k in stored), stored
+    assert any(k.startswith("counters:") and "login-failures" in k for k in stored), stored
+
+
+def test_a_switch_flipped_anywhere_is_seen_at_once_through_the_shared_cache(shared_cache, client, pizza,
+                                                                              django_capture_on_commit_callbacks):
+    assert 'name="form_token"' in client.get("/order/").content.decode()  # now cached in Redis
+    switch = Switch.objects.get(name="orders_open")
+    switch.active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        switch.save()  # on commit, waffle deletes the shared key: no pod waits for an expiry
+    assert "closed for orders" in client.get("/order/").content.decode()
+
+
+def test_with_redis_killed_orders_logins_and_counters_still_work(shared_cache, client, order_data, staff_user):
+    assert client.get("/order/").status_code == 200
+    shared_cache.kill()
+    response = client.post("/order/", order_data)
+    assert response.status_code == 303
+    assert Order.objects.filter(customer_name="Ada Lovelace").count() == 1
+    assert client.get(response["Location"]).status_code == 200
+    staff = type(client)()
+    assert staff.login(username="staffer", password="pw-staff-123")
+    assert staff.get("/staff/orders/").status_code == 200
+    assert caches["counters"].incr("api:203.0.113.9") == 1  # fails open: no cache, no count, no error
