@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from ops.access import staff_required
+from ops.roles import CHANGE_STATUS, VIEW_ORDERS
 
 from .. import queries
 from ..forms import StaffFilterForm
@@ -18,7 +19,7 @@ from ..models import Order, Status
 from ..services import change_status
 
 
-@staff_required
+@staff_required(VIEW_ORDERS)
 @require_GET
 def staff_orders(request):
     form = StaffFilterForm(request.GET or None, variants=list(settings.VARIANT_SET.variants))
@@ -36,7 +37,7 @@ def staff_orders(request):
     })
 
 
-@staff_required
+@staff_required(CHANGE_STATUS)
 @require_POST
 def staff_change_status(request, reference: str):
     order = get_object_or_404(Order.objects.only("pk", "status"), reference=reference)
@@ -45,7 +46,7 @@ def staff_change_status(request, reference: str):
     if expected not in Status.values or new not in Status.values:
         ok, message = False, "Unknown status."
     else:
-        ok, message = change_status(order.pk, expected, new)
+        ok, message = change_status(order.pk, expected, new, by=request.user.get_username())
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"ok": ok, "message": message, "reference": reference}, status=200 if ok else 409)
     (messages.success if ok else messages.error)(request, f"{reference}: {message}")
