@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.limits import MAX_DRAIN_BYTES
 from config.variants import VariantSet
 
 COOKIE = "PZV"
@@ -68,6 +69,7 @@ def render(variants: VariantSet, ports: Ports, socket_path: Path, host: str = "1
         "frontend split",
         f"    bind {host}:{ports.entry}",
         "    http-request set-header X-Forwarded-Proto http",
+        f"    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {MAX_DRAIN_BYTES} }}",  # the app answers below this (config/limits.py)
         f"    http-request set-var(txn.sticky) req.cook({COOKIE})",
         f"    http-request set-var(txn.pick) rand({total})",
     ]

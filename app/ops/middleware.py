@@ -137,8 +137,10 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
-class RequestBodyMiddleware:
-    """Refuses request bodies the app will not parse, before anything reads them, and says why.
+class BadInputMiddleware:
+    """Refuses requests the app will not parse, before anything reads them, and says why.
+
+    - a NUL character in the path or the query string: 400 (PostgreSQL cannot even compare one);
 
     - larger than DATA_UPLOAD_MAX_MEMORY_SIZE: 413 naming the limit (Django's own check answers a bare
       400); the body is drained first (up to config.limits.MAX_DRAIN_BYTES) so the client is not reset;
@@ -153,6 +155,10 @@ class RequestBodyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            log.warning("NUL character in the URL")
+            return refusal(request, 400, "nul")
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return self.get_response(request)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -201,6 +207,7 @@ REFUSALS = {
     "too_large": "The form you sent is larger than we accept ({limit}). Please shorten it and send it again; nothing was stored.",
     "encoding": "The form you sent was not valid UTF-8 text, so we could not read it. Nothing was stored; please send it again from the order page.",
     "bad_request": "We could not read that request. Nothing was stored.",
+    "nul": "That address contains a NUL character, which no page of ours uses.",
 }
 
 

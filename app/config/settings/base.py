@@ -211,7 +211,7 @@ LOGGING = {
 from config.limits import MAX_FORM_BYTES  # noqa: E402  (the load balancer reads the same module)
 
 INSTALLED_APPS += ["axes", "csp"]
-MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "ops.middleware.RequestBodyMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "ops.middleware.BadInputMiddleware")
 MIDDLEWARE += [
     "csp.middleware.CSPMiddleware",
     "ops.middleware.SecurityHeadersMiddleware",
