@@ -173,7 +173,7 @@ class BadInputMiddleware:
             if not drained:
                 response["Connection"] = "close"
             return response
-        if request.content_type == "application/x-www-form-urlencoded" and not form_body_is_utf8(request.body):
+        if not form_body_is_utf8(request.content_type, request.body if request.content_type in FORM_TYPES else b""):
             log.warning("form body is not UTF-8", extra={"content_length": length})
             return refusal(request, 400, "encoding")
         return self.get_response(request)
@@ -191,13 +191,23 @@ class BadInputMiddleware:
         return True
 
 
-def form_body_is_utf8(body: bytes) -> bool:
-    """True when every name and value of a urlencoded body decodes as UTF-8 (what Django assumes)."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def form_body_is_utf8(content_type: str, body: bytes) -> bool:
+    """True when a form body decodes as UTF-8 (Django would silently replace what doesn't).
+
+    urlencoded: every name and value once percent-decoded. multipart: the whole body, since no page
+    of this app takes a file upload (a binary part would be refused here too).
+    """
     from urllib.parse import unquote_to_bytes
 
     try:
-        for pair in body.split(b"&"):
-            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        if content_type == "multipart/form-data":
+            body.decode("utf-8")
+        else:
+            for pair in body.split(b"&"):
+                unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True

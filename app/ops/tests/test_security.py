@@ -47,6 +47,16 @@ def test_invalid_utf8_form_body_is_refused_with_400_and_nothing_stored(client, o
     assert Order.objects.count() == 0
 
 
+def test_invalid_utf8_in_a_multipart_form_is_refused_too(client, order_data):
+    boundary = "XyZ"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in order_data.items() if k != "customer_name"]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="customer_name"\r\n\r\n'.encode() + b"Ann\xff\xfe\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    response = client.post("/order/", body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400
+    assert Order.objects.count() == 0
+
+
 @pytest.mark.parametrize("field", ["customer_name", "address", "comments"])
 @pytest.mark.parametrize("char", BIDI)
 def test_bidi_controls_are_refused_with_a_message(client, order_data, field, char):
