@@ -216,6 +216,54 @@ def test_failures_are_counted_in_the_shared_database_without_a_shared_cache(djan
         assert isinstance(SharedCounterHandler(), AxesCacheHandler)
 
 
+
+@pytest.fixture
+def redis_default_cache(tmp_path):
+    """The default cache on a redis-server of this test's own (the shape of REDIS_URL in production)."""
+    import shutil
+    import socket
+    import time
+
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.core.cache import caches
+
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does)")
+    port = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 60  # inside this run's port range
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"redis-server did not start on port {port}")
+                time.sleep(0.05)
+        redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+        with override_settings(CACHES={**settings.CACHES, "default": redis_cache}):
+            AxesProxyHandler.get_implementation(force=True)
+            yield caches["default"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        AxesProxyHandler.get_implementation(force=True)
+
+
+def test_with_a_shared_cache_failures_are_counted_there(django_user_model, redis_default_cache):
+    from axes.models import AccessAttempt
+
+    cache = redis_default_cache
+    django_user_model.objects.create_user("cook3", password="right-password-123")
+    codes = [Client().post("/accounts/login/", {"username": "cook3", "password": "wrong"}).status_code for _ in range(5)]
+    assert codes == [200] * 4 + [429]
+    assert Client().post("/accounts/login/", {"username": "cook3", "password": "right-password-123"}).status_code == 429
+    assert not AccessAttempt.objects.exists()  # not in the database: in Redis, where every process sees it
+    assert cache._cache.get_client().dbsize() > 0
+
 def test_logout_is_a_post_that_ends_the_session_and_redirects(staff_client):
     assert staff_client.get("/accounts/logout/").status_code == 405
     response = staff_client.post("/accounts/logout/")
