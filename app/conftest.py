@@ -61,7 +61,12 @@ def fresh_caches():
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    """Kitchen and marketing at once: every staff page (the admin needs a superuser)."""
+    from ops.roles import add_roles
+
+    user = django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    add_roles(user, "kitchen", "marketing")
+    return user
 
 
 @pytest.fixture

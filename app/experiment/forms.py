@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 
 from .report import MAX_DAYS, default_control, default_period
+
+
+# Dates whose period arithmetic stays representable (date_to + 1 day, date_to - the default span).
+EARLIEST, LATEST = date.min + timedelta(days=MAX_DAYS), date.max - timedelta(days=1)
 
 
 class ReportForm(forms.Form):
@@ -19,6 +23,9 @@ class ReportForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not EARLIEST <= data[name] <= LATEST:
+                raise forms.ValidationError(f"Choose dates between {EARLIEST} and {LATEST}.")
         default_from, default_to = default_period()
         date_to = data.get("date_to") or default_to
         date_from = data.get("date_from") or (date_to - (default_to - default_from))

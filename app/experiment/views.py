@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ops.access import staff_required
+from ops.roles import VIEW_EXPERIMENT
 
 from . import charts
 from .forms import ReportForm
@@ -45,7 +46,7 @@ def csv_response(report: Report) -> HttpResponse:
     return response
 
 
-@staff_required
+@staff_required(VIEW_EXPERIMENT)
 @require_GET
 def report(request):
     variant_set = settings.VARIANT_SET

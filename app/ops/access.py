@@ -6,16 +6,26 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.cache import add_never_cache_headers
 
 
-def staff_required(view):
-    """Anonymous visitors go to the login page; logged-in non-staff get 403."""
+def staff_required(*perms: str):
+    """@staff_required("orders.view_order"): anonymous visitors go to the login page; a logged-in
+    user without every named permission (see ops.roles) gets 403. The answer is never cached:
+    staff pages show customers' personal data."""
+    if not perms or not all(isinstance(p, str) for p in perms):
+        raise TypeError("staff_required needs the permission(s) it checks, e.g. @staff_required(roles.VIEW_ORDERS)")
 
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied("Staff only")
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perms(perms):
+                raise PermissionDenied("Your account's role does not include this page.")
+            response = view(request, *args, **kwargs)
+            add_never_cache_headers(response)
+            return response
 
-    return wrapped
+        return wrapped
+
+    return decorator

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OpsConfig(AppConfig):
@@ -15,3 +16,7 @@ class OpsConfig(AppConfig):
         connection_created.connect(metrics.on_connection_created, dispatch_uid="pizza-metrics-db")
         request_finished.connect(metrics.on_request_finished, dispatch_uid="pizza-metrics-conns")
         metrics.initialise()
+
+        from .roles import sync_roles
+
+        post_migrate.connect(sync_roles, dispatch_uid="ops.sync_roles")

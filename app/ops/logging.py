@@ -30,3 +30,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+class LevelByCauseFilter(logging.Filter):
+    """Log level follows the cause, so an ERROR means a bug or an outage (and may page someone):
+
+    - django.security.* (RequestDataTooBig, DisallowedHost, TooManyFieldsSent...) is a client sending
+      something we refuse: WARNING, without a traceback;
+    - django.request's line for a 503 that no exception caused (the shop is closed) is expected: INFO.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security") and record.levelno > logging.WARNING:
+            self._set(record, logging.WARNING)
+            record.exc_info = record.exc_text = None
+        elif record.name == "django.request" and getattr(record, "status_code", None) == 503 and not record.exc_info:
+            self._set(record, logging.INFO)
+        return True
+
+    @staticmethod
+    def _set(record: logging.LogRecord, level: int) -> None:
+        record.levelno, record.levelname = level, logging.getLevelName(level)

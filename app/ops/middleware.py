@@ -136,3 +136,120 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(html, status=503)
         response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
+
+
+class BadInputMiddleware:
+    """Refuses requests the app will not parse, before anything reads them, and says why.
+
+    - a NUL character in the path or the query string: 400 (PostgreSQL cannot even compare one);
+
+    - larger than DATA_UPLOAD_MAX_MEMORY_SIZE: 413 naming the limit (Django's own check answers a bare
+      400); the body is drained first (up to config.limits.MAX_DRAIN_BYTES) so the client is not reset;
+    - a form body (application/x-www-form-urlencoded) that is not valid UTF-8: 400, instead of being
+      stored with replacement characters.
+    Nothing has been parsed or stored when either answers.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            log.warning("NUL character in the URL")
+            return refusal(request, 400, "nul")
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return self.get_response(request)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            drained = self._drain(request, length)
+            log.warning("request body too large", extra={"content_length": length, "limit": limit})
+            response = refusal(request, 413, "too_large")
+            if not drained:
+                response["Connection"] = "close"
+            return response
+        if not form_body_is_utf8(request.content_type, request.body if request.content_type in FORM_TYPES else b""):
+            log.warning("form body is not UTF-8", extra={"content_length": length})
+            return refusal(request, 400, "encoding")
+        return self.get_response(request)
+
+    def _drain(self, request, length: int) -> bool:
+        from config.limits import MAX_DRAIN_BYTES
+
+        if length > MAX_DRAIN_BYTES:
+            return False
+        try:
+            while request.read(self.CHUNK):
+                pass
+        except OSError:  # the client went away: nothing to answer anyway
+            return False
+        return True
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def form_body_is_utf8(content_type: str, body: bytes) -> bool:
+    """True when a form body decodes as UTF-8 (Django would silently replace what doesn't).
+
+    urlencoded: every name and value once percent-decoded. multipart: the whole body, since no page
+    of this app takes a file upload (a binary part would be refused here too).
+    """
+    from urllib.parse import unquote_to_bytes
+
+    try:
+        if content_type == "multipart/form-data":
+            body.decode("utf-8")
+        else:
+            for pair in body.split(b"&"):
+                unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+REFUSALS = {
+    "too_large": "The form you sent is larger than we accept ({limit}). Please shorten it and send it again; nothing was stored.",
+    "encoding": "The form you sent was not valid UTF-8 text, so we could not read it. Nothing was stored; please send it again from the order page.",
+    "bad_request": "We could not read that request. Nothing was stored.",
+    "nul": "That address contains a NUL character, which no page of ours uses.",
+}
+
+
+def refusal(request, status: int, reason: str):
+    """The refusal as JSON for the API, or as the themed page (400.html or 413.html) for everyone else."""
+    from django.shortcuts import render
+
+    from config.limits import human
+
+    message = REFUSALS[reason].format(limit=human(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": message, "fields": {}}, status=status)
+    template = "413.html" if status == 413 else "400.html"
+    return render(request, template, {"message": message, "limit": human(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, status=status)
+
+
+# Browser features no page of the shop uses: a script injected into a page could not use them either.
+PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every answer, and HEAD answered like GET without the body (monitors use HEAD)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if request.method == "HEAD" and not response.streaming:
+            length = len(response.content)
+            response.content = b""
+            response["Content-Length"] = str(length)
+        return response

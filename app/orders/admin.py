@@ -18,7 +18,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("=reference", "=phone", "customer_name")
     # status moves only through change_status (the actions below), like the staff table: never
     # backwards, never past a concurrent change, and updated_at always moves with it.
-    readonly_fields = ("reference", "form_token", "access_token", "variant", "visitor_id", "status", "created_at", "updated_at")
+    readonly_fields = ("reference", "form_token", "access_token", "variant", "visitor_id", "status", "status_changed_by", "created_at", "updated_at")
     list_select_related = ("pizza",)
     # A million rows: never COUNT(*) the whole table for the paginator or the date drill-down.
     show_full_result_count = False
@@ -27,23 +27,26 @@ class OrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["to_baking", "to_out_for_delivery", "to_delivered", "to_cancelled"]
 
+    def has_change_status_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_order_status")
+
     def _move(self, request, queryset, new: str) -> None:
         for order in queryset.select_related(None).only("pk", "reference", "status"):
-            ok, message = change_status(order.pk, order.status, new)
+            ok, message = change_status(order.pk, order.status, new, by=request.user.get_username())
             self.message_user(request, f"{order.reference}: {message}", messages.SUCCESS if ok else messages.WARNING)
 
-    @admin.action(description="Move selected orders to Baking")
+    @admin.action(description="Move selected orders to Baking", permissions=["change_status"])
     def to_baking(self, request, queryset):
         self._move(request, queryset, Status.BAKING)
 
-    @admin.action(description="Move selected orders to Out for delivery")
+    @admin.action(description="Move selected orders to Out for delivery", permissions=["change_status"])
     def to_out_for_delivery(self, request, queryset):
         self._move(request, queryset, Status.OUT_FOR_DELIVERY)
 
-    @admin.action(description="Move selected orders to Delivered")
+    @admin.action(description="Move selected orders to Delivered", permissions=["change_status"])
     def to_delivered(self, request, queryset):
         self._move(request, queryset, Status.DELIVERED)
 
-    @admin.action(description="Cancel selected orders")
+    @admin.action(description="Cancel selected orders", permissions=["change_status"])
     def to_cancelled(self, request, queryset):
         self._move(request, queryset, Status.CANCELLED)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from .models import Pizza, Size, Status
 from .phone import digit_count, normalise_phone
+from .validators import no_bidi_controls
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,22}$")
 
@@ -54,12 +55,12 @@ class OrderForm(forms.Form):
         "max_value": "We bake at most 20 pizzas per order; call us for more.",
         "required": "How many pizzas?",
     })
-    customer_name = forms.CharField(label="Name", max_length=100, validators=[no_control_characters(False)])
+    customer_name = forms.CharField(label="Name", max_length=100, validators=[no_control_characters(False), no_bidi_controls])
     phone = forms.CharField(max_length=24, validators=[no_control_characters(False)])
     address = forms.CharField(label="Delivery address", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
-                              validators=[no_control_characters(True)])
+                              validators=[no_control_characters(True), no_bidi_controls])
     comments = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
-                               validators=[no_control_characters(True)])
+                               validators=[no_control_characters(True), no_bidi_controls])
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .validators import no_bidi_controls
 
 # References avoid 0/O and 1/I/L so they can be read out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -75,10 +76,10 @@ class Order(models.Model):
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.DecimalField(max_digits=7, decimal_places=2)
     total = models.DecimalField(max_digits=9, decimal_places=2)
-    customer_name = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=100, validators=[no_bidi_controls])
     phone = models.CharField(max_length=20)
-    address = models.CharField(max_length=300)
-    comments = models.TextField(max_length=1000, blank=True, default="")
+    address = models.CharField(max_length=300, validators=[no_bidi_controls])
+    comments = models.TextField(max_length=1000, blank=True, default="", validators=[no_bidi_controls])
     variant = models.CharField(max_length=1, help_text="The release (a, b, c...) that served the order")
     visitor_id = models.CharField(max_length=32, blank=True, default="", help_text="First-party visitor cookie")
     # db_default: releases that predate this column keep inserting orders without naming it.
@@ -86,6 +87,9 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Who made the last status change (a username), so a stale click can say who moved the order.
+    # db_default: releases that predate this column keep inserting orders without naming it.
+    status_changed_by = models.CharField(max_length=150, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -98,6 +102,7 @@ class Order(models.Model):
             # Name search is a prefix match (LIKE 'x%'): pattern ops let the B-tree answer it in any collation.
             models.Index(fields=["customer_name"], opclasses=["varchar_pattern_ops"], name="order_name_prefix"),
         ]
+        permissions = [("change_order_status", "Can move an order to its next status")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=20), name="order_quantity_1_20"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="order_status_known"),

@@ -85,8 +85,8 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
     raise IntegrityError("could not allocate a unique order reference")
 
 
-def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
-    """Compare-and-set: move an order from `expected` to `new`, or say why not.
+def change_status(order_id: int, expected: str, new: str, by: str = "") -> tuple[bool, str]:
+    """Compare-and-set: move an order from `expected` to `new` on behalf of user `by`, or say why not.
 
     One UPDATE ... WHERE status = expected: of two staff clicking at once, exactly one matches a row.
     """
@@ -94,11 +94,13 @@ def change_status(order_id: int, expected: str, new: str) -> tuple[bool, str]:
         metrics.status_change(expected, new, "invalid")
         allowed = ", ".join(TRANSITIONS.get(expected, ())) or "none"
         return False, f"An order cannot go from {expected!s} to {new!s} (allowed next: {allowed})."
-    updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now())
+    updated = Order.objects.filter(pk=order_id, status=expected).update(status=new, updated_at=timezone.now(), status_changed_by=by)
     metrics.status_change(expected, new, "changed" if updated else "conflict")
     if updated:
         return True, f"Order moved to {Status(new).label}."
-    current = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    current = Order.objects.filter(pk=order_id).values("status", "status_changed_by", "updated_at").first()
     if current is None:
         return False, "That order does not exist."
-    return False, f"Not changed: someone else already moved this order to {Status(current).label}."
+    who = current["status_changed_by"] or "another staff member"
+    when = timezone.localtime(current["updated_at"]).strftime("%H:%M")
+    return False, f"Not changed: someone else already moved this order to {Status(current['status']).label} ({who}, {when})."

@@ -4,14 +4,15 @@ from .views import api, customer, staff
 
 app_name = "orders"
 
+# slug: tokens (token_urlsafe) and references use only [-A-Za-z0-9_]; anything else is a 404 at once.
 urlpatterns = [
     path("", customer.home, name="home"),
     path("order/", customer.order_create, name="order_create"),
-    path("orders/<str:access_token>/confirmed/", customer.confirmation, name="confirmation"),
-    path("orders/<str:access_token>/", customer.order_status, name="order_status"),
+    path("orders/<slug:access_token>/confirmed/", customer.confirmation, name="confirmation"),
+    path("orders/<slug:access_token>/", customer.order_status, name="order_status"),
     path("staff/orders/", staff.staff_orders, name="staff_orders"),
-    path("staff/orders/<str:reference>/status/", staff.staff_change_status, name="staff_change_status"),
+    path("staff/orders/<slug:reference>/status/", staff.staff_change_status, name="staff_change_status"),
     path("api/v1/menu", api.api_menu, name="api_menu"),
     path("api/v1/orders", api.api_orders, name="api_orders"),
-    path("api/v1/orders/<str:access_token>", api.api_order, name="api_order"),
+    path("api/v1/orders/<slug:access_token>", api.api_order, name="api_order"),
 ]

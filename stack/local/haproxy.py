@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from config.limits import MAX_DRAIN_BYTES
 from config.variants import VariantSet
 
 from .ports import BALANCED_SLOTS, PortPlan
@@ -62,6 +63,7 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "    http-request set-header X-Forwarded-Proto http",
         # Metrics are for the scraper on each process's own port, never for visitors (as the ALB).
         "    http-request deny deny_status 404 if { path_beg /metrics }",
+        f"    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {MAX_DRAIN_BYTES} }}",  # the app answers below this (config/limits.py)
         f"    http-request set-var(txn.sticky) req.cook({COOKIE})",
         f"    http-request set-var(txn.pick) rand({total})",
     ]

@@ -127,8 +127,8 @@ class Stack:
         self.say(migrated.stdout.strip().splitlines()[-1] if migrated.stdout.strip() else "migrations applied")
         for theme in sorted({v.theme for v in self.variants.variants.values()}):
             self.manage("collectstatic", "--noinput", "-v", "0", env={"THEME": theme, "STATIC_ROOT": str(self.static_root(theme))})
-        args = ["ensure_staff"] + (["--password", staff_password] if staff_password else [])
-        return self.manage(*args).stdout.strip()
+        # The password travels in the environment, not argv (which `ps` shows to every user).
+        return self.manage("ensure_staff", env={"STAFF_PASSWORD": staff_password} if staff_password else None).stdout.strip()
 
     def static_root(self, theme: str) -> Path:
         return self.state_dir / "static" / theme

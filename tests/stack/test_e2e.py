@@ -147,3 +147,18 @@ def test_the_variants_reach_postgresql_only_through_the_pool(stack):
     assert {c["application_name"] for c in clients} >= {f"pizza-{name}" for name in stack.names}
     servers = [s for s in pool.show("SERVERS") if s["database"] == database]
     assert 0 < len(servers) <= pool.pool_size < len(clients) + pool.pool_size
+
+
+def test_an_oversized_form_through_haproxy_gets_the_413_page_never_a_reset(stack):
+    """10 MB form bodies: the app drains them and answers its themed 413 naming the limit (issue 16);
+    above the drain cap HAProxy refuses them itself with 413. Ten of ten answered, no resets."""
+    from config.limits import MAX_DRAIN_BYTES
+
+    body = b"comments=" + b"x" * (10 * 1024 * 1024)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(10):
+        response = requests.post(stack.url("/order/"), data=body, headers=form, timeout=30)
+        assert response.status_code == 413
+        assert "256 KB" in response.text and "data-theme=" in response.text
+    huge = requests.post(stack.url("/order/"), data=b"x" * (MAX_DRAIN_BYTES + 1), headers=form, timeout=30)
+    assert huge.status_code == 413

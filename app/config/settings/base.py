@@ -274,3 +274,45 @@ LOGGING = {
 # --- Metrics ------------------------------------------------------------------------------
 # METRICS_PORT is the second listener gunicorn binds for the scraper; /metrics is answered there only (0: off).
 METRICS_PORT = int(os.environ.get("METRICS_PORT", "0"))
+
+# --- Security: accounts, body limits, headers (issue 16) -----------------------------------
+from config.limits import MAX_FORM_BYTES  # noqa: E402  (the load balancer reads the same module)
+
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "ops.middleware.BadInputMiddleware")
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "ops.middleware.SecurityHeadersMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: it turns a lockout into the 429 page
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_FORM_BYTES
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# 5 wrong passwords for one account from one address lock that pair out for 15 minutes (429), on
+# /accounts/login/ and /admin/login/ alike; counted where every process sees it (ops.lockout).
+AXES_HANDLER = "ops.lockout.SharedCounterHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "ops.lockout.client_ip"
+AXES_VERBOSE = False
+# TRUSTED_PROXY_COUNT is how many proxies append to X-Forwarded-For in front of the app (ALB or HAProxy: 1).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
+LOGOUT_REDIRECT_URL = "login"
+# No inline script or style anywhere: everything comes from this origin's static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+LOGGING["filters"]["level_by_cause"] = {"()": "ops.logging.LevelByCauseFilter"}
+LOGGING["handlers"]["stdout"]["filters"].append("level_by_cause")
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}

@@ -24,7 +24,11 @@ def browser():
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True)
+    from ops.roles import add_roles
+
+    user = django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True)
+    add_roles(user, "marketing")
+    return user
 
 
 @pytest.fixture

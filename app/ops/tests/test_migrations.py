@@ -17,6 +17,7 @@ from django.test import Client
 
 from ops import readiness
 from ops.gate import check_all, check_migration
+from ops.roles import add_roles
 from ops.migration_ops import AddIndexOnline
 from ops.schema import MIGRATION_LOCK_KEY, contract_violations, parse_running
 from orders.models import Order
@@ -275,7 +276,8 @@ def test_order_flow_and_staff_table_work_on_a_schema_one_step_ahead(schema_one_s
     with connection.cursor() as cursor:
         cursor.execute("SELECT gift_message FROM orders_order WHERE id = %s", [order.pk])
         assert cursor.fetchone() == (None,)
-    staff = django_user_model.objects.create_user("s", password="pw", is_staff=True)
+    staff = django_user_model.objects.create_user("s", password="pw")
+    add_roles(staff, "kitchen")
     client.force_login(staff)
     assert order.reference in client.get("/staff/orders/").content.decode()
     response = client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"},

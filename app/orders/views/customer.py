@@ -6,7 +6,7 @@ import re
 import uuid
 
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from ops import metrics
 
@@ -26,15 +26,15 @@ def closed(request, status=503):
     return response
 
 
-@require_GET
+@require_safe  # GET and HEAD: monitors probe with HEAD
 def home(request):
     pizzas = Pizza.objects.filter(active=True)
     return render(request, "orders/home.html", {"pizzas": pizzas, "orders_open": orders_open()})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_create(request):
-    if request.method == "GET":
+    if request.method != "POST":
         if not orders_open():
             return closed(request, status=200)
         initial = {"form_token": uuid.uuid4()}
@@ -72,12 +72,15 @@ def customer_order(access_token: str) -> Order:
     return get_object_or_404(Order.objects.select_related("pizza").only(*CUSTOMER_FIELDS), access_token=access_token)
 
 
-@require_GET
+@require_safe
 def confirmation(request, access_token: str):
-    return render(request, "orders/confirmation.html", {"order": customer_order(access_token)})
+    response = render(request, "orders/confirmation.html", {"order": customer_order(access_token)})
+    response["Cache-Control"] = "no-store"  # the customer's name and address
+    response["Referrer-Policy"] = "no-referrer"  # the link is the secret: never leak it onward
+    return response
 
 
-@require_GET
+@require_safe
 def order_status(request, access_token: str):
     order = customer_order(access_token)
     response = render(request, "orders/order_status.html", {"order": order, "steps": steps(order)})

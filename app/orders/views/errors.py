@@ -24,3 +24,14 @@ def not_found(request, exception=None):
 def server_error(request):
     """The last resort: a plain page that needs neither the database nor a request context."""
     return HttpResponse(render_to_string("500.html"), status=500)
+
+
+def bad_request(request, exception=None):
+    """A request Django refused while reading it (too large, too many fields): a themed page, not its bare text."""
+    from django.core.exceptions import RequestDataTooBig
+
+    from ops.middleware import refusal
+
+    if isinstance(exception, RequestDataTooBig):
+        return refusal(request, 413, "too_large")
+    return refusal(request, 400, "bad_request")

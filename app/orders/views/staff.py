@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from ops.access import staff_required
+from ops.roles import CHANGE_STATUS, VIEW_ORDERS
 
 from .. import queries
 from ..forms import StaffFilterForm
@@ -18,7 +19,7 @@ from ..models import Order, Status
 from ..services import change_status
 
 
-@staff_required
+@staff_required(VIEW_ORDERS)
 @require_GET
 def staff_orders(request):
     form = StaffFilterForm(request.GET or None, variants=list(settings.VARIANT_SET.variants))
@@ -36,7 +37,7 @@ def staff_orders(request):
     })
 
 
-@staff_required
+@staff_required(CHANGE_STATUS)
 @require_POST
 def staff_change_status(request, reference: str):
     order = get_object_or_404(Order.objects.only("pk", "status"), reference=reference)
@@ -45,11 +46,11 @@ def staff_change_status(request, reference: str):
     if expected not in Status.values or new not in Status.values:
         ok, message = False, "Unknown status."
     else:
-        ok, message = change_status(order.pk, expected, new)
+        ok, message = change_status(order.pk, expected, new, by=request.user.get_username())
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"ok": ok, "message": message, "reference": reference}, status=200 if ok else 409)
     (messages.success if ok else messages.error)(request, f"{reference}: {message}")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = reverse("orders:staff_orders")
-    return redirect(target)
+    return HttpResponseRedirect(target)  # never redirect(): it would read next="0" as a view name

@@ -1,0 +1,367 @@
+"""Security and bad input (issue 16): each finding of the outside review, one behaviour per test."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client, override_settings
+from waffle.models import Switch
+
+from config.limits import MAX_DRAIN_BYTES, MAX_FORM_BYTES
+from ops.roles import add_roles
+from orders.models import Order
+from orders.tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+APP_DIR = Path(__file__).resolve().parents[2]
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+def user_with(django_user_model, name: str, *roles: str, **flags):
+    user = django_user_model.objects.create_user(name, password=f"pw-{name}-123456", **flags)
+    add_roles(user, *roles)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+def test_invalid_utf8_form_body_is_refused_with_400_and_nothing_stored(client, order_data):
+    body = "&".join(f"{k}={v}" for k, v in {**order_data, "customer_name": "Ann"}.items() if k != "address")
+    body = body.encode() + b"&address=1+Road%FF%FE&customer_name=Ann%C3"
+    response = client.post("/order/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_invalid_utf8_in_a_multipart_form_is_refused_too(client, order_data):
+    boundary = "XyZ"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in order_data.items() if k != "customer_name"]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="customer_name"\r\n\r\n'.encode() + b"Ann\xff\xfe\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    response = client.post("/order/", body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["customer_name", "address", "comments"])
+@pytest.mark.parametrize("char", BIDI)
+def test_bidi_controls_are_refused_with_a_message(client, order_data, field, char):
+    response = client.post("/order/", {**order_data, field: f"Ann {char}evil"})
+    assert response.status_code == 422
+    assert "text-direction characters" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_bidi_controls_are_refused_in_the_admin_too(django_user_model):
+    order = make_order()
+    admin = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client = Client()
+    client.force_login(admin)
+    url = f"/admin/orders/order/{order.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name, "") for name in form.fields}
+    data.update(pizza=order.pizza_id, customer_name="Ann \u202eevil", size="medium", quantity=1)
+    response = client.post(url, data)
+    assert response.status_code == 200  # the form again, with the error
+    assert "text-direction characters" in response.content.decode()
+    order.refresh_from_db()
+    assert order.customer_name == "Grace Hopper"
+
+
+def test_oversized_body_gets_413_themed_page_naming_the_limit(client, order_data):
+    response = client.post("/order/", {**order_data, "comments": "x" * (MAX_FORM_BYTES + 1)})
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "256 KB" in html and 'data-theme="' in html and "site-header" in html
+    assert Order.objects.count() == 0
+
+
+def test_too_many_fields_gets_a_themed_400_not_django_bare_text(client):
+    response = client.post("/order/", "&".join(f"f{i}=1" for i in range(500)), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "site-header" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/orders/%00/", "/staff/orders/%00/status/", "/?q=%00", "/admin/orders/order/?q=a%00"])
+def test_nul_in_the_url_is_a_400(staff_client, url):
+    assert staff_client.get(url).status_code in (400, 404)
+    if "?" in url:
+        assert staff_client.get(url).status_code == 400
+
+
+def test_redirect_after_status_change_never_reads_next_as_a_view_name(staff_client):
+    order = make_order()
+    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking", "next": "0"})
+    assert response.status_code == 302
+
+
+def test_load_balancer_refuses_only_what_the_app_would_not_drain():
+    """Layers agree: the app's form limit is what users meet; HAProxy refuses above the drain cap."""
+    from config.variants import load_variants
+    from stack.haproxy import Ports, render
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == MAX_FORM_BYTES < MAX_DRAIN_BYTES
+    config = render(load_variants("dev"), Ports(), Path("/tmp/x.sock"))
+    deny = [line.strip() for line in config.splitlines() if "deny_status 413" in line]
+    assert deny and deny[0].startswith(f"http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {MAX_DRAIN_BYTES} }}")
+
+
+# --- staff accounts -------------------------------------------------------------------------
+
+def test_kitchen_sees_orders_and_changes_status_but_not_the_experiment(django_user_model):
+    kitchen = user_with(django_user_model, "cook", "kitchen")
+    order = make_order()
+    assert kitchen.get("/staff/orders/").status_code == 200
+    assert kitchen.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}).status_code == 302
+    assert kitchen.get("/staff/experiment/").status_code == 403
+    assert kitchen.get("/admin/").status_code == 302  # not is_staff: the admin's login page
+
+
+def test_marketing_sees_the_experiment_only(django_user_model):
+    marketing = user_with(django_user_model, "ads", "marketing")
+    order = make_order()
+    assert marketing.get("/staff/experiment/").status_code == 200
+    assert marketing.get("/staff/orders/").status_code == 403
+    assert marketing.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}).status_code == 403
+    order.refresh_from_db()
+    assert order.status == "received"
+
+
+def test_is_staff_alone_opens_no_staff_page(django_user_model):
+    client = user_with(django_user_model, "flagonly", is_staff=True)
+    assert client.get("/staff/orders/").status_code == 403
+    assert client.get("/staff/experiment/").status_code == 403
+
+
+def test_ensure_staff_creates_a_kitchen_login_by_default_and_shows_the_password_once(capsys):
+    root = logging.getLogger()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    root.addHandler(handler)
+    old_level, root.level = root.level, logging.DEBUG
+    try:
+        out = io.StringIO()
+        call_command("ensure_staff", "--username", "newcook", stdout=out)
+    finally:
+        root.removeHandler(handler)
+        root.level = old_level
+    line = out.getvalue().strip()
+    password = line.split(" / ")[1].split(" ")[0]
+    user = get_user_model().objects.get(username="newcook")
+    assert user.check_password(password)
+    assert not user.is_staff and not user.is_superuser
+    assert sorted(user.get_all_permissions()) == ["orders.change_order_status", "orders.view_order"]
+    assert line.count(password) == 1
+    assert not any(password in record.getMessage() or password in str(vars(record)) for record in records)
+    again = io.StringIO()
+    call_command("ensure_staff", "--username", "newcook", stdout=again)
+    assert password not in again.getvalue()
+
+
+def test_ensure_staff_admin_role_is_a_superuser():
+    call_command("ensure_staff", "--username", "boss", "--role", "admin", "--password", "a-long-admin-pass", stdout=io.StringIO())
+    user = get_user_model().objects.get(username="boss")
+    assert user.is_superuser and user.is_staff and user.check_password("a-long-admin-pass")
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_login_is_locked_after_five_wrong_passwords_even_with_the_right_one(django_user_model, url):
+    django_user_model.objects.create_superuser("target", password="right-password-123")
+    client = Client()
+    codes = [client.post(url, {"username": "target", "password": "wrong"}).status_code for _ in range(5)]
+    assert codes == [200] * 4 + [429]  # the fifth wrong password locks
+    locked = client.post(url, {"username": "target", "password": "right-password-123"})
+    assert locked.status_code == 429
+    assert "Too many wrong passwords" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another address is not locked out by someone else's guesses.
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    assert other.post(url, {"username": "target", "password": "right-password-123"}).status_code == 302
+
+
+def test_lockout_counts_the_address_the_proxy_saw_not_a_forged_one(django_user_model):
+    django_user_model.objects.create_user("cook2", password="right-password-123")
+    for i in range(5):  # a forged first entry changes every time; HAProxy's appended one does not
+        Client().post("/accounts/login/", {"username": "cook2", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.9")
+    locked = Client().post("/accounts/login/", {"username": "cook2", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="7.7.7.7, 203.0.113.9")
+    assert locked.status_code == 429
+
+
+def test_failures_are_counted_in_the_shared_database_without_a_shared_cache(django_user_model):
+    from axes.handlers.cache import AxesCacheHandler
+    from axes.handlers.database import AxesDatabaseHandler
+    from axes.models import AccessAttempt
+
+    from ops.lockout import SharedCounterHandler
+
+    Client().post("/accounts/login/", {"username": "nobody", "password": "x"})
+    assert AccessAttempt.objects.filter(username="nobody").exists()
+    assert isinstance(SharedCounterHandler(), AxesDatabaseHandler)
+    with override_settings(CACHES={**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}):
+        assert isinstance(SharedCounterHandler(), AxesCacheHandler)
+
+
+
+@pytest.fixture
+def redis_default_cache(tmp_path):
+    """The default cache on a redis-server of this test's own (the shape of REDIS_URL in production)."""
+    import shutil
+    import socket
+    import time
+
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.core.cache import caches
+
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does)")
+    port = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 60  # inside this run's port range
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"redis-server did not start on port {port}")
+                time.sleep(0.05)
+        redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+        with override_settings(CACHES={**settings.CACHES, "default": redis_cache}):
+            AxesProxyHandler.get_implementation(force=True)
+            yield caches["default"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        AxesProxyHandler.get_implementation(force=True)
+
+
+def test_with_a_shared_cache_failures_are_counted_there(django_user_model, redis_default_cache):
+    from axes.models import AccessAttempt
+
+    cache = redis_default_cache
+    django_user_model.objects.create_user("cook3", password="right-password-123")
+    codes = [Client().post("/accounts/login/", {"username": "cook3", "password": "wrong"}).status_code for _ in range(5)]
+    assert codes == [200] * 4 + [429]
+    assert Client().post("/accounts/login/", {"username": "cook3", "password": "right-password-123"}).status_code == 429
+    assert not AccessAttempt.objects.exists()  # not in the database: in Redis, where every process sees it
+    assert cache._cache.get_client().dbsize() > 0
+
+def test_logout_is_a_post_that_ends_the_session_and_redirects(staff_client):
+    assert staff_client.get("/accounts/logout/").status_code == 405
+    response = staff_client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert staff_client.get("/staff/orders/").status_code == 302
+
+
+def test_password_reset_is_not_offered(client):
+    for url in ("/accounts/password_reset/", "/accounts/password_change/", "/accounts/reset/x/y/"):
+        assert client.get(url).status_code == 404
+
+
+def test_a_stale_status_click_says_where_the_order_is_and_who_moved_it(django_user_model):
+    order = make_order()
+    ann = user_with(django_user_model, "ann", "kitchen")
+    bob = user_with(django_user_model, "bob", "kitchen")
+    assert ann.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, HTTP_ACCEPT="application/json").status_code == 200
+    stale = bob.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"}, HTTP_ACCEPT="application/json")
+    assert stale.status_code == 409
+    assert "already moved this order to Baking (ann," in stale.json()["message"]
+    order.refresh_from_db()
+    assert order.status_changed_by == "ann"
+
+
+# --- headers and caching --------------------------------------------------------------------
+
+def test_csp_without_unsafe_inline_and_permissions_policy_everywhere(staff_client, pizza):
+    for url in ("/", "/order/", "/staff/orders/", "/staff/experiment/", "/accounts/login/", "/admin/login/"):
+        response = staff_client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, url
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
+        assert "camera=()" in response["Permissions-Policy"], url
+
+
+def test_pages_with_personal_data_are_never_stored(staff_client, django_user_model, order_data):
+    placed = Client().post("/order/", order_data)
+    confirmation = Client().get(placed["Location"])
+    admin = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    admin_client = Client()
+    admin_client.force_login(admin)
+    for response in (confirmation, staff_client.get("/staff/orders/"), staff_client.get("/staff/experiment/"),
+                     staff_client.get("/staff/experiment/?format=csv"), admin_client.get("/admin/orders/order/")):
+        assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("url", ["/", "/order/"])
+def test_head_answers_like_get_without_a_body(client, pizza, url):
+    get = client.get(url)
+    head = client.head(url)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head["Content-Type"] == get["Content-Type"]
+
+
+def test_head_of_a_confirmation(client, order_data):
+    location = client.post("/order/", order_data)["Location"]
+    assert client.head(location).status_code == 200
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def log_lines():
+    """The JSON lines the stdout handler writes (with its filters), as parsed objects."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "formatter", None).__class__.__name__ == "JsonFormatter")
+    stream = io.StringIO()
+    old = handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    handler.setStream(old)
+
+
+def test_a_closed_shop_503_is_not_logged_as_an_error(client, order_data, log_lines):
+    Switch.objects.filter(name="orders_open").update(active=False)
+    assert client.post("/order/", order_data).status_code == 503
+    lines = log_lines()
+    assert lines and not [line for line in lines if line["level"] in ("ERROR", "CRITICAL")]
+
+
+def test_a_refused_client_request_logs_a_warning_without_traceback(client, log_lines):
+    client.post("/order/", "&".join(f"f{i}=1" for i in range(500)), content_type="application/x-www-form-urlencoded")
+    client.get("/", HTTP_HOST="evil.example")
+    lines = log_lines()
+    assert any(line["logger"].startswith("django.security") for line in lines)
+    assert not [line for line in lines if line["level"] in ("ERROR", "CRITICAL") or "exception" in line]
+
+
+# --- production start-up --------------------------------------------------------------------
+
+def production(secret_key: str, *command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": secret_key,
+           "ALLOWED_HOSTS": "shop.example.com", "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "")}
+    return subprocess.run([sys.executable, "manage.py", *command], cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_low_entropy_secret_key_stops_production_start_up():
+    """`check --deploy` with a good key: test_settings.py."""
+    result = production("a" * 60, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not random enough" in result.stderr and "Traceback" not in result.stderr
+
