@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chart_support import render_release
 
-from stack.releases import releases
+from stack.deploy.releases import releases
 from tests.terraform.conftest import TERRAFORM_DIR, load_stack
 
 POOLED = {"database": {"host": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com", "pooled": True,

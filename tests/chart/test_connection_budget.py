@@ -13,7 +13,7 @@ import math
 import pytest
 from chart_support import render_release
 
-from stack.releases import releases
+from stack.deploy.releases import releases
 from stack.services import pgbouncer
 from tests.terraform.conftest import TERRAFORM_DIR, load_stack, load_tfvars
 
