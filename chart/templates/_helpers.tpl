@@ -117,7 +117,7 @@ data:
 {{- if not $origins }}
 {{- $origins = list }}
 {{- range .Values.allowedHosts }}
-{{- $origins = append $origins (printf "https://%s" (trimPrefix "." .)) }}
+{{- $origins = append $origins (printf "%s://%s" $.Values.publicScheme (trimPrefix "." .)) }}
 {{- end }}
 {{- end }}
 DJANGO_SETTINGS_MODULE: "config.settings.production"
@@ -135,6 +135,7 @@ DATABASE_HOST: {{ .Values.database.host | quote }}
 DATABASE_PORT: {{ .Values.database.port | quote }}
 DATABASE_NAME: {{ .Values.database.name | quote }}
 DATABASE_SSLMODE: {{ .Values.database.sslMode | quote }}
+PUBLIC_SCHEME: {{ .Values.publicScheme | quote }}
 {{- range $name, $value := .Values.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
@@ -203,6 +204,9 @@ seccompProfile:
 {{- end }}
 {{- if and .Values.targetGroupBinding.enabled (not (or .Values.targetGroupBinding.targetGroupARN .Values.targetGroupBinding.targetGroupName)) }}
 {{- fail "targetGroupBinding: set targetGroupBinding.targetGroupARN (or targetGroupName), or disable targetGroupBinding.enabled" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled .Values.targetGroupBinding.enabled (not .Values.networkPolicy.ingressCidrs) }}
+{{- fail "networkPolicy.ingressCidrs: set the ALB's subnets (Terraform output alb_subnet_cidrs); empty would open the app port to every pod in the cluster" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled is true" }}

@@ -118,7 +118,9 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
             "app.kubernetes.io/name": "pizza",
             "app.kubernetes.io/instance": release.name,
         }
-        assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}]]
+        # From the ALB's subnets, and from the release's own helm test pod: the app port only.
+        assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}]] * 2
+        assert [peer["ipBlock"]["cidr"] for peer in spec["ingress"][0]["from"]] == release.values["networkPolicy"]["ingressCidrs"]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
         assert egress_ports == [(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP")]
         db_rule = spec["egress"][1]
