@@ -69,6 +69,19 @@ data "aws_iam_policy_document" "plan" {
     resources = [aws_kms_key.secrets.arn]
   }
 
+  # Refreshing the deploy outputs SecureString decrypts it with its key (the ECR key); only through
+  # SSM, so the plan role still cannot decrypt the images' data keys directly.
+  statement {
+    sid       = "RefreshDeployOutputs"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.ecr.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
+  }
+
   # The S3 backend writes and removes <key>.tflock beside the state (use_lockfile).
   statement {
     sid       = "StateLockFile"
