@@ -41,6 +41,8 @@ module "eks" {
     }
     coredns    = {}
     kube-proxy = {}
+    # The HorizontalPodAutoscaler reads pod CPU from metrics-server; without it no release ever scales.
+    metrics-server = {}
     aws-ebs-csi-driver = {
       pod_identity_association = [{
         role_arn        = aws_iam_role.ebs_csi.arn
