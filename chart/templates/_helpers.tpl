@@ -208,6 +208,10 @@ seccompProfile:
 {{- if and .Values.networkPolicy.enabled .Values.targetGroupBinding.enabled (not .Values.networkPolicy.ingressCidrs) }}
 {{- fail "networkPolicy.ingressCidrs: set the ALB's subnets (Terraform output alb_subnet_cidrs); empty would open the app port to every pod in the cluster" }}
 {{- end }}
+{{- $floor := ternary .Values.autoscaling.minReplicas .Values.replicaCount .Values.autoscaling.enabled }}
+{{- if and .Values.podDisruptionBudget.enabled (lt (int $floor) 2) }}
+{{- fail (printf "podDisruptionBudget needs at least two replicas (%s is %d): with one, a node drain evicts it and the variant goes offline; raise it or disable podDisruptionBudget.enabled" (ternary "autoscaling.minReplicas" "replicaCount" .Values.autoscaling.enabled) (int $floor)) }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled is true" }}
 {{- end }}

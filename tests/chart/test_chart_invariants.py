@@ -347,3 +347,30 @@ def assert_documented(path):
             continue
         above = lines[number - 1].strip() if number else ""
         assert above.startswith(f"# {match.group(2)} "), f"{path.relative_to(CHART_DIR.parent)} line {number + 1}: {line.strip()!r} needs '# {match.group(2)} ...' above it"
+
+
+def test_liveness_outlasts_the_slowest_database_call_so_a_slow_database_restarts_nothing(all_releases, monkeypatch):
+    """/healthz shares gunicorn's threads with requests that may wait on the database up to its
+    connect and statement timeouts (the app's own settings); liveness must not fire before those end."""
+    import re
+
+    from config.settings.base import database_from_env
+
+    monkeypatch.setenv("DATABASE_HOST", "db.invalid")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    options = database_from_env()["OPTIONS"]
+    statement_ms = int(re.search(r"statement_timeout=(\d+)", options["options"]).group(1))
+    slowest = options["connect_timeout"] + statement_ms / 1000
+    for release in all_releases:
+        (web,) = release.one("Deployment")["spec"]["template"]["spec"]["containers"]
+        live = web["livenessProbe"]
+        assert live["periodSeconds"] * live["failureThreshold"] >= 2 * slowest, release.name
+        assert live["timeoutSeconds"] >= 10, release.name
+
+
+def test_every_release_with_a_disruption_budget_keeps_two_pods(all_releases):
+    for release in all_releases:
+        if release.of_kind("PodDisruptionBudget"):
+            hpa = release.of_kind("HorizontalPodAutoscaler")
+            floor = hpa[0]["spec"]["minReplicas"] if hpa else release.one("Deployment")["spec"]["replicas"]
+            assert floor >= 2, f"{release.env}/{release.name}: a drain would take the only pod"
