@@ -89,6 +89,14 @@ data "aws_iam_policy_document" "plan" {
     resources = ["arn:${local.partition}:s3:::*/pizza/${var.environment}/terraform.tfstate.tflock"]
   }
 
+  # The saved plan embeds the state, so it is kept beside the state (private, KMS-encrypted) for
+  # the apply job, never uploaded as a workflow artifact.
+  statement {
+    sid       = "SavedPlans"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]
+  }
+
   # The state bucket is encrypted with its own key (bootstrap/), used only through S3.
   statement {
     sid       = "StateKeyThroughS3"
@@ -117,6 +125,85 @@ resource "aws_iam_role" "apply" {
   description          = "GitHub Actions (${local.github_subjects.apply}) running terraform apply/destroy"
   assume_role_policy   = data.aws_iam_policy_document.github_trust["apply"].json
   max_session_duration = 3600
+  permissions_boundary = aws_iam_policy.apply_boundary.arn
+}
+
+# The apply role may manage this environment's roles (iam:* on pizza-<env>-*), which includes its
+# own name. The boundary caps what it can ever do, whatever policy gets attached to it: it cannot
+# change itself or the boundary, cannot hop into another role, and cannot hand a role it made to a
+# service that would run arbitrary code as it. Changes to the apply role are a human admin's apply.
+data "aws_iam_policy_document" "apply_boundary" {
+  statement {
+    sid       = "EverythingThePoliciesAllow"
+    actions   = ["*"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid    = "NeverChangeItselfOrThisBoundary"
+    effect = "Deny"
+    # Everything but reading (terraform refresh reads both).
+    not_actions = ["iam:Get*", "iam:List*"]
+    resources = [
+      "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-github-apply",
+      "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-apply-boundary",
+    ]
+  }
+
+  statement {
+    sid       = "NoRoleHopping"
+    effect    = "Deny"
+    actions   = ["sts:AssumeRole"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "NoAdministratorPolicies"
+    effect    = "Deny"
+    actions   = ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"]
+    resources = ["*"]
+    condition {
+      test     = "ArnLike"
+      variable = "iam:PolicyARN"
+      values = [
+        "arn:${local.partition}:iam::aws:policy/AdministratorAccess",
+        "arn:${local.partition}:iam::aws:policy/IAMFullAccess",
+        "arn:${local.partition}:iam::aws:policy/PowerUserAccess",
+      ]
+    }
+  }
+
+  # Roles go only to the services this stack runs them in (nodes, EKS, pods, RDS monitoring, flow logs).
+  statement {
+    sid       = "PassRolesOnlyToThisStacksServices"
+    effect    = "Deny"
+    actions   = ["iam:PassRole"]
+    resources = ["*"]
+    condition {
+      test     = "StringNotEquals"
+      variable = "iam:PassedToService"
+      values = [
+        "ec2.amazonaws.com",
+        "eks.amazonaws.com",
+        "pods.eks.amazonaws.com",
+        "monitoring.rds.amazonaws.com",
+        "vpc-flow-logs.amazonaws.com",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "NoUsersOrKeys"
+    effect    = "Deny"
+    actions   = ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "organizations:*", "account:*"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "apply_boundary" {
+  name        = "${local.name}-apply-boundary"
+  description = "Permissions boundary of ${local.name}-github-apply: no self-modification, no role hopping"
+  policy      = data.aws_iam_policy_document.apply_boundary.json
 }
 
 # Everything but IAM and Organizations; IAM is granted below only on this environment's names.
@@ -160,6 +247,32 @@ data "aws_iam_policy_document" "apply_iam" {
       ]
     }
   }
+}
+
+# Said in the role's own policy too, so it holds even before the boundary is attached.
+data "aws_iam_policy_document" "apply_not_itself" {
+  statement {
+    sid    = "NeverChangeItself"
+    effect = "Deny"
+    actions = [
+      "iam:AttachRolePolicy",
+      "iam:DeleteRole",
+      "iam:DeleteRolePermissionsBoundary",
+      "iam:DeleteRolePolicy",
+      "iam:DetachRolePolicy",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.name}-github-apply"]
+  }
+}
+
+resource "aws_iam_role_policy" "apply_not_itself" {
+  name   = "deny-self-modification"
+  role   = aws_iam_role.apply.id
+  policy = data.aws_iam_policy_document.apply_not_itself.json
 }
 
 resource "aws_iam_role_policy" "apply_iam" {

@@ -203,10 +203,13 @@ variable "route53_zone_name" {
 variable "waf_rate_limit" {
   description = "Requests one client IP may send in any 5 minutes before the WAF blocks it."
   type        = number
-  default     = 2000
+  default     = 20000
 
+  # One IP is often a whole carrier-grade NAT or office: hundreds of phones. A visit is ~20 requests
+  # (page, static files, order, status polls), so 20,000 per 5 minutes is ~1,000 visits per IP:
+  # it stops a flood from one source without turning away a busy mobile network.
   validation {
-    condition     = var.waf_rate_limit >= 10
-    error_message = "waf_rate_limit must be at least 10 (the WAF minimum)."
+    condition     = var.waf_rate_limit >= 5000
+    error_message = "waf_rate_limit must be at least 5000: an IP address is often a carrier NAT shared by hundreds of phones."
   }
 }

@@ -35,5 +35,6 @@ backup_retention_days = 7
 domain_name       = ""
 route53_zone_name = ""
 
-# WAF: requests per client IP per 5 minutes.
-waf_rate_limit = 2000
+# WAF: requests per client IP per 5 minutes; high, because one IP is often a carrier NAT of
+# hundreds of phones (see variables.tf).
+waf_rate_limit = 20000
