@@ -27,10 +27,15 @@ data "aws_iam_policy_document" "cluster_autoscaler" {
       "ec2:DescribeInstanceTypes",
       "ec2:DescribeLaunchTemplateVersions",
       "ec2:GetInstanceTypesFromInstanceRequirements",
-      "eks:DescribeNodegroup",
     ]
     # Describe calls have no resource-level permissions.
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadThisClustersNodeGroups"
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["arn:${local.partition}:eks:${var.region}:${local.account_id}:nodegroup/${local.name}/*/*"]
   }
 
   # Only groups EKS tagged as this cluster's own.
@@ -40,7 +45,8 @@ data "aws_iam_policy_document" "cluster_autoscaler" {
       "autoscaling:SetDesiredCapacity",
       "autoscaling:TerminateInstanceInAutoScalingGroup",
     ]
-    resources = ["*"]
+    # EKS names a managed node group's Auto Scaling group eks-<node group>-<id>.
+    resources = ["arn:${local.partition}:autoscaling:${var.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/eks-*"]
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${local.name}"

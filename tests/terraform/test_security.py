@@ -223,12 +223,13 @@ def test_github_trust_is_pinned_to_this_repository_and_environment(main_stack):
         )
 
 
-def test_plan_role_writes_nothing_but_the_lock_file(main_stack):
+def test_plan_role_writes_nothing_but_the_lock_file_and_its_saved_plan(main_stack):
     attachment = main_stack.resource("aws_iam_role_policy_attachment", "plan_read_only")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/ReadOnlyAccess")
     statements = main_stack.data[("aws_iam_policy_document", "plan")]["statement"]
     writes = [s for s in statements if any(a.startswith("s3:") for a in s["actions"])]
-    assert len(writes) == 1 and writes[0]["resources"][0].endswith("/terraform.tfstate.tflock")
+    assert sorted(w["resources"][0].rsplit("/", 1)[-1] for w in writes) == ["*", "terraform.tfstate.tflock"]
+    assert [w["resources"] for w in writes if w["resources"][0].endswith("*")] == [["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]]
 
 
 def test_github_repository_inputs_have_no_wildcards(tfvars, main_stack):
@@ -260,7 +261,7 @@ def test_eks_runs_the_agreed_addons_over_three_zones(main_stack):
     eks = main_stack.modules["eks"]
     assert eks["kubernetes_version"] == "${local.kubernetes_version}"
     assert main_stack.locals["kubernetes_version"] == "1.33"
-    assert set(eks["addons"]) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    assert set(eks["addons"]) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server"}
     assert "enableNetworkPolicy" in eks["addons"]["vpc-cni"]["configuration_values"]
     (group,) = eks["eks_managed_node_groups"].values()
     assert group["subnet_ids"] == "${module.vpc.private_subnets}"
