@@ -231,6 +231,7 @@ data "aws_iam_policy_document" "external_secrets" {
     ]
     resources = [
       aws_secretsmanager_secret.database.arn,
+      aws_secretsmanager_secret.database_owner.arn,
       aws_secretsmanager_secret.django.arn,
     ]
   }

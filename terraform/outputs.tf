@@ -89,3 +89,8 @@ output "public_scheme" {
   description = "https when a domain (and so a 443 listener) exists, else http (the chart's publicScheme)."
   value       = local.public_scheme
 }
+
+output "database_owner_secret_arn" {
+  description = "ARN of the Secrets Manager secret pizza/<env>/database-owner (the RDS master user; the migration job only)."
+  value       = aws_secretsmanager_secret.database_owner.arn
+}

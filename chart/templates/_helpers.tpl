@@ -83,10 +83,11 @@ pizza.example.com/environment: {{ .Values.environment | quote }}
 {{- if and (not .Values.secrets.existingSecret) .Values.secrets.externalSecret.enabled }}true{{ end }}
 {{- end }}
 
-{{/* pizza.externalSecretSpec is the ExternalSecret spec shared by the release's and the hook's copies; arg: dict "root" $ "target" <secret name>. */}}
+{{/* pizza.externalSecretSpec is the ExternalSecret spec shared by the release's and the hook's copies; arg: dict "root" $ "target" <secret name> ["owner" true: add the owner role, for the migration hook only]. */}}
 {{- define "pizza.externalSecretSpec" -}}
 {{- $es := .root.Values.secrets.externalSecret }}
 {{- $dbKey := default (printf "pizza/%s/database" .root.Values.environment) $es.databaseKey }}
+{{- $ownerKey := default (printf "pizza/%s/database-owner" .root.Values.environment) $es.databaseOwnerKey }}
 {{- $djangoKey := default (printf "pizza/%s/django" .root.Values.environment) $es.djangoKey }}
 refreshInterval: {{ $es.refreshInterval }}
 secretStoreRef:
@@ -109,6 +110,16 @@ data:
     remoteRef:
       key: {{ $djangoKey }}
       property: SECRET_KEY
+  {{- if .owner }}
+  - secretKey: owner_username
+    remoteRef:
+      key: {{ $ownerKey }}
+      property: username
+  - secretKey: owner_password
+    remoteRef:
+      key: {{ $ownerKey }}
+      property: password
+  {{- end }}
 {{- end }}
 
 {{/* pizza.settings are the non-secret settings as NAME: "value" (the ConfigMap's data, and the migration Job's env). */}}
@@ -149,6 +160,35 @@ PUBLIC_SCHEME: {{ .Values.publicScheme | quote }}
       name: {{ . }}
       key: username
 - name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: password
+- name: SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: SECRET_KEY
+{{- end }}
+
+{{/* pizza.migrateSecretEnv connects the migration hook as the owner and names the web role it keeps in step; arg: the Secret's name. */}}
+{{- define "pizza.migrateSecretEnv" -}}
+- name: DATABASE_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: owner_username
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: owner_password
+- name: WEB_DATABASE_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: username
+- name: WEB_DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ . }}

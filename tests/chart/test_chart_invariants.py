@@ -218,9 +218,30 @@ def test_all_releases_of_an_environment_share_one_database(rendered):
         assert len(settings) == 1, f"{env}: {settings}"
         remote_keys = {
             tuple(sorted({d["remoteRef"]["key"] for d in es["spec"]["data"]}))
-            for r in env_releases for es in r.of_kind("ExternalSecret")
+            for r in env_releases for es in r.installed() if es["kind"] == "ExternalSecret"
         }
         assert remote_keys == {(f"pizza/{env}/database", f"pizza/{env}/django")}, env
+        # The owner role's secret goes only to the schema owner's migration hook.
+        hook_keys = {
+            d["remoteRef"]["key"] for r in env_releases for es in r.hooks("pre-install") if es["kind"] == "ExternalSecret" for d in es["spec"]["data"]
+        }
+        assert hook_keys == {f"pizza/{env}/database", f"pizza/{env}/database-owner", f"pizza/{env}/django"}, env
+
+
+def test_web_pods_connect_as_the_web_role_and_only_the_hook_as_the_owner(rendered):
+    for env, env_releases in rendered.items():
+        for release in env_releases:
+            web = web_container(release)
+            users = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in web["env"] if "valueFrom" in e}
+            assert users["DATABASE_USER"] == "username" and users["DATABASE_PASSWORD"] == "password"
+            assert not any(key.startswith("owner_") for key in users.values())
+            for job in release.of_kind("Job"):
+                spec = job["spec"]["template"]["spec"]
+                (first,) = spec["initContainers"]
+                assert first["command"] == ["python", "manage.py", "ensure_web_role"]
+                for container in (first, spec["containers"][0]):
+                    keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+                    assert keys["DATABASE_USER"] == "owner_username" and keys["WEB_DATABASE_USER"] == "username"
         stores = {(es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"]) for r in env_releases for es in r.of_kind("ExternalSecret")}
         assert stores == {("ClusterSecretStore", "aws-secrets-manager")}
 
