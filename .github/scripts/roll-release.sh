@@ -52,7 +52,9 @@ while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
   --set-string "targetGroupBinding.targetGroupARN=$target_group" --set-string "database.host=$DATABASE_HOST"
   --set-json "networkPolicy.ingressCidrs=$ALB_SUBNET_CIDRS" --set-json "database.cidrs=$DATABASE_SUBNET_CIDRS"
-  --set-json "allowedHosts=$(jq -cn --arg host "$PUBLIC_HOST" '[$host]')" --set-string "publicScheme=$PUBLIC_SCHEME")
+  --set-json "allowedHosts=$(jq -cn --arg host "$PUBLIC_HOST" '[$host]')" --set-string "publicScheme=$PUBLIC_SCHEME"
+  # The variants file beside the values file, i.e. the one Terraform's listener rule was built from.
+  --set-file "variantsFile=$(dirname "$(jq -r '.valuesFiles[0]' <<<"$RELEASE")")/variants.yaml")
 if [[ "$owner" == true && "${CONTRACT_CHECKED:-}" == true ]]; then
   # The contract check passed for every running release, so the hook may apply contract steps.
   args+=(--set migrations.allowContract=true)

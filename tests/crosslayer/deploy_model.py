@@ -270,6 +270,14 @@ def values_from_helm_args(args: list[str]) -> dict:
             values = deep_merge(values, yaml.safe_load((REPO_ROOT / args[i + 1]).read_text()) or {})
         elif arg in parsers:
             values = deep_merge(values, parsers[arg](args[i + 1]))
+        elif arg == "--set-file":
+            key, _, path = args[i + 1].partition("=")
+            values = deep_merge(values, helm_python.parse_set_string_values(f"{key}=x"))
+            node = values
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = (REPO_ROOT / path).read_text()
     return values
 
 

@@ -83,3 +83,29 @@ def test_allowed_hosts_and_csrf_origins_match_the_listener_the_alb_has(deployed,
             assert env_vars["ALLOWED_HOSTS"] == data["ALLOWED_HOSTS"] and env_vars["PUBLIC_SCHEME"] == scheme
     # The smoke check goes where customers go.
     assert releases[0].outputs["site_url"]["value"] == f"{scheme}://{host}"
+
+
+def test_the_pods_read_the_deployed_variants_file_the_listener_rule_was_built_from(deployed, env_name, tmp_path):
+    """A weights-only change (variants.yaml -> terraform apply -> deploy) reaches the Experiment page."""
+    from config.variants import load_variants
+
+    main_tf_variants = stack().locals["variants_file"]
+    assert main_tf_variants == '${yamldecode(file("${path.module}/../environments/${var.environment}/variants.yaml"))}'
+    repo_file = (CHART_DIR.parent / "environments" / env_name / "variants.yaml").read_text()
+    for release in deployed(env_name):
+        (config,) = [c for c in release.of_kind("ConfigMap") if c["metadata"]["name"].endswith("-variants")]
+        assert config["data"]["variants.yaml"] == repo_file
+        pod = release.of_kind("Deployment")[0]["spec"]["template"]
+        (web,) = pod["spec"]["containers"]
+        root = next(e["value"] for e in web["env"] if e["name"] == "VARIANTS_ROOT")
+        (mount,) = [m for m in web["volumeMounts"] if m["name"] == "variants"]
+        (volume,) = [v for v in pod["spec"]["volumes"] if v["name"] == "variants"]
+        assert volume["configMap"]["name"] == config["metadata"]["name"]
+        # Lay the mount out as the kubelet would, and let the app's own loader read it.
+        target = tmp_path / mount["mountPath"].lstrip("/")
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "variants.yaml").write_text(config["data"]["variants.yaml"])
+        loaded = load_variants(env_name, root=tmp_path / root.lstrip("/"))
+        assert {name: v.weight for name, v in loaded.variants.items()} == {
+            name: v.weight for name, v in load_variants(env_name).variants.items()
+        }
