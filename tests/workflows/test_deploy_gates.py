@@ -141,3 +141,11 @@ def test_the_saved_plan_is_never_an_artifact(terraform_workflow):
     runs = "\n".join(s.get("run", "") for s in apply["steps"])
     assert 'plans/$GITHUB_RUN_ID.tfplan" tfplan' in runs and "terraform apply -lock-timeout=5m tfplan" in runs
     assert (REPO_ROOT / ".github" / "scripts" / "notify-failure.sh").stat().st_mode & stat.S_IXUSR
+
+
+def test_the_kind_job_runs_the_cluster_tests_after_installing_the_releases(ci):
+    steps = ci["jobs"]["kind-install"]["steps"]
+    install = next(i for i, s in enumerate(steps) if "helm upgrade --install each release" in s.get("name", ""))
+    cluster = next(i for i, s in enumerate(steps) if "pytest tests/cluster" in s.get("run", ""))
+    assert install < cluster and "--kube-config" in steps[cluster]["run"]
+    assert (REPO_ROOT / "tests" / "cluster" / "test_kind_releases.py").read_text().count("def test_") == 3
