@@ -104,15 +104,21 @@ def test_database_subnets_span_three_zones(main_stack, tfvars):
 def test_secrets_are_generated_into_secrets_manager(main_stack):
     assert main_stack.locals["secret_path"] == "pizza/${var.environment}"
     database = main_stack.resource("aws_secretsmanager_secret", "database")
+    owner = main_stack.resource("aws_secretsmanager_secret", "database_owner")
     django = main_stack.resource("aws_secretsmanager_secret", "django")
     assert database["name"] == "${local.secret_path}/database"
+    assert owner["name"] == "${local.secret_path}/database-owner"
     assert django["name"] == "${local.secret_path}/django"
-    for secret in (database, django):
+    for secret in (database, owner, django):
         assert secret["kms_key_id"] == "${aws_kms_key.secrets.arn}"
-    body = main_stack.resource("aws_secretsmanager_secret_version", "database")["secret_string"]
-    for key in ("username", "password", "host", "port", "dbname", "engine"):
-        assert re.search(rf"\b{key}\s*=", body), key
-    assert "random_password.database.result" in body
+    web_body = main_stack.resource("aws_secretsmanager_secret_version", "database")["secret_string"]
+    owner_body = main_stack.resource("aws_secretsmanager_secret_version", "database_owner")["secret_string"]
+    for body in (web_body, owner_body):
+        for key in ("username", "password", "host", "port", "dbname", "engine"):
+            assert re.search(rf"\b{key}\s*=", body), key
+    # The web pods' secret holds the web role; the master password only the owner's secret.
+    assert 'username = "pizza_web"' in web_body and "random_password.database_web.result" in web_body
+    assert "random_password.database.result" in owner_body and "random_password.database.result" not in web_body
     assert "random_password.django_secret_key.result" in (
         main_stack.resource("aws_secretsmanager_secret_version", "django")["secret_string"]
     )
@@ -124,6 +130,7 @@ def test_external_secrets_reads_only_the_app_secrets(main_stack):
     assert set(statements) == {"ReadAppSecrets", "DecryptAppSecrets"}
     assert statements["ReadAppSecrets"]["resources"] == [
         "${aws_secretsmanager_secret.database.arn}",
+        "${aws_secretsmanager_secret.database_owner.arn}",
         "${aws_secretsmanager_secret.django.arn}",
     ]
     assert all(a.startswith("secretsmanager:") and "*" not in a for a in statements["ReadAppSecrets"]["actions"])
