@@ -1,5 +1,15 @@
 # The two controllers the chart relies on are installed here, with the cluster, so a fresh
 # `terraform apply` leaves a cluster the deploy workflow can release into.
+#
+# Order on a first apply: every release waits for the whole EKS module (node group, the add-ons
+# CoreDNS and metrics-server, and the access entries that let this apply talk to the cluster);
+# a controller's pods have nowhere to run before that, and Helm's wait would time out. The
+# platform chart (ClusterSecretStore) waits for External Secrets to be ready: its webhook
+# validates the store and answers only once its certificate is in place.
+locals {
+  # A first install pulls images onto fresh nodes; Helm's default five minutes is too tight.
+  controller_timeout_seconds = 900
+}
 
 resource "helm_release" "aws_load_balancer_controller" {
   name       = "aws-load-balancer-controller"
@@ -22,7 +32,10 @@ resource "helm_release" "aws_load_balancer_controller" {
     replicaCount                = 2
   })]
 
-  depends_on = [aws_eks_pod_identity_association.lb_controller]
+  wait    = true
+  timeout = local.controller_timeout_seconds
+
+  depends_on = [module.eks, aws_eks_pod_identity_association.lb_controller]
 }
 
 resource "helm_release" "external_secrets" {
@@ -41,7 +54,13 @@ resource "helm_release" "external_secrets" {
     }
   })]
 
-  depends_on = [aws_eks_pod_identity_association.external_secrets]
+  # Ready means the webhook has its certificate (its readiness probe checks it) and the
+  # cert-controller has injected the CA, so the platform release's ClusterSecretStore is accepted.
+  wait          = true
+  wait_for_jobs = true
+  timeout       = local.controller_timeout_seconds
+
+  depends_on = [module.eks, aws_eks_pod_identity_association.external_secrets]
 }
 
 # A small local chart (charts/platform) holds what must exist before the app releases: the
@@ -56,5 +75,8 @@ resource "helm_release" "platform" {
     namespaces = local.app_namespaces
   })]
 
-  depends_on = [helm_release.external_secrets, helm_release.aws_load_balancer_controller]
+  wait    = true
+  timeout = local.controller_timeout_seconds
+
+  depends_on = [module.eks, helm_release.external_secrets, helm_release.aws_load_balancer_controller]
 }

@@ -16,5 +16,9 @@ resource "aws_ssm_parameter" "deploy_outputs" {
     alb_dns_name          = { value = aws_lb.web.dns_name }
     alb_security_group_id = { value = aws_security_group.alb.id }
     alb_subnet_cidrs      = { value = module.vpc.public_subnets_cidr_blocks }
+    database_subnet_cidrs = { value = module.vpc.database_subnets_cidr_blocks }
+    public_host           = { value = local.public_host }
+    public_scheme         = { value = local.public_scheme }
+    site_url              = { value = "${local.public_scheme}://${local.public_host}" }
   })
 }

@@ -41,6 +41,8 @@ module "eks" {
     }
     coredns    = {}
     kube-proxy = {}
+    # The HorizontalPodAutoscaler reads pod CPU from metrics-server; without it no release ever scales.
+    metrics-server = {}
     aws-ebs-csi-driver = {
       pod_identity_association = [{
         role_arn        = aws_iam_role.ebs_csi.arn
@@ -229,6 +231,7 @@ data "aws_iam_policy_document" "external_secrets" {
     ]
     resources = [
       aws_secretsmanager_secret.database.arn,
+      aws_secretsmanager_secret.database_owner.arn,
       aws_secretsmanager_secret.django.arn,
       aws_secretsmanager_secret.alerting.arn, # Alertmanager's receivers (observability.tf)
     ]

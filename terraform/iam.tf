@@ -60,7 +60,7 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "RefreshAppSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.database.arn, aws_secretsmanager_secret.django.arn]
+    resources = [aws_secretsmanager_secret.database.arn, aws_secretsmanager_secret.database_owner.arn, aws_secretsmanager_secret.django.arn]
   }
 
   statement {
@@ -69,11 +69,32 @@ data "aws_iam_policy_document" "plan" {
     resources = [aws_kms_key.secrets.arn]
   }
 
+  # Refreshing the deploy outputs SecureString decrypts it with its key (the ECR key); only through
+  # SSM, so the plan role still cannot decrypt the images' data keys directly.
+  statement {
+    sid       = "RefreshDeployOutputs"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.ecr.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
+  }
+
   # The S3 backend writes and removes <key>.tflock beside the state (use_lockfile).
   statement {
     sid       = "StateLockFile"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["arn:${local.partition}:s3:::*/pizza/${var.environment}/terraform.tfstate.tflock"]
+  }
+
+  # The saved plan embeds the state, so it is kept beside the state (private, KMS-encrypted) for
+  # the apply job, never uploaded as a workflow artifact.
+  statement {
+    sid       = "SavedPlans"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]
   }
 
   # The state bucket is encrypted with its own key (bootstrap/), used only through S3.
@@ -104,7 +125,9 @@ resource "aws_iam_role" "apply" {
   description          = "GitHub Actions (${local.github_subjects.apply}) running terraform apply/destroy"
   assume_role_policy   = data.aws_iam_policy_document.github_trust["apply"].json
   max_session_duration = 3600
+  permissions_boundary = aws_iam_policy.apply_boundary.arn
 }
+
 
 # Everything but IAM and Organizations; IAM is granted below only on this environment's names.
 resource "aws_iam_role_policy_attachment" "apply_power_user" {
@@ -147,6 +170,32 @@ data "aws_iam_policy_document" "apply_iam" {
       ]
     }
   }
+}
+
+# Said in the role's own policy too, so it holds even before the boundary is attached.
+data "aws_iam_policy_document" "apply_not_itself" {
+  statement {
+    sid    = "NeverChangeItself"
+    effect = "Deny"
+    actions = [
+      "iam:AttachRolePolicy",
+      "iam:DeleteRole",
+      "iam:DeleteRolePermissionsBoundary",
+      "iam:DeleteRolePolicy",
+      "iam:DetachRolePolicy",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.name}-github-apply"]
+  }
+}
+
+resource "aws_iam_role_policy" "apply_not_itself" {
+  name   = "deny-self-modification"
+  role   = aws_iam_role.apply.id
+  policy = data.aws_iam_policy_document.apply_not_itself.json
 }
 
 resource "aws_iam_role_policy" "apply_iam" {

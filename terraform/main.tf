@@ -27,4 +27,9 @@ locals {
   partition   = data.aws_partition.current.partition
   is_prod     = var.environment == "prod"
   secret_path = "pizza/${var.environment}"
+
+  # public_host is the one name the site answers on: the domain, or (without one) the ALB's own DNS
+  # name over plain HTTP. The deploy hands both to the chart (ALLOWED_HOSTS, CSRF origins, redirect).
+  public_host   = local.https ? var.domain_name : aws_lb.web.dns_name
+  public_scheme = local.https ? "https" : "http"
 }

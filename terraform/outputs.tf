@@ -50,7 +50,7 @@ output "alb_dns_name" {
 
 output "site_url" {
   description = "Where the shop answers."
-  value       = local.https ? "https://${var.domain_name}" : "http://${aws_lb.web.dns_name}"
+  value       = "${local.public_scheme}://${local.public_host}"
 }
 
 output "apply_role_arn" {
@@ -93,4 +93,26 @@ output "cache_secret_name" {
 output "edge_domain_name" {
   description = "CloudFront domain name in front of the ALB (point the public DNS name at it)."
   value       = aws_cloudfront_distribution.web.domain_name
+}
+
+# --- deploy inputs (issue 12): what the deploy hands the chart, besides the SSM copy -------------
+
+output "database_subnet_cidrs" {
+  description = "CIDR blocks of the database subnets, for the app's NetworkPolicy egress rule (port 5432)."
+  value       = module.vpc.database_subnets_cidr_blocks
+}
+
+output "public_host" {
+  description = "The host name the site answers on: domain_name, or the ALB's DNS name when there is none (ALLOWED_HOSTS)."
+  value       = local.public_host
+}
+
+output "public_scheme" {
+  description = "https when a domain (and so a 443 listener) exists, else http (the chart's publicScheme)."
+  value       = local.public_scheme
+}
+
+output "database_owner_secret_arn" {
+  description = "ARN of the Secrets Manager secret pizza/<env>/database-owner (the RDS master user; the migration job only)."
+  value       = aws_secretsmanager_secret.database_owner.arn
 }

@@ -25,6 +25,12 @@ variable "github_repository" {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
     error_message = "github_repository must look like OWNER/REPO, without wildcards."
   }
+
+  # The shipped tfvars hold a placeholder: the roles would trust a repository that is not yours.
+  validation {
+    condition     = lower(var.github_repository) != "pizza-abc/pizza-abc"
+    error_message = "github_repository is still the placeholder pizza-abc/pizza-abc: set it in environments/<env>/terraform.tfvars to the OWNER/REPO of your fork, or GitHub's OIDC tokens will never match the roles' trust policies."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -67,6 +73,18 @@ variable "cluster_admin_arns" {
   description = "IAM role ARNs of people who administer the cluster (and run the first apply, before CI exists)."
   type        = list(string)
   default     = []
+
+  # API-only authentication and no creator admin: without a named admin, the first apply's own
+  # helm_release resources (and every human) get Unauthorized from the cluster it just made.
+  validation {
+    condition     = length(var.cluster_admin_arns) > 0
+    error_message = "cluster_admin_arns is empty: set it in environments/<env>/terraform.tfvars to the IAM role ARN(s) of whoever runs the first apply, e.g. [\"arn:aws:iam::123456789012:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef\"] (aws sts get-caller-identity shows yours)."
+  }
+
+  validation {
+    condition     = alltrue([for arn in var.cluster_admin_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+", arn))])
+    error_message = "cluster_admin_arns must be IAM role ARNs (arn:aws:iam::<account id>:role/<name>); for an SSO session use the role, not the assumed-role session ARN."
+  }
 }
 
 variable "cluster_endpoint_public_access_cidrs" {
@@ -155,9 +173,20 @@ variable "backup_retention_days" {
 # ---------------------------------------------------------------------------------------------
 
 variable "domain_name" {
-  description = "Public host name of the shop (e.g. shop.example.com). Empty: no certificate, the ALB serves plain HTTP."
+  description = "Public host name of the shop (e.g. shop.example.com). Empty: no certificate, the ALB serves plain HTTP on its own DNS name (dev and qa only)."
   type        = string
   default     = ""
+
+  # Customers type names, phones and addresses: prod is never served over plain HTTP.
+  validation {
+    condition     = var.environment != "prod" || var.domain_name != ""
+    error_message = "domain_name is empty, but prod serves customers only over HTTPS: set domain_name (and route53_zone_name, the hosted zone holding it) in environments/prod/terraform.tfvars."
+  }
+
+  validation {
+    condition     = var.domain_name == "" || var.route53_zone_name != ""
+    error_message = "domain_name is set but route53_zone_name is empty: set the Route 53 hosted zone that holds it, for the certificate and the alias record."
+  }
 }
 
 variable "route53_zone_name" {
@@ -174,11 +203,14 @@ variable "route53_zone_name" {
 variable "waf_rate_limit" {
   description = "Requests one client IP may send in any 5 minutes before the WAF blocks it."
   type        = number
-  default     = 2000
+  default     = 20000
 
+  # One IP is often a whole carrier-grade NAT or office: hundreds of phones. A visit is ~20 requests
+  # (page, static files, order, status polls), so 20,000 per 5 minutes is ~1,000 visits per IP:
+  # it stops a flood from one source without turning away a busy mobile network.
   validation {
-    condition     = var.waf_rate_limit >= 10
-    error_message = "waf_rate_limit must be at least 10 (the WAF minimum)."
+    condition     = var.waf_rate_limit >= 5000
+    error_message = "waf_rate_limit must be at least 5000: an IP address is often a carrier NAT shared by hundreds of phones."
   }
 }
 

@@ -20,6 +20,16 @@ resource "aws_wafv2_web_acl" "web" {
       managed_rule_group_statement {
         name        = "AWSManagedRulesCommonRuleSet"
         vendor_name = "AWS"
+
+        # SizeRestrictions_BODY blocks any body over 8 KB with a bare 403. An order form with a long
+        # comment is bigger, and the app answers it with a 422 naming the field (its own limits:
+        # the form's max lengths, Django's DATA_UPLOAD_MAX_MEMORY_SIZE), so the rule only counts.
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+          action_to_use {
+            count {}
+          }
+        }
       }
     }
 

@@ -8,6 +8,10 @@
 #   IMAGE_TAG          image tag to run (the commit SHA)
 #   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)
 #   DATABASE_HOST      the environment's PostgreSQL host name (terraform output database_host)
+#   ALB_SUBNET_CIDRS, DATABASE_SUBNET_CIDRS  JSON lists (terraform outputs alb_subnet_cidrs,
+#                      database_subnet_cidrs): the NetworkPolicy's ingress and database egress ranges
+#   PUBLIC_HOST, PUBLIC_SCHEME  where the ALB answers (terraform outputs public_host, public_scheme):
+#                      the app's ALLOWED_HOSTS, CSRF origins and HTTPS redirect follow the listener
 #   CONTRACT_CHECKED   "true" once `migrate_safely --check-contract` passed in this job; only then,
 #                      and only for the schema owner, is migrations.allowContract=true passed, so its
 #                      pre-upgrade hook runs `migrate_safely --allow-contract`
@@ -28,6 +32,16 @@ if [[ -z "${DATABASE_HOST:-}" ]]; then
   echo "::error::no DATABASE_HOST (terraform output database_host)"
   exit 1
 fi
+for cidrs in ALB_SUBNET_CIDRS DATABASE_SUBNET_CIDRS; do
+  if ! jq -e 'type == "array" and length > 0' <<<"${!cidrs:-null}" > /dev/null 2>&1; then
+    echo "::error::no $cidrs (terraform output ${cidrs,,}): the NetworkPolicy would cut the pods off"
+    exit 1
+  fi
+done
+if [[ -z "${PUBLIC_HOST:-}" || ! "${PUBLIC_SCHEME:-}" =~ ^https?$ ]]; then
+  echo "::error::no PUBLIC_HOST/PUBLIC_SCHEME (terraform outputs public_host, public_scheme)"
+  exit 1
+fi
 
 args=(upgrade --install "$name" ./chart --namespace "$namespace" --create-namespace
   --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}")
@@ -36,7 +50,11 @@ while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$
 # targetGroupBinding.targetGroupName; the weight is Terraform's (the listener rule), not a chart value.
 while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
-  --set-string "targetGroupBinding.targetGroupARN=$target_group" --set-string "database.host=$DATABASE_HOST")
+  --set-string "targetGroupBinding.targetGroupARN=$target_group" --set-string "database.host=$DATABASE_HOST"
+  --set-json "networkPolicy.ingressCidrs=$ALB_SUBNET_CIDRS" --set-json "database.cidrs=$DATABASE_SUBNET_CIDRS"
+  --set-json "allowedHosts=$(jq -cn --arg host "$PUBLIC_HOST" '[$host]')" --set-string "publicScheme=$PUBLIC_SCHEME"
+  # The variants file beside the values file, i.e. the one Terraform's listener rule was built from.
+  --set-file "variantsFile=$(dirname "$(jq -r '.valuesFiles[0]' <<<"$RELEASE")")/variants.yaml")
 if [[ "$owner" == true && "${CONTRACT_CHECKED:-}" == true ]]; then
   # The contract check passed for every running release, so the hook may apply contract steps.
   args+=(--set migrations.allowContract=true)

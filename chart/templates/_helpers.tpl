@@ -83,10 +83,11 @@ pizza.example.com/environment: {{ .Values.environment | quote }}
 {{- if and (not .Values.secrets.existingSecret) .Values.secrets.externalSecret.enabled }}true{{ end }}
 {{- end }}
 
-{{/* pizza.externalSecretSpec is the ExternalSecret spec shared by the release's and the hook's copies; arg: dict "root" $ "target" <secret name>. */}}
+{{/* pizza.externalSecretSpec is the ExternalSecret spec shared by the release's and the hook's copies; arg: dict "root" $ "target" <secret name> ["owner" true: add the owner role, for the migration hook only]. */}}
 {{- define "pizza.externalSecretSpec" -}}
 {{- $es := .root.Values.secrets.externalSecret }}
 {{- $dbKey := default (printf "pizza/%s/database" .root.Values.environment) $es.databaseKey }}
+{{- $ownerKey := default (printf "pizza/%s/database-owner" .root.Values.environment) $es.databaseOwnerKey }}
 {{- $djangoKey := default (printf "pizza/%s/django" .root.Values.environment) $es.djangoKey }}
 refreshInterval: {{ $es.refreshInterval }}
 secretStoreRef:
@@ -115,6 +116,16 @@ data:
       key: {{ default (printf "pizza/%s/cache" .root.Values.environment) .root.Values.cache.key }}
       property: url
   {{- end }}
+  {{- if .owner }}
+  - secretKey: owner_username
+    remoteRef:
+      key: {{ $ownerKey }}
+      property: username
+  - secretKey: owner_password
+    remoteRef:
+      key: {{ $ownerKey }}
+      property: password
+  {{- end }}
 {{- end }}
 
 {{/* pizza.settings are the non-secret settings as NAME: "value" (the ConfigMap's data, and the migration Job's env). */}}
@@ -123,7 +134,7 @@ data:
 {{- if not $origins }}
 {{- $origins = list }}
 {{- range .Values.allowedHosts }}
-{{- $origins = append $origins (printf "https://%s" (trimPrefix "." .)) }}
+{{- $origins = append $origins (printf "%s://%s" $.Values.publicScheme (trimPrefix "." .)) }}
 {{- end }}
 {{- end }}
 DJANGO_SETTINGS_MODULE: "config.settings.production"
@@ -147,6 +158,7 @@ DATABASE_POOLED: {{ .Values.database.pooled | quote }}
 {{- with .Values.database.replicaHost }}
 DATABASE_REPLICA_HOST: {{ . | quote }}
 {{- end }}
+PUBLIC_SCHEME: {{ .Values.publicScheme | quote }}
 {{- range $name, $value := .Values.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
@@ -176,6 +188,35 @@ DATABASE_REPLICA_HOST: {{ . | quote }}
       name: {{ . }}
       key: REDIS_URL
       optional: true
+{{- end }}
+
+{{/* pizza.migrateSecretEnv connects the migration hook as the owner and names the web role it keeps in step; arg: the Secret's name. */}}
+{{- define "pizza.migrateSecretEnv" -}}
+- name: DATABASE_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: owner_username
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: owner_password
+- name: WEB_DATABASE_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: username
+- name: WEB_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: password
+- name: SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: SECRET_KEY
 {{- end }}
 
 {{/* pizza.podSecurityContext is the restricted pod security the web, migration and test pods share. */}}
@@ -222,6 +263,13 @@ seccompProfile:
 {{- end }}
 {{- if and .Values.targetGroupBinding.enabled (not (or .Values.targetGroupBinding.targetGroupARN .Values.targetGroupBinding.targetGroupName)) }}
 {{- fail "targetGroupBinding: set targetGroupBinding.targetGroupARN (or targetGroupName), or disable targetGroupBinding.enabled" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled .Values.targetGroupBinding.enabled (not .Values.networkPolicy.ingressCidrs) }}
+{{- fail "networkPolicy.ingressCidrs: set the ALB's subnets (Terraform output alb_subnet_cidrs); empty would open the app port to every pod in the cluster" }}
+{{- end }}
+{{- $floor := ternary .Values.autoscaling.minReplicas .Values.replicaCount .Values.autoscaling.enabled }}
+{{- if and .Values.podDisruptionBudget.enabled (lt (int $floor) 2) }}
+{{- fail (printf "podDisruptionBudget needs at least two replicas (%s is %d): with one, a node drain evicts it and the variant goes offline; raise it or disable podDisruptionBudget.enabled" (ternary "autoscaling.minReplicas" "replicaCount" .Values.autoscaling.enabled) (int $floor)) }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled is true" }}

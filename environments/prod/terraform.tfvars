@@ -15,6 +15,7 @@ single_nat_gateway = false
 
 # cluster_admin_arns: IAM roles of the people who run the first apply and administer the cluster
 # (e.g. your SSO administrator role). Not secret; the CI role is added by Terraform itself.
+# CHANGE IT: empty is refused (the cluster has no creator admin, so nobody could reach it).
 cluster_admin_arns = []
 
 # EKS managed node group (one node per zone at least).
@@ -29,12 +30,13 @@ multi_az              = true
 deletion_protection   = true
 backup_retention_days = 14
 
-# Public name: leave empty to serve plain HTTP on the ALB's DNS name; set both to get HTTPS.
+# Public name: prod requires one (CHANGE IT: empty is refused), with the Route 53 zone that holds it.
 domain_name       = ""
 route53_zone_name = ""
 
-# WAF: requests per client IP per 5 minutes.
-waf_rate_limit = 1000
+# WAF: requests per client IP per 5 minutes; high, because one IP is often a carrier NAT of
+# hundreds of phones (see variables.tf).
+waf_rate_limit = 20000
 
 # Scale tier: a read replica for the staff table, the experiment report and the menu.
 db_replica_enabled = true

@@ -118,8 +118,10 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
             "app.kubernetes.io/name": "pizza",
             "app.kubernetes.io/instance": release.name,
         }
-        # The app port, and the metrics port (from the scraper's namespace: tests/chart/test_chart_observability.py).
-        assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}], [{"port": 9100, "protocol": "TCP"}]]
+        # From the ALB's subnets (the app port), the scraper's namespace (the metrics port:
+        # tests/chart/test_chart_observability.py) and the release's own helm test pod (the app port).
+        assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}], [{"port": 9100, "protocol": "TCP"}], [{"port": APP_PORT, "protocol": "TCP"}]]
+        assert [peer["ipBlock"]["cidr"] for peer in spec["ingress"][0]["from"]] == release.values["networkPolicy"]["ingressCidrs"]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
         cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache, in the database subnets
         assert egress_ports == sorted([(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP"), *cache])
@@ -218,9 +220,30 @@ def test_all_releases_of_an_environment_share_one_database(rendered):
         assert len(settings) == 1, f"{env}: {settings}"
         remote_keys = {
             tuple(sorted({d["remoteRef"]["key"] for d in es["spec"]["data"]}))
-            for r in env_releases for es in r.of_kind("ExternalSecret")
+            for r in env_releases for es in r.installed() if es["kind"] == "ExternalSecret"
         }
         assert remote_keys == {(f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/django")}, env
+        # The owner role's secret goes only to the schema owner's migration hook.
+        hook_keys = {
+            d["remoteRef"]["key"] for r in env_releases for es in r.hooks("pre-install") if es["kind"] == "ExternalSecret" for d in es["spec"]["data"]
+        }
+        assert hook_keys == {f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/database-owner", f"pizza/{env}/django"}, env
+
+
+def test_web_pods_connect_as_the_web_role_and_only_the_hook_as_the_owner(rendered):
+    for env, env_releases in rendered.items():
+        for release in env_releases:
+            web = web_container(release)
+            users = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in web["env"] if "valueFrom" in e}
+            assert users["DATABASE_USER"] == "username" and users["DATABASE_PASSWORD"] == "password"
+            assert not any(key.startswith("owner_") for key in users.values())
+            for job in release.of_kind("Job"):
+                spec = job["spec"]["template"]["spec"]
+                (first,) = spec["initContainers"]
+                assert first["command"] == ["python", "manage.py", "ensure_web_role"]
+                for container in (first, spec["containers"][0]):
+                    keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+                    assert keys["DATABASE_USER"] == "owner_username" and keys["WEB_DATABASE_USER"] == "username"
         stores = {(es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"]) for r in env_releases for es in r.of_kind("ExternalSecret")}
         assert stores == {("ClusterSecretStore", "aws-secrets-manager")}
 
@@ -347,3 +370,30 @@ def assert_documented(path):
             continue
         above = lines[number - 1].strip() if number else ""
         assert above.startswith(f"# {match.group(2)} "), f"{path.relative_to(CHART_DIR.parent)} line {number + 1}: {line.strip()!r} needs '# {match.group(2)} ...' above it"
+
+
+def test_liveness_outlasts_the_slowest_database_call_so_a_slow_database_restarts_nothing(all_releases, monkeypatch):
+    """/healthz shares gunicorn's threads with requests that may wait on the database up to its
+    connect and statement timeouts (the app's own settings); liveness must not fire before those end."""
+    import re
+
+    from config.settings.base import database_from_env
+
+    monkeypatch.setenv("DATABASE_HOST", "db.invalid")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    options = database_from_env()["OPTIONS"]
+    statement_ms = int(re.search(r"statement_timeout=(\d+)", options["options"]).group(1))
+    slowest = options["connect_timeout"] + statement_ms / 1000
+    for release in all_releases:
+        (web,) = release.one("Deployment")["spec"]["template"]["spec"]["containers"]
+        live = web["livenessProbe"]
+        assert live["periodSeconds"] * live["failureThreshold"] >= 2 * slowest, release.name
+        assert live["timeoutSeconds"] >= 10, release.name
+
+
+def test_every_release_with_a_disruption_budget_keeps_two_pods(all_releases):
+    for release in all_releases:
+        if release.of_kind("PodDisruptionBudget"):
+            hpa = release.of_kind("HorizontalPodAutoscaler")
+            floor = hpa[0]["spec"]["minReplicas"] if hpa else release.one("Deployment")["spec"]["replicas"]
+            assert floor >= 2, f"{release.env}/{release.name}: a drain would take the only pod"

@@ -47,6 +47,9 @@ TEMPLATE_CASES = {
     "no target group": ({"targetGroupBinding": {"targetGroupName": ""}}, ["targetGroupBinding.targetGroupARN"]),
     "ingress without host": ({"ingress": {"enabled": True}}, ["ingress.host is required"]),
     "autoscaler floor above ceiling": ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}, ["autoscaling.minReplicas"]),
+    "a PDB over one pod": ({"autoscaling": {"minReplicas": 1}}, ["podDisruptionBudget needs at least two replicas", "autoscaling.minReplicas is 1"]),
+    "a PDB over one fixed pod": ({"autoscaling": {"enabled": False}, "replicaCount": 1}, ["replicaCount is 1"]),
+    "an open app port behind the ALB": ({"networkPolicy": {"ingressCidrs": []}}, ["networkPolicy.ingressCidrs", "alb_subnet_cidrs"]),
 }
 
 

@@ -2,79 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import hcl2
 import pytest
 
-TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
-
-
-def _unquote(value):
-    """python-hcl2 keeps HCL's quotes and adds bookkeeping keys; give back plain Python values."""
-    if isinstance(value, str):
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            return value[1:-1]
-        return value
-    if isinstance(value, list):
-        return [_unquote(v) for v in value]
-    if isinstance(value, dict):
-        return {_unquote(k): _unquote(v) for k, v in value.items() if k not in ("__is_block__", "__comments__")}
-    return value
-
-
-@dataclass
-class Stack:
-    """Everything declared in one Terraform root module, keyed the way Terraform addresses it."""
-
-    path: Path
-    files: dict[str, dict] = field(default_factory=dict)
-    resources: dict[tuple[str, str], dict] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict] = field(default_factory=dict)
-    modules: dict[str, dict] = field(default_factory=dict)
-    variables: dict[str, dict] = field(default_factory=dict)
-    outputs: dict[str, dict] = field(default_factory=dict)
-    locals: dict[str, object] = field(default_factory=dict)
-    terraform: list[dict] = field(default_factory=list)
-
-    def resource(self, type_: str, name: str) -> dict:
-        assert (type_, name) in self.resources, f"{type_}.{name} is not declared in {self.path}"
-        return self.resources[(type_, name)]
-
-    def resources_of(self, type_: str) -> dict[str, dict]:
-        return {name: body for (t, name), body in self.resources.items() if t == type_}
-
-
-def load_stack(path: Path) -> Stack:
-    stack = Stack(path)
-    for tf in sorted(path.glob("*.tf")):
-        with tf.open() as fh:
-            parsed = _unquote(hcl2.load(fh))
-        stack.files[tf.name] = parsed
-        for block in parsed.get("resource", []):
-            for type_, named in block.items():
-                for name, body in named.items():
-                    stack.resources[(type_, name)] = body
-        for block in parsed.get("data", []):
-            for type_, named in block.items():
-                for name, body in named.items():
-                    stack.data[(type_, name)] = body
-        for block in parsed.get("module", []):
-            stack.modules.update(block)
-        for block in parsed.get("variable", []):
-            stack.variables.update(block)
-        for block in parsed.get("output", []):
-            stack.outputs.update(block)
-        for block in parsed.get("locals", []):
-            stack.locals.update(block)
-        stack.terraform.extend(parsed.get("terraform", []))
-    return stack
-
-
-def load_tfvars(path: Path) -> dict:
-    with path.open() as fh:
-        return _unquote(hcl2.load(fh))
+from terraform_support import TERRAFORM_DIR, Stack, load_stack, load_tfvars  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -106,15 +106,21 @@ def test_database_subnets_span_three_zones(main_stack, tfvars):
 def test_secrets_are_generated_into_secrets_manager(main_stack):
     assert main_stack.locals["secret_path"] == "pizza/${var.environment}"
     database = main_stack.resource("aws_secretsmanager_secret", "database")
+    owner = main_stack.resource("aws_secretsmanager_secret", "database_owner")
     django = main_stack.resource("aws_secretsmanager_secret", "django")
     assert database["name"] == "${local.secret_path}/database"
+    assert owner["name"] == "${local.secret_path}/database-owner"
     assert django["name"] == "${local.secret_path}/django"
-    for secret in (database, django):
+    for secret in (database, owner, django):
         assert secret["kms_key_id"] == "${aws_kms_key.secrets.arn}"
-    body = main_stack.resource("aws_secretsmanager_secret_version", "database")["secret_string"]
-    for key in ("username", "password", "host", "port", "dbname", "engine"):
-        assert re.search(rf"\b{key}\s*=", body), key
-    assert "random_password.database.result" in body
+    web_body = main_stack.resource("aws_secretsmanager_secret_version", "database")["secret_string"]
+    owner_body = main_stack.resource("aws_secretsmanager_secret_version", "database_owner")["secret_string"]
+    for body in (web_body, owner_body):
+        for key in ("username", "password", "host", "port", "dbname", "engine"):
+            assert re.search(rf"\b{key}\s*=", body), key
+    # The web pods' secret holds the web role; the master password only the owner's secret.
+    assert 'username = "pizza_web"' in web_body and "random_password.database_web.result" in web_body
+    assert "random_password.database.result" in owner_body and "random_password.database.result" not in web_body
     assert "random_password.django_secret_key.result" in (
         main_stack.resource("aws_secretsmanager_secret_version", "django")["secret_string"]
     )
@@ -126,6 +132,7 @@ def test_external_secrets_reads_only_the_app_secrets(main_stack):
     assert set(statements) == {"ReadAppSecrets", "DecryptAppSecrets"}
     assert statements["ReadAppSecrets"]["resources"] == [
         "${aws_secretsmanager_secret.database.arn}",
+        "${aws_secretsmanager_secret.database_owner.arn}",
         "${aws_secretsmanager_secret.django.arn}",
         "${aws_secretsmanager_secret.alerting.arn}",  # Alertmanager's receivers (observability.tf)
     ]
@@ -226,12 +233,13 @@ def test_github_trust_is_pinned_to_this_repository_and_environment(main_stack):
         )
 
 
-def test_plan_role_writes_nothing_but_the_lock_file(main_stack):
+def test_plan_role_writes_nothing_but_the_lock_file_and_its_saved_plan(main_stack):
     attachment = main_stack.resource("aws_iam_role_policy_attachment", "plan_read_only")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/ReadOnlyAccess")
     statements = main_stack.data[("aws_iam_policy_document", "plan")]["statement"]
     writes = [s for s in statements if any(a.startswith("s3:") for a in s["actions"])]
-    assert len(writes) == 1 and writes[0]["resources"][0].endswith("/terraform.tfstate.tflock")
+    assert sorted(w["resources"][0].rsplit("/", 1)[-1] for w in writes) == ["*", "terraform.tfstate.tflock"]
+    assert [w["resources"] for w in writes if w["resources"][0].endswith("*")] == [["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]]
 
 
 def test_github_repository_inputs_have_no_wildcards(tfvars, main_stack):
@@ -263,7 +271,7 @@ def test_eks_runs_the_agreed_addons_over_three_zones(main_stack):
     eks = main_stack.modules["eks"]
     assert eks["kubernetes_version"] == "${local.kubernetes_version}"
     assert main_stack.locals["kubernetes_version"] == "1.33"
-    assert set(eks["addons"]) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    assert set(eks["addons"]) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server"}
     assert "enableNetworkPolicy" in eks["addons"]["vpc-cni"]["configuration_values"]
     (group,) = eks["eks_managed_node_groups"].values()
     assert group["subnet_ids"] == "${module.vpc.private_subnets}"

@@ -116,10 +116,9 @@ def test_a_failure_posts_to_slack_when_configured_and_always_opens_or_updates_an
     notify = deploy["jobs"]["notify"]
     assert notify["if"] == "failure()"
     assert set(notify["needs"]) == set(deploy["jobs"]) - {"notify"}
-    slack, issue = notify["steps"]
+    _, slack, issue = notify["steps"]
     assert slack["env"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
-    assert 'if [ -z "$SLACK_WEBHOOK_URL" ]' in slack["run"] and "exit 0" in slack["run"]
-    assert "$RUN_URL" in slack["run"]
+    assert slack["run"] == ".github/scripts/notify-failure.sh"  # tests/workflows/test_deploy_gates.py runs it
     assert issue["uses"].startswith("actions/github-script@")
     assert issue["if"] == "${{ !cancelled() }}"
     script = issue["with"]["script"]
@@ -131,7 +130,9 @@ def test_the_smoke_check_goes_through_the_load_balancer_for_every_variant(deploy
     smoke = deploy["jobs"]["smoke"]
     assert smoke["if"] == "${{ !failure() && !cancelled() }}"
     run = steps_text(smoke)
-    assert "python -m stack.deploy.smoke_check" in run and "--releases releases.json" in run and "ALB_DNS_NAME" in run
+    assert "python -m stack.deploy.smoke_check" in run and "--releases releases.json" in run and '--base-url "$SITE_URL"' in run
+    # Terraform's site_url: the listener the ALB really has (https://domain, or http://<ALB DNS name>).
+    assert smoke["env"]["SITE_URL"] == "${{ needs.build.outputs.site_url }}"
 
 
 # --- The release script, run against a fake helm ------------------------------------------------
@@ -171,6 +172,8 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
         "RELEASE": json.dumps(release), "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
         "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567", "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
         "DATABASE_HOST": DATABASE_HOST,
+        "ALB_SUBNET_CIDRS": '["10.0.48.0/24"]', "DATABASE_SUBNET_CIDRS": '["10.0.52.0/24"]',
+        "PUBLIC_HOST": "pizza.example.com", "PUBLIC_SCHEME": "https",
         **fake,
     }
     done = subprocess.run(["bash", str(ROLL)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -223,6 +226,13 @@ def test_a_failing_helm_test_rolls_back_to_the_previous_revision_and_fails(fake_
 def upgrade_sets(calls: list[list[str]]) -> list[str]:
     upgrade = calls[0]
     return [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
+
+
+@pytest.mark.parametrize("missing", ["ALB_SUBNET_CIDRS", "DATABASE_SUBNET_CIDRS", "PUBLIC_HOST"])
+def test_missing_network_ranges_or_public_host_stop_before_helm(missing, fake_bin, tmp_path):
+    # An empty range would render a NetworkPolicy that cuts the pods off (or, for the ALB, opens them).
+    rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, **{missing: "[]" if "CIDRS" in missing else ""})
+    assert rc != 0 and calls == []
 
 
 def test_only_the_schema_owner_after_a_passed_contract_check_may_apply_contract_steps(env_name, fake_bin, tmp_path):
@@ -280,7 +290,6 @@ def test_environment_variables_are_read_only_in_jobs_that_run_in_the_environment
     for name, job in deploy["jobs"].items():
         if "vars." in json.dumps(job.get("steps", [])) + json.dumps(job.get("env", {})):
             assert "environment" in job, f"{name} reads vars.* without an environment"
-    assert deploy["jobs"]["smoke"]["env"]["PUBLIC_BASE_URL"] == "${{ needs.build.outputs.public_base_url }}"
 
 
 def test_a_variant_without_a_target_group_stops_before_helm(fake_bin, tmp_path):

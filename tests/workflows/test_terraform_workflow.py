@@ -39,7 +39,8 @@ def test_the_plan_is_uploaded_and_shown_in_the_job_summary(terraform_workflow):
     plan = terraform_workflow["jobs"]["plan"]
     assert "GITHUB_STEP_SUMMARY" in steps_text(plan) and "terraform show" in steps_text(plan)
     upload = [s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
-    assert len(upload) == 1 and "terraform/tfplan" in upload[0]["with"]["path"]
+    # The readable plan only: the saved plan (it embeds the state) goes to the state bucket.
+    assert len(upload) == 1 and upload[0]["with"]["path"].split() == ["terraform/plan.txt", "terraform/.terraform.lock.hcl"]
 
 
 def test_plan_assumes_the_read_only_role_in_an_environment_without_reviewers(terraform_workflow):

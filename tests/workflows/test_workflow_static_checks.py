@@ -185,10 +185,15 @@ def test_ci_lints_and_renders_the_chart_with_values_the_schema_accepts(ci):
     assert "helm lint --strict ./chart" in script and "helm template" in script
     stand_ins = dict(pair.split("=", 1) for pair in re.findall(r"--set-string ([^\s)]+)", script))
     assert {"image.tag", "image.repository", "targetGroupBinding.targetGroupARN", "database.host"} <= set(stand_ins)
+    json_stand_ins = {}
+    for pair in re.findall(r"--set-json '([^']+)'", script):
+        json_stand_ins = deep_merge(json_stand_ins, helm_python.parse_set_json(pair))
+    assert {"networkPolicy", "database"} <= set(json_stand_ins)
     for env in ("dev", "qa", "prod"):
         for release in releases(env):
             values = yaml.safe_load((REPO_ROOT / release["valuesFiles"][0]).read_text())
             values = deep_merge(deep_merge(values, expand_set(release["set"])), expand_set(stand_ins))
+            values = deep_merge(values, json_stand_ins)
             result = helm_python.lint(REPO_ROOT / "chart", values, strict=True, namespace=release["namespace"])
             problems = [m for m in result["messages"] if m["severity"] > 1] + list(result["errors"] or [])
             assert problems == [], (env, release["name"], problems)

@@ -1,5 +1,7 @@
 """Production: HTTPS behind the ALB, secrets required, nothing from debug."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import SECRET_KEY, env_bool, stop
 
@@ -23,3 +25,17 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Public scheme (the ALB's listener) ----------------------------------------------------
+# PUBLIC_SCHEME=http when the ALB has no domain and so no 443 listener (it serves its own DNS
+# name): a redirect to HTTPS would lead nowhere and secure-only cookies would never come back.
+PUBLIC_SCHEME = os.environ.get("PUBLIC_SCHEME", "https")
+if PUBLIC_SCHEME not in ("https", "http"):
+    stop(f"PUBLIC_SCHEME={PUBLIC_SCHEME!r} is not one of https, http")
+if PUBLIC_SCHEME == "http":
+    SECURE_SSL_REDIRECT = False
+    SECURE_HSTS_SECONDS = 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SECURE_HSTS_PRELOAD = False
+    SESSION_COOKIE_SECURE = False
+    CSRF_COOKIE_SECURE = False

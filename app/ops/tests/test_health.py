@@ -33,11 +33,49 @@ def test_readyz_names_missing_migrations_with_503(client, monkeypatch):
     assert response.json()["checks"]["migrations"] == {"ok": False, "missing": ["orders.0099_future"]}
 
 
-def test_readyz_says_which_check_failed_when_the_database_is_down(client, monkeypatch):
+def test_readyz_says_which_check_failed_when_the_database_is_down_at_start(client, monkeypatch):
+    readiness.reset()  # a pod that has not yet seen its schema
     monkeypatch.setattr(readiness, "database_ok", lambda: "OperationalError: connection refused")
     body = client.get("/readyz").json()
     assert body["status"] == "not ready"
     assert body["checks"]["database"] == {"ok": False, "error": "OperationalError: connection refused"}
+
+
+def test_a_database_outage_after_start_keeps_the_pod_ready_and_pages_answer_503(client, monkeypatch, pizza, django_assert_num_queries):
+    """A failover must not take every pod out of the ALB at once: the pod stays ready, without
+    asking the database, and the app itself answers 503 + Retry-After until the database is back."""
+    from django.db import OperationalError
+    from orders import views
+
+    readiness.reset()
+    assert client.get("/readyz").status_code == 200
+    monkeypatch.setattr(readiness, "database_ok", lambda: "OperationalError: the database is failing over")
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(views.Pizza.objects, "filter", broken)
+    with django_assert_num_queries(0):
+        probe = client.get("/readyz", HTTP_HOST="10.0.3.7")
+    assert probe.status_code == 200 and probe.json()["checks"]["migrations"]["cached"] is True
+    page = client.get("/")
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+
+
+def test_a_schema_found_behind_the_code_makes_the_pod_check_again(client, monkeypatch, pizza):
+    from django.db import ProgrammingError
+    from orders import views
+
+    readiness.reset()
+    assert client.get("/readyz").status_code == 200
+
+    def behind(*args, **kwargs):
+        raise ProgrammingError('column "new_thing" does not exist')
+
+    monkeypatch.setattr(views.Pizza.objects, "filter", behind)
+    assert client.get("/").status_code == 503
+    monkeypatch.setattr(readiness, "missing_migrations", lambda: ["orders.0099_future"])
+    assert client.get("/readyz").status_code == 503
 
 
 @pytest.mark.django_db(transaction=True)

@@ -76,3 +76,28 @@ def test_logs_are_one_json_object_per_line_with_the_request_id(client, caplog):
     parsed = json.loads(line)
     assert parsed["request_id"] == "req-12345678" and parsed["status"] == 200 and parsed["message"] == "GET / 200"
     assert "\n" not in line
+
+
+# The ALB without a domain has only an HTTP listener (terraform/alb.tf); the chart then sets
+# PUBLIC_SCHEME=http. A request as the ALB forwards it must reach the app, not bounce to https://.
+ALB_REQUEST = (
+    "import django; django.setup(); from django.test import Client; "
+    "r = Client().get('/', HTTP_HOST='pizza-dev-123.us-east-1.elb.amazonaws.com', HTTP_X_FORWARDED_PROTO='http'); "
+    "print(r.status_code, r.get('Location', '-'))"
+)
+
+
+@pytest.mark.parametrize("scheme,redirected", [("https", True), ("http", False)])
+def test_the_https_redirect_follows_the_albs_listener(scheme, redirected):
+    env = {**PRODUCTION, "ALLOWED_HOSTS": "pizza-dev-123.us-east-1.elb.amazonaws.com", "PUBLIC_SCHEME": scheme}
+    result = run(["-c", ALB_REQUEST], **env)
+    status, location = result.stdout.split()
+    assert (status == "301" and location.startswith("https://")) is redirected, result.stdout + result.stderr
+    # http: the request got past the host check and the redirect (503: db.invalid does not exist).
+    assert redirected or status == "503"
+
+
+def test_an_unknown_public_scheme_stops_start_up():
+    result = run(["manage.py", "check"], **{**PRODUCTION, "PUBLIC_SCHEME": "ftp"})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == "pizza: PUBLIC_SCHEME='ftp' is not one of https, http"

@@ -1,0 +1,319 @@
+"""The first deploy as an operator runs it, modelled offline from the files that drive it.
+
+- Terraform: the subnets the VPC module would create, computed from terraform/network.tf and
+  environments/<env>/terraform.tfvars (python-hcl2, `cidrsubnet` done with ipaddress), and the
+  deploy-outputs SSM parameter as terraform/deploy-outputs.tf would publish it. Values only AWS can
+  assign (ARNs, DNS names) are stand-ins, named as such.
+- The deploy workflow: its own `tf` step script (fed the SSM parameter by a stand-in `aws`) and
+  .github/scripts/roll-release.sh (run against a stand-in `helm` that records its arguments), with
+  the job environment wired exactly as deploy.yml wires it.
+- The chart: rendered by Helm's own engine (helm-python-sdk) from the arguments the script passed,
+  parsed by Helm's own --set parsers, so the schema checks every value the deploy hands over.
+
+A key, expression or reference this model does not know raises, so a change to one layer that
+the model cannot follow fails loudly instead of passing by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import helm_python
+import yaml
+
+from stack.releases import deep_merge, releases
+from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO_ROOT / "chart"
+DEPLOY_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "deploy.yml"
+ROLL_RELEASE = REPO_ROOT / ".github" / "scripts" / "roll-release.sh"
+IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+# Stand-ins for what only AWS assigns.
+ACCOUNT = "000000000000"
+
+
+def alb_dns_name(env: str, region: str) -> str:
+    return f"pizza-{env}-1234567890.{region}.elb.amazonaws.com"
+
+
+# --- Terraform ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def stack():
+    return load_stack(TERRAFORM_DIR)
+
+
+def variables(env: str, overrides: dict | None = None) -> dict:
+    """Every variable's value for `env`: defaults from variables.tf, then the tfvars, then overrides."""
+    values = {name: body.get("default") for name, body in stack().variables.items()}
+    values.update(load_tfvars(REPO_ROOT / "environments" / env / "terraform.tfvars"))
+    values.update(overrides or {})
+    return values
+
+
+CIDRSUBNET = re.compile(r"^\$\{\[for i, _ in var\.azs : cidrsubnet\(var\.vpc_cidr, (\d+), i(?: \+ (\d+))?\)\]\}$")
+
+
+def cidrsubnet(prefix: str, newbits: int, netnum: int) -> ipaddress.IPv4Network:
+    """Terraform's cidrsubnet(): the netnum-th block of prefix length +newbits inside prefix."""
+    base = ipaddress.ip_network(prefix)
+    size = 2 ** (base.max_prefixlen - base.prefixlen - newbits)
+    return ipaddress.ip_network((int(base.network_address) + netnum * size, base.prefixlen + newbits))
+
+
+def vpc_layout(tfvars: dict) -> dict[str, list[ipaddress.IPv4Network]]:
+    """private/public/database subnets, as module "vpc" in network.tf computes them from the tfvars."""
+    vpc = stack().modules["vpc"]
+    assert vpc["cidr"] == "${var.vpc_cidr}", f"network.tf: unexpected VPC cidr {vpc['cidr']}"
+    layout = {}
+    for kind in ("private", "public", "database"):
+        match = CIDRSUBNET.match(vpc[f"{kind}_subnets"])
+        assert match, f"network.tf: {kind}_subnets is not a cidrsubnet() layout this model knows: {vpc[f'{kind}_subnets']}"
+        newbits, offset = int(match.group(1)), int(match.group(2) or 0)
+        layout[kind] = [cidrsubnet(tfvars["vpc_cidr"], newbits, i + offset) for i in range(len(tfvars["azs"]))]
+    return layout
+
+
+def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
+    """What each Terraform reference used by the deploy outputs evaluates to in `env`."""
+    layout = vpc_layout(tfvars)
+    https = tfvars["domain_name"] != ""
+    region = tfvars["region"]
+    variants = yaml.safe_load((REPO_ROOT / "environments" / env / "variants.yaml").read_text())["variants"]
+    dns = alb_dns_name(env, region)
+    refs = {
+        "var.region": region,
+        "module.eks.cluster_name": f"pizza-{env}",
+        "aws_ecr_repository.app.repository_url": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/pizza",
+        "{for name, tg in aws_lb_target_group.variant : name => tg.arn}": {
+            v: f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/pizza-{env}-{v}/0123456789abcdef" for v in variants
+        },
+        "aws_db_instance.orders.address": f"pizza-{env}.abcdefghijkl.{region}.rds.amazonaws.com",
+        "aws_lb.web.dns_name": dns,
+        "aws_security_group.alb.id": "sg-0123456789abcdef0",
+        "module.vpc.public_subnets_cidr_blocks": [str(n) for n in layout["public"]],
+        "module.vpc.database_subnets_cidr_blocks": [str(n) for n in layout["database"]],
+        "module.vpc.private_subnets_cidr_blocks": [str(n) for n in layout["private"]],
+    }
+    # The locals are modelled; where one is used, main.tf must still say what the model assumes.
+    locals_ = stack().locals
+    if "public_host" in locals_:
+        assert locals_["https"] == '${var.domain_name != ""}'
+        assert locals_["public_host"] == "${local.https ? var.domain_name : aws_lb.web.dns_name}"
+        assert locals_["public_scheme"] == '${local.https ? "https" : "http"}'
+        refs["local.public_host"] = tfvars["domain_name"] if https else dns
+        refs["local.public_scheme"] = "https" if https else "http"
+    return refs
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split `a = {..}, b = {..}` at the commas outside braces, brackets and parentheses."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def evaluate(expression: str, refs: dict) -> object:
+    expression = expression.strip()
+    if expression in refs:
+        return refs[expression]
+    if expression.startswith('"') and expression.endswith('"'):  # "${a}://${b}"
+        def sub(match):
+            assert match.group(1) in refs, f"the model does not know {match.group(1)}"
+            return str(refs[match.group(1)])
+        return re.sub(r"\$\{([^}]+)\}", sub, expression[1:-1])
+    raise AssertionError(f"deploy-outputs.tf: the model does not know the expression {expression!r}")
+
+
+def deploy_outputs(env: str, tfvars_overrides: dict | None = None) -> dict:
+    """The SSM parameter /pizza/<env>/deploy-outputs as Terraform would write it for `env`."""
+    tfvars = variables(env, tfvars_overrides)
+    parameter = stack().resource("aws_ssm_parameter", "deploy_outputs")
+    match = re.fullmatch(r"\$\{jsonencode\(\{(.*)\}\)\}", parameter["value"], re.S)
+    assert match, "deploy-outputs.tf: value is not jsonencode({...})"
+    refs = terraform_references(env, tfvars)
+    published = {}
+    for item in split_top_level(match.group(1)):
+        key, _, rest = item.partition("=")
+        inner = re.fullmatch(r"\{value = (.*)\}", rest.strip(), re.S)
+        assert inner, f"deploy-outputs.tf: {key.strip()} is not {{value = ...}}"
+        published[key.strip()] = {"value": evaluate(inner.group(1), refs)}
+    return published
+
+
+# --- The deploy workflow ----------------------------------------------------------------------------
+
+STAND_IN_AWS = r"""#!/usr/bin/env python3
+# Stand-in for the AWS CLI (no AWS here): answers `aws ssm get-parameter` with the modelled parameter.
+import os, sys
+if sys.argv[1:3] == ["ssm", "get-parameter"]:
+    print(open(os.environ["MODEL_SSM_VALUE"]).read())
+    sys.exit(0)
+sys.exit(f"stand-in aws: {sys.argv[1:]} is not modelled")
+"""
+
+STAND_IN_HELM = r"""#!/usr/bin/env python3
+# Stand-in for the helm CLI (no cluster here): records its arguments; the model renders with helm-python-sdk.
+import json, os, sys
+with open(os.environ["MODEL_HELM_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\n")
+if sys.argv[1] == "history":
+    print(json.dumps([{"revision": 1, "chart": "pizza"}]))
+"""
+
+
+def load_workflow() -> dict:
+    data = yaml.safe_load(DEPLOY_WORKFLOW.read_text())
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def stand_ins(tmp: Path) -> Path:
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in {"aws": STAND_IN_AWS, "helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
+        path = bin_dir / name
+        path.write_text(body)
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def run_build_tf_step(env: str, outputs: dict, tmp: Path) -> dict[str, str]:
+    """The build job's `tf` step, run as written in deploy.yml; returns the job's outputs."""
+    workflow = load_workflow()
+    build = workflow["jobs"]["build"]
+    step = next(s for s in build["steps"] if s.get("id") == "tf")
+    (tmp / "ssm.json").write_text(json.dumps(outputs))
+    github_output = tmp / "build-output"
+    github_output.write_text("")
+    env_vars = {
+        **os.environ, "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}", "DEPLOY_ENV": env,
+        "MODEL_SSM_VALUE": str(tmp / "ssm.json"), "GITHUB_OUTPUT": str(github_output),
+    }
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=tmp, env=env_vars,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"deploy.yml build/tf step failed: {done.stderr}"
+    step_outputs = dict(line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line)
+    job_outputs = {}
+    for name, expression in build["outputs"].items():
+        match = re.fullmatch(r"\$\{\{ steps\.tf\.outputs\.(\w+) \}\}", expression)
+        if match:
+            job_outputs[name] = step_outputs.get(match.group(1), "")
+    return job_outputs
+
+
+def job_environment(job: str, build_outputs: dict[str, str], release: dict, all_releases: list[dict]) -> dict[str, str]:
+    """The env: block of a deploy job, with its ${{ needs.* }} and ${{ matrix.* }} resolved."""
+    workflow = load_workflow()
+    resolved = {"IMAGE_TAG": IMAGE_TAG}
+    for name, expression in workflow["jobs"][job]["env"].items():
+        if m := re.fullmatch(r"\$\{\{ needs\.build\.outputs\.(\w+) \}\}", expression):
+            assert m.group(1) in build_outputs, f"{job}: needs.build.outputs.{m.group(1)} is not a build output"
+            resolved[name] = build_outputs[m.group(1)]
+        elif expression in ("${{ needs.releases.outputs.owner }}", "${{ toJSON(matrix.release) }}"):
+            resolved[name] = json.dumps(release)
+        elif expression == "${{ needs.releases.outputs.all }}":
+            resolved[name] = json.dumps(all_releases)
+        else:
+            raise AssertionError(f"{job}: the model does not know env {name}: {expression}")
+    return resolved
+
+
+def run_roll_release(job_env: dict[str, str], tmp: Path) -> list[str]:
+    """roll-release.sh against the stand-in helm: the `helm upgrade` arguments it passed."""
+    log = tmp / "helm.log"
+    log.write_text("")
+    env_vars = {
+        **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"}, **job_env,
+        "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}", "MODEL_HELM_LOG": str(log),
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+    }
+    done = subprocess.run(["bash", str(ROLL_RELEASE)], cwd=REPO_ROOT, env=env_vars, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"roll-release.sh failed: {done.stdout}{done.stderr}"
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    return next(call for call in calls if call[0] == "upgrade")
+
+
+def values_from_helm_args(args: list[str]) -> dict:
+    """The values `helm upgrade` builds from -f and --set*, parsed by Helm's own parsers, in order."""
+    values: dict = {}
+    parsers = {
+        "--set": helm_python.parse_set_string,
+        "--set-string": helm_python.parse_set_string_values,
+        "--set-json": helm_python.parse_set_json,
+    }
+    for i, arg in enumerate(args):
+        if arg in ("-f", "--values"):
+            values = deep_merge(values, yaml.safe_load((REPO_ROOT / args[i + 1]).read_text()) or {})
+        elif arg in parsers:
+            values = deep_merge(values, parsers[arg](args[i + 1]))
+        elif arg == "--set-file":
+            key, _, path = args[i + 1].partition("=")
+            values = deep_merge(values, helm_python.parse_set_string_values(f"{key}=x"))
+            node = values
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = (REPO_ROOT / path).read_text()
+    return values
+
+
+@dataclass
+class Deployed:
+    """One release as the first deploy would install it."""
+
+    env: str
+    release: dict
+    helm_args: list[str]
+    values: dict
+    objects: list[dict]
+    outputs: dict
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+
+def deploy_environment(chart: helm_python.Chart, env: str, tmp: Path, tfvars_overrides: dict | None = None) -> list[Deployed]:
+    """Every release of `env`, through Terraform's outputs, the workflow's scripts and the chart."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    outputs = deploy_outputs(env, tfvars_overrides)
+    build_outputs = run_build_tf_step(env, outputs, tmp)
+    specs = [{k: v for k, v in spec.items() if k != "values"} for spec in releases(env)]
+    deployed = []
+    for spec in specs:
+        job = "deploy-owner" if spec["schemaOwner"] else "deploy-others"
+        args = run_roll_release(job_environment(job, build_outputs, spec, specs), tmp)
+        assert args[:4] == ["upgrade", "--install", spec["name"], "./chart"], args
+        namespace = args[args.index("--namespace") + 1]
+        values = values_from_helm_args(args)
+        files = chart.render(values, name=spec["name"], namespace=namespace, is_install=True)
+        objects = [doc for path, text in sorted(files.items()) if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
+        deployed.append(Deployed(env, spec, args, deep_merge(yaml.safe_load((CHART_DIR / "values.yaml").read_text()), values), objects, outputs))
+    return deployed
+
+
+if __name__ == "__main__":  # a quick look: python tests/crosslayer/deploy_model.py dev
+    print(json.dumps(deploy_outputs(sys.argv[1] if len(sys.argv) > 1 else "dev"), indent=2))
