@@ -4,7 +4,7 @@ Each gunicorn process binds a second port for /metrics (METRICS_PORT; HAProxy ne
 this module says which port each variant slot uses, writes a prometheus.yml that scrapes them all
 with the chart's own alert rules, runs the server, and answers PromQL and alert queries.
 
-Used by `make up PROMETHEUS=1` and tests/stack/test_observability.py.
+Used by `make up PROMETHEUS=1` and tests/stack/test_metrics_live.py.
 """
 
 from __future__ import annotations
