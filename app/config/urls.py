@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("staff/experiment/", include("experiment.urls")),
+    path("", include("api.urls")),
     path("", include("orders.urls")),
 ]
 
