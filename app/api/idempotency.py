@@ -30,10 +30,14 @@ HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
+def missing_key() -> Problem:
+    return Problem(400, "idempotency-key-missing", "Idempotency-Key required",
+                   f"Send an {HEADER} header holding a fresh UUID (for example a version 4 UUID) with every new order.")
+
+
 def parse_key(value: str | None) -> uuid.UUID:
     if not value:
-        raise Problem(400, "idempotency-key-missing", "Idempotency-Key required",
-                      f"Send an {HEADER} header holding a fresh UUID (for example a version 4 UUID) with every new order.")
+        raise missing_key()
     try:
         key = uuid.UUID(value.strip().strip('"'))
     except ValueError:

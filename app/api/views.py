@@ -109,7 +109,7 @@ def pointer(loc) -> str:
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     if any(error.get("loc", ("",))[0] == "header" for error in exc.errors):
-        return idempotency.parse_key(None).response()
+        return idempotency.missing_key().response()
     if any(error.get("loc", ("",))[0] == "path" for error in exc.errors):
         return Problem(404, detail="No such resource.").response()
     errors = [{"pointer": pointer(e.get("loc", ())), "detail": e.get("msg", "invalid"), "code": e.get("type", "invalid")}
