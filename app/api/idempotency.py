@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ from .models import IdempotencyKey
 from .problems import Problem
 
 HEADER = "Idempotency-Key"
+KEY_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
@@ -35,16 +37,19 @@ def missing_key() -> Problem:
                    f"Send an {HEADER} header holding a fresh UUID (for example a version 4 UUID) with every new order.")
 
 
+def malformed_key() -> Problem:
+    return Problem(400, "idempotency-key-malformed", "Malformed Idempotency-Key",
+                   f"The {HEADER} header must hold a UUID (8-4-4-4-12 hex digits) other than the nil UUID.")
+
+
 def parse_key(value: str | None) -> uuid.UUID:
     if not value:
         raise missing_key()
-    try:
-        key = uuid.UUID(value.strip().strip('"'))
-    except ValueError:
-        key = None
-    if key is None or key.int == 0:
-        raise Problem(400, "idempotency-key-malformed", "Malformed Idempotency-Key",
-                      f"The {HEADER} header must hold a UUID other than the nil UUID.")
+    if not re.match(KEY_PATTERN, value):
+        raise malformed_key()
+    key = uuid.UUID(value)
+    if key.int == 0:
+        raise malformed_key()
     return key
 
 

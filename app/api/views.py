@@ -109,6 +109,8 @@ def pointer(loc) -> str:
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     if any(error.get("loc", ("",))[0] == "header" for error in exc.errors):
+        if request.headers.get(idempotency.HEADER):
+            return idempotency.malformed_key().response()
         return idempotency.missing_key().response()
     if any(error.get("loc", ("",))[0] == "path" for error in exc.errors):
         return Problem(404, detail="No such resource.").response()
@@ -209,8 +211,8 @@ def form_problem(form: OrderForm) -> Problem:
           description="Needs an Idempotency-Key header (a UUID, new for each order). A retry with the same key and "
           "body answers the original 201 again with `Idempotent-Replayed: true`; the same key with another body is "
           "422 (idempotency-key-reused); while the first request is still running, 409 with Retry-After.")
-def place(request, payload: OrderIn, idempotency_key: str = Header(..., alias=idempotency.HEADER,
-                                                                   description="A UUID, new for each order")):
+def place(request, payload: OrderIn, idempotency_key: str = Header(
+        ..., alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN, description="A UUID, new for each order")):
     key = idempotency.parse_key(idempotency_key)
     data = payload.model_dump()
     claim_ = idempotency.claim(key, idempotency.fingerprint(data))
