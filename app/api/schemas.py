@@ -12,15 +12,16 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from orders.forms import OrderForm
+from orders.forms import PHONE, OrderForm
 from orders.models import Size, Status
 
 _form = OrderForm.base_fields
 
 
-def text(name: str, description: str, required: bool = True):
+def text(name: str, description: str, required: bool = True, pattern: str | None = None):
     field = _form[name]
-    return Annotated[StrictStr, Field(min_length=1 if required else 0, max_length=field.max_length, description=description)]
+    return Annotated[StrictStr, Field(min_length=1 if required else 0, max_length=field.max_length, pattern=pattern,
+                                      description=description)]
 
 
 SizeName = Literal[tuple(Size.values)]  # type: ignore[valid-type]
@@ -37,7 +38,8 @@ class OrderIn(Schema):
     quantity: Annotated[StrictInt, Field(ge=_form["quantity"].min_value, le=_form["quantity"].max_value,
                                          description="How many pizzas")]
     customer_name: text("customer_name", "Who receives the order")  # type: ignore[valid-type]
-    phone: text("phone", "Digits, optionally starting with +; spaces, dots, dashes and brackets allowed")  # type: ignore[valid-type]
+    phone: text("phone", "6 to 15 digits, optionally starting with +; spaces, dots, dashes and brackets allowed",
+                pattern=PHONE.pattern)  # type: ignore[valid-type]
     address: text("address", "Delivery address; may span lines")  # type: ignore[valid-type]
     comments: text("comments", "For the kitchen or the driver", required=False) = ""  # type: ignore[valid-type]
 

@@ -56,6 +56,10 @@ class PizzaAPI(NinjaAPI):
                     content = response.get("content", {})
                     if int(code) >= 400 and "application/json" in content:
                         response["content"] = {PROBLEM_JSON: content.pop("application/json")}
+                    if (operation["operationId"], code) == ("place_order", "201"):
+                        # A client (and Schemathesis's stateful phase) follows the token to the order.
+                        response["links"] = {"ReadOrder": {"operationId": "order",
+                                                           "parameters": {"token": "$response.body#/token"}}}
                     headers = HEADERS.get((operation["operationId"], code))
                     if headers:
                         response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
