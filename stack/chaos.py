@@ -56,7 +56,8 @@ SCENARIOS = {
     5: "broken release",
     6: "staff contention",
 }
-RETRYABLE_PREFIXES = ("5", "conn_error", "timeout")
+# 409 is the API's "this Idempotency-Key is still in flight": retry the same request later.
+RETRYABLE_PREFIXES = ("5", "409", "conn_error", "timeout")
 # Errors a client may see while PostgreSQL is down: the app's 503 (with Retry-After) and the load
 # balancer's own answers when it has marked every variant unready. Never a 500.
 OUTAGE_ERRORS = {"503_app", "503_lb", "502_lb", "504_lb", "conn_error", "timeout"}
@@ -344,7 +345,8 @@ class Chaos:
         state_dir = REPO_ROOT / ".stack" / f"chaos-{self.args.port}"
         shutil.rmtree(state_dir / "logs", ignore_errors=True)
         self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=Ports(entry=self.args.port, stats=self.args.port + 404),
-                           database_url=self.pg.url, quiet=True)
+                           database_url=self.pg.url, quiet=True,
+                           extra_env={"API_ORDER_RATE_LIMIT": "0"})  # the load generator is one client at 50 orders/s
         say(f"starting A/B/C behind HAProxy on {self.stack.url()} (logs in {state_dir / 'logs'})")
         try:
             self.stack.start(staff_password=STAFF_PASSWORD)
