@@ -20,7 +20,7 @@ from ninja.errors import HttpError, ValidationError
 
 from orders.forms import OrderForm
 from orders.models import Order, Pizza, Size, Status
-from orders.services import find_by_token, order_matches, orders_open, place_order, unit_price, visitor_id
+from orders.services import order_matches, orders_open, place_order, unit_price, visitor_id
 
 from . import idempotency, ratelimit
 from .parser import StrictJSONParser, too_large
