@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
     path("staff/experiment/", include("experiment.urls")),
+    path("", include("api.urls")),
     path("", include("orders.urls")),
 ]
 

@@ -6,7 +6,7 @@ from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 
 # Our own apps: the gate and the contract rules apply to these.
-PROJECT_APPS = ("orders", "ops", "experiment")
+PROJECT_APPS = ("orders", "ops", "experiment", "api")
 # The key of the PostgreSQL advisory lock that serialises migration runs (any fixed 64-bit number).
 MIGRATION_LOCK_KEY = 7_277_000_001
 

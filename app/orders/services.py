@@ -47,6 +47,20 @@ def find_by_token(token: uuid.UUID | None) -> Order | None:
     return Order.objects.filter(form_token=token).first()
 
 
+def unit_price(pizza, size: str):
+    """The price of one pizza of `size`, rounded like its menu price."""
+    return (pizza.price * SIZE_FACTORS[size]).quantize(pizza.price)
+
+
+# The fields a customer chooses; two submissions with equal values here are the same order.
+ORDER_DETAILS = ("pizza", "size", "quantity", "customer_name", "phone", "address", "comments")
+
+
+def order_matches(order: Order, data: dict) -> bool:
+    """True when `data` (an OrderForm's cleaned_data) describes `order` exactly: a plain retry."""
+    return all(getattr(order, name) == data.get(name, "") for name in ORDER_DETAILS)
+
+
 def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str = "web") -> tuple[Order, bool]:
     """Create the order for `token`, or return the one that token already created.
 
@@ -54,13 +68,13 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
     retries: the second INSERT waits for the first to commit, fails, and reads the winner.
     """
     pizza = data["pizza"]
-    unit_price = (pizza.price * SIZE_FACTORS[data["size"]]).quantize(pizza.price)
+    price = unit_price(pizza, data["size"])
     fields = dict(
         pizza=pizza,
         size=data["size"],
         quantity=data["quantity"],
-        unit_price=unit_price,
-        total=unit_price * data["quantity"],
+        unit_price=price,
+        total=price * data["quantity"],
         customer_name=data["customer_name"],
         phone=data["phone"],
         address=data["address"],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import api, customer, staff
+from .views import customer, staff
 
 app_name = "orders"
 
@@ -12,7 +12,4 @@ urlpatterns = [
     path("orders/<slug:access_token>/", customer.order_status, name="order_status"),
     path("staff/orders/", staff.staff_orders, name="staff_orders"),
     path("staff/orders/<slug:reference>/status/", staff.staff_change_status, name="staff_change_status"),
-    path("api/v1/menu", api.api_menu, name="api_menu"),
-    path("api/v1/orders", api.api_orders, name="api_orders"),
-    path("api/v1/orders/<slug:access_token>", api.api_order, name="api_order"),
 ]

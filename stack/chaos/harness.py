@@ -48,7 +48,8 @@ class Chaos:
         say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
         state_dir = REPO_ROOT / ".stack" / f"chaos-{self.args.port}"
         shutil.rmtree(state_dir / "logs", ignore_errors=True)
-        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=self.pg.url, quiet=True)
+        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=self.pg.url, quiet=True,
+                           extra_env={"API_ORDER_RATE_LIMIT": "0"})  # the load generator is one client
         say(f"starting A/B/C behind HAProxy on {self.stack.url()} (logs in {state_dir / 'logs'})")
         try:
             self.stack.start(staff_password=STAFF_PASSWORD)

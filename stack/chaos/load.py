@@ -16,7 +16,8 @@ import requests
 from ..http import form_fields
 from ..stats import percentile
 
-RETRYABLE_PREFIXES = ("5", "conn_error", "timeout")
+# 409 is the API's "this Idempotency-Key is still in flight": retry the same request later.
+RETRYABLE_PREFIXES = ("5", "409", "conn_error", "timeout")
 
 
 def classify(response: requests.Response) -> str | None:

@@ -316,3 +316,20 @@ CONTENT_SECURITY_POLICY = {
 LOGGING["filters"]["level_by_cause"] = {"()": "ops.logging.LevelByCauseFilter"}
 LOGGING["handlers"]["stdout"]["filters"].append("level_by_cause")
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+# --- Mobile API (app/api) -----------------------------------------------------------------
+INSTALLED_APPS += ["ninja", "api"]  # ninja: its Swagger UI files, served locally (no CDN)
+# Under /api/ every error becomes a problem document, including those of the middleware below it.
+MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "api.middleware.ProblemMiddleware")
+# An order is under 2 KB; larger bodies get 413 before parsing, deeper ones 400 before json.loads.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(16 * 1024)))
+API_MAX_JSON_DEPTH = 32
+# Idempotency-Key records live this long (then a retry is a new order); purge_idempotency_keys deletes them.
+API_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("API_IDEMPOTENCY_TTL_HOURS", "24"))
+# An attempt still unfinished after this long is taken to be dead, and a retry with its key takes over.
+API_IDEMPOTENCY_IN_FLIGHT_SECONDS = int(os.environ.get("API_IDEMPOTENCY_IN_FLIGHT_SECONDS", "10"))
+# New-order attempts per client (address) per window; 0 switches the limit off (load tests).
+API_ORDER_RATE_LIMIT = int(os.environ.get("API_ORDER_RATE_LIMIT", "20"))
+API_ORDER_RATE_WINDOW = int(os.environ.get("API_ORDER_RATE_WINDOW", "60"))
+# How many proxies append to X-Forwarded-For before the app (HAProxy or the ALB: 1; CloudFront + ALB: 2).
+API_PROXY_HOPS = int(os.environ.get("API_PROXY_HOPS", "1"))

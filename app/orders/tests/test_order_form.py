@@ -171,3 +171,26 @@ def test_a_menu_link_with_a_strange_pizza_id_still_shows_the_form(client, pizza,
 def test_a_menu_link_preselects_its_pizza(client, pizza):
     response = client.get(f"/order/?pizza={pizza.pk}")
     assert response.context["form"].initial["pizza"] == pizza.pk
+
+
+def test_a_resubmission_with_other_details_shows_the_placed_order_and_says_so(client, order_data):
+    first = client.post("/order/", order_data)
+    changed = client.post("/order/", {**order_data, "quantity": "5", "address": "Elsewhere 9"})
+    assert changed.status_code == 303 and changed["Location"].startswith(first["Location"])
+    page = client.get(changed["Location"]).content.decode()
+    assert "already placed" in page and "Elsewhere 9" not in page
+    order = Order.objects.get()
+    assert order.quantity == 2
+
+
+def test_a_plain_retry_shows_the_order_without_the_notice(client, order_data):
+    first = client.post("/order/", order_data)
+    again = client.post("/order/", order_data)
+    assert again["Location"] == first["Location"]
+    assert "already placed" not in client.get(again["Location"]).content.decode()
+
+
+def test_an_invalid_resubmission_of_a_placed_order_says_so_too(client, order_data):
+    client.post("/order/", order_data)
+    changed = client.post("/order/", {**order_data, "quantity": "0"})
+    assert changed.status_code == 303 and "already placed" in client.get(changed["Location"]).content.decode()

@@ -1,1 +1,1 @@
-"""The orders app's pages, one module per audience: customer, staff, api; errors for the handlers."""
+"""The orders app's pages, one module per audience: customer and staff; errors for the handlers."""

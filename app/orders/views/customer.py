@@ -12,10 +12,12 @@ from ops import metrics
 
 from ..forms import OrderForm
 from ..models import Order, Pizza, Status
-from ..services import find_by_token, orders_open, parse_token, place_order, visitor_id
+from ..services import find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
 
 # What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
 CUSTOMER_FIELDS = ("reference", "access_token", "customer_name", "address", "quantity", "size", "total", "status", "pizza__name")
+# The confirmation's query flag after a resubmission with other details.
+RESUBMITTED = "resubmitted"
 # A menu link's ?pizza=<id>: ASCII digits only ('²'.isdigit() is true, int('²') is not).
 PIZZA_ID = re.compile(r"[0-9]{1,9}")
 
@@ -46,13 +48,14 @@ def order_create(request):
     is_open = orders_open()
     if is_open and form.is_valid():
         # The unique form_token decides: a retry of a placed order gets that order back from here.
-        order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
-        return see_confirmation(order)
+        order, created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
+        return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
     # A retry of a form that already produced an order lands on that order, even if the shop has
-    # closed or the menu changed since.
+    # closed or the menu changed since; changed details are not applied, and the page says so.
     existing = find_by_token(parse_token(request.POST.get("form_token")))
     if existing is not None:
-        return see_confirmation(existing)
+        same = form.is_valid() and order_matches(existing, form.cleaned_data)
+        return see_confirmation(existing, resubmitted=not same)
     if not is_open:
         metrics.order_refused("closed")
         return closed(request)
@@ -61,9 +64,15 @@ def order_create(request):
     return render(request, "orders/order_form.html", {"form": form}, status=422)
 
 
-def see_confirmation(order: Order):
-    """303 See Other: the browser GETs the confirmation, and a reload never re-posts the form."""
+def see_confirmation(order: Order, resubmitted: bool = False):
+    """303 See Other: the browser GETs the confirmation, and a reload never re-posts the form.
+
+    `resubmitted`: the form was sent again with other details; the confirmation says the order was
+    already placed as shown (the one-time token protects it like an Idempotency-Key).
+    """
     response = redirect("orders:confirmation", access_token=order.access_token)
+    if resubmitted:
+        response["Location"] += "?" + RESUBMITTED
     response.status_code = 303
     return response
 
@@ -74,7 +83,8 @@ def customer_order(access_token: str) -> Order:
 
 @require_safe
 def confirmation(request, access_token: str):
-    response = render(request, "orders/confirmation.html", {"order": customer_order(access_token)})
+    context = {"order": customer_order(access_token), "resubmitted": RESUBMITTED in request.GET}
+    response = render(request, "orders/confirmation.html", context)
     response["Cache-Control"] = "no-store"  # the customer's name and address
     response["Referrer-Policy"] = "no-referrer"  # the link is the secret: never leak it onward
     return response

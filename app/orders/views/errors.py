@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
@@ -16,8 +16,7 @@ def csrf_failure(request, reason=""):
 
 
 def not_found(request, exception=None):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": "Not found.", "fields": {}}, status=404)
+    # Under /api/ the problem middleware turns any 404 into a problem document.
     return render(request, "404.html", status=404)
 
 
