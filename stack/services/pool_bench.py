@@ -3,7 +3,7 @@
     .venv/bin/python -m stack.postgres .venv/bin/python -m stack.services.pool_bench [--rounds 3] [--seconds 5]
 
 Two gunicorn processes of variant A (2 workers x 4 threads each) on one database: slot 1 direct,
-slot 2 through PgBouncer (transaction mode). wrk runs stack/bench_order.lua against each in
+slot 2 through PgBouncer (transaction mode). wrk runs stack/bench/order.lua against each in
 alternating rounds, so other work on the machine lands on both alike. Ports: PIZZA_TEST_PORT + 300..
 The figures feed docs/capacity.md.
 """

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from pytest_helm_charts.k8s.deployment import wait_for_deployments_to_run
 
-from stack.releases import releases
+from stack.deploy.releases import releases
 
 HOST = "pizza.localtest.me"  # chart/ci/kind-values.yaml's allowedHosts
 RELEASES = releases("dev")

@@ -30,7 +30,7 @@ from pathlib import Path
 import helm_python
 import yaml
 
-from stack.releases import deep_merge, releases
+from stack.deploy.releases import deep_merge, releases
 from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -112,10 +112,11 @@ def test_redirect_after_status_change_never_reads_next_as_a_view_name(staff_clie
 def test_load_balancer_refuses_only_what_the_app_would_not_drain():
     """Layers agree: the app's form limit is what users meet; HAProxy refuses above the drain cap."""
     from config.variants import load_variants
-    from stack.haproxy import Ports, render
+    from stack.local.haproxy import render
+    from stack.local.ports import PortPlan
 
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == MAX_FORM_BYTES < MAX_DRAIN_BYTES
-    config = render(load_variants("dev"), Ports(), Path("/tmp/x.sock"))
+    config = render(load_variants("dev"), PortPlan(), Path("/tmp/x.sock"))
     deny = [line.strip() for line in config.splitlines() if "deny_status 413" in line]
     assert deny and deny[0].startswith(f"http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {MAX_DRAIN_BYTES} }}")
 
