@@ -24,6 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 import waffle
 
+from experiment.tokens import form_variant_token, read_form_variant
+
 from .forms import OrderForm, StaffFilterForm
 from .models import Order, Pizza, Status, change_status
 from .services import find_by_token, place_order, visitor_id
@@ -60,6 +62,7 @@ def order_create(request):
         if not waffle.switch_is_active(ORDERS_OPEN):
             return _closed(request, status=200)
         initial = {"form_token": uuid.uuid4()}
+        initial["shown_by"] = form_variant_token(initial["form_token"])
         if request.GET.get("pizza", "").isdigit():
             initial["pizza"] = int(request.GET["pizza"])
         return render(request, "orders/order_form.html", {"form": OrderForm(initial=initial)})
@@ -67,7 +70,9 @@ def order_create(request):
     form = OrderForm(request.POST)
     if waffle.switch_is_active(ORDERS_OPEN) and form.is_valid():
         # The unique form_token decides: a retry of a placed order gets that order back from here.
-        order, _created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
+        token = form.cleaned_data["form_token"]
+        shown_by = read_form_variant(form.cleaned_data.get("shown_by", ""), token)
+        order, _created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
         return _see_confirmation(order)
     # A retry of a form that already produced an order lands on that order, even if the shop has
     # closed or the menu changed since.
