@@ -7,6 +7,7 @@ the counters always equal what the assignment table says, and the page never sca
 from __future__ import annotations
 
 import logging
+import random
 from decimal import Decimal
 
 from django.conf import settings
@@ -26,7 +27,8 @@ def _table(model) -> str:
 
 
 def _shard(visitor_id: str) -> int:
-    return int(visitor_id[:2], 16) % SHARDS if visitor_id else 0
+    # Without a visitor (unattributed orders) any shard will do: spread them too.
+    return int(visitor_id[:2], 16) % SHARDS if visitor_id else random.randrange(SHARDS)
 
 
 def add_to_counts(day, variant: str, shard: int, **deltas) -> None:
@@ -83,9 +85,9 @@ def record_order(visitor_id: str, variant: str, total: Decimal, created_at) -> b
     as unattributed on the variant that took it, on the order's day.
     """
     amount = capped(total)
-    table = _table(Assignment)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if visitor_id:
+    if visitor_id:
+        table = _table(Assignment)
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET orders = orders + 1, revenue = revenue + %s "
                 "WHERE visitor_id = %s AND first_seen <= %s RETURNING day, variant, orders, revenue",
@@ -99,7 +101,8 @@ def record_order(visitor_id: str, variant: str, total: Decimal, created_at) -> b
                 add_to_counts(day, credited, _shard(visitor_id), orders=1, converters=1 if orders == 1 else 0,
                               revenue=amount, revenue_sq=after * after - before * before)
                 return True
-        add_to_counts(timezone.localdate(created_at), variant, _shard(visitor_id), unattributed=1)
+    # One statement in autocommit: no transaction needed for a single upsert.
+    add_to_counts(timezone.localdate(created_at), variant, _shard(visitor_id), unattributed=1)
     return False
 
 
