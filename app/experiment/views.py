@@ -14,8 +14,8 @@ from orders.services import visitor_id
 from orders.views import staff_required
 
 from . import charts, tokens, tracking
-from .middleware import is_bot, is_prefetch, is_staff, log, seen
 from .forms import ReportForm
+from .middleware import is_bot, is_prefetch, is_staff, log, seen
 from .report import Report, build_report
 
 CSV_COLUMNS = [
