@@ -240,6 +240,10 @@ class Plan:
         return self.mde * 100.0
 
     @property
+    def power_pct(self) -> float:
+        return self.power * 100.0
+
+    @property
     def baseline_pct(self) -> float:
         return self.baseline * 100.0
 
