@@ -1,4 +1,9 @@
-"""Who saw which variant, once per visitor, variant and day: the denominator of every conversion rate."""
+"""The experiment's tables.
+
+Assignment and DailyCount (migration 0002) are what the app writes and the page reads. Exposure,
+the first per-day log, is no longer written; it stays for releases that still read it and can be
+dropped by a later contract step.
+"""
 
 from __future__ import annotations
 
