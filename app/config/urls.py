@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from experiment.views import seen_beacon
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Log in and out only: password reset by mail is not offered (an admin resets a staff password
@@ -10,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
     path("staff/experiment/", include("experiment.urls")),
     path("", include("api.urls")),
+    path("seen/<str:token>", seen_beacon, name="experiment_seen"),
     path("", include("orders.urls")),
 ]
 

@@ -28,7 +28,7 @@ class ReportForm(forms.Form):
                 raise forms.ValidationError(f"Choose dates between {EARLIEST} and {LATEST}.")
         default_from, default_to = default_period()
         date_to = data.get("date_to") or default_to
-        date_from = data.get("date_from") or (date_to - (default_to - default_from))
+        date_from = data.get("date_from") or min(default_from, date_to)
         if date_from > date_to:
             raise forms.ValidationError("The start date is after the end date.")
         if (date_to - date_from).days >= MAX_DAYS:

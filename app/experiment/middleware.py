@@ -1,8 +1,13 @@
-"""The visitor cookie and the exposure log: which variant each visitor saw, once per day.
+"""The visitor cookie and the exposure beacon.
 
-Cost on the hot path: a page view of a visitor this process already recorded today costs no query
-(an in-process LRU of keys written); the first view of the day costs one
-INSERT ... ON CONFLICT DO NOTHING. POSTs (placing an order) never write here.
+Exposure = the first rendering of a design's landing page or order form to a human visitor.
+The middleware never writes on the page view itself: it adds a small beacon to those two pages,
+signed with the visitor id and the variant that rendered the page. The beacon (/seen/<token>)
+records the exposure only when it comes back with the same visitor cookie, so clients that drop
+cookies (scripts, most bots) never become visitors, and a prerendered page counts only once shown.
+
+Not exposures: confirmation and status pages, other customer pages, HEAD, the API, staff pages,
+staff users, prefetch/prerender requests, and user agents that are not browsers.
 """
 
 from __future__ import annotations
@@ -10,32 +15,45 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import uuid
 from collections import OrderedDict
-from datetime import date
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
-from ops import metrics
 from orders.services import VISITOR_COOKIE, VISITOR_ID
 
-from .models import Exposure
+from . import assignment, tokens
 
 log = logging.getLogger("pizza.experiment")
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
-# Pages that are not part of the customer experience (probes never get here: HealthMiddleware answers first).
-UNTRACKED_PREFIXES = ("/static/", "/admin/", "/api/", "/staff/", "/accounts/", "/healthz", "/readyz", "/favicon")
-# Crawlers, monitors and scripts. curl and wget are the ops scripts' tools: their page views are not visitors.
-# An empty User-Agent counts as a script too; real browsers always send one.
-BOT_USER_AGENT = re.compile(r"bot|crawl|spider|slurp|curl|wget|headless|lighthouse|probe|health|monitor|uptime", re.I)
-SEEN_MAX = 20_000  # keys remembered per process: about 3 MB, far more than one process's daily visitors
+# ROUTE_COOKIE tells a load balancer that cannot hash (the ALB) which variant the visitor's hash picked.
+ROUTE_COOKIE = "pz_arm"
+# Only these pages expose a visitor to a design.
+EXPOSURE_VIEWS = {"orders:home", "orders:order_create"}
+# Pages that are not part of the customer experience get no visitor cookie (probes never get here).
+UNTRACKED_PREFIXES = ("/static/", "/admin/", "/api/", "/staff/", "/accounts/", "/seen/", "/healthz", "/readyz", "/metrics", "/favicon")
+# Every browser's User-Agent starts with Mozilla/; HTTP libraries (python-requests, Go-http-client,
+# okhttp, curl, Scrapy...) and most unfurlers (WhatsApp, Slack-ImgProxy...) do not.
+BROWSER = re.compile(r"^Mozilla/\d")
+# Crawlers, unfurlers and tools that do claim Mozilla. Whole words only: "CUBOT" (a phone brand) is
+# not a bot, "Googlebot" and "Slackbot-LinkExpanding" are.
+BOT = re.compile(
+    r"\b(?!cubot\b)\w*bot\b|\b\w*(crawler|spider)\b|\bcrawl|\bslurp\b|\bheadless\w*|\blighthouse\b|\bchrome-lighthouse\b"
+    r"|\bfacebookexternalhit\b|\bfacebookcatalog\b|\bembedly\b|\biframely\b|\bpinterest\w*|\bskypeuripreview\b"
+    r"|\bwhatsapp\b|\btelegram\w*|\bdiscord\w*|\bslack\w*|\bvkshare\b|\bbitlyurlexpander\b|\bqwantify\b"
+    r"|\bgoogle-(?:inspectiontool|pagerenderer|read-aloud|site-verification|structured-data)\b|\bgoogleother\b"
+    r"|\bpython-\w+|\bgo-http-client\b|\bokhttp\b|\bscrapy\b|\bcurl\b|\bwget\b|\bhttpclient\b|\bnode-fetch\b|\baxios\b"
+    r"|\bundici\b|\bpostmanruntime\b|\bphantomjs\b|\bselenium\b|\bplaywright\b|\bpuppeteer\b|\bpingdom\w*|\buptime\w*"
+    r"|\bmonitor\w*|\bprobe\b|\bhealth-?check\w*|\bpreview\b|\bfetcher\b|\bgptbot\b|\bbytespider\b|\bpetalbot\b",
+    re.I,
+)
+# Prefetch and prerender announce themselves (Chrome: Sec-Purpose; older: Purpose, X-Purpose, X-Moz).
+PREFETCH_HEADERS = ("HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
+SEEN_MAX = 20_000  # (visitor, variant) keys remembered per process: a few MB
 
 
-class SeenToday:
-    """A bounded, thread-safe LRU of (day, visitor, variant) keys this process has already written."""
+class Seen:
+    """A bounded, thread-safe LRU of (visitor, variant) this process has already recorded."""
 
     def __init__(self, maxsize: int = SEEN_MAX):
         self.maxsize = maxsize
@@ -64,61 +82,44 @@ class SeenToday:
         return len(self._keys)
 
 
-seen = SeenToday()
-
-
-def _insert_sql() -> str:
-    table = connection.ops.quote_name(Exposure._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(Exposure._meta.get_field(f).column) for f in ("day", "visitor_id", "variant", "first_seen"))
-    # ON CONFLICT DO NOTHING: PostgreSQL and SQLite (the local default) both accept it.
-    return f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
-
-
-def record_exposure(visitor_id: str, variant: str, now=None) -> bool:
-    """Write (today, visitor, variant) once; True when a statement was sent. Never raises on DB errors."""
-    now = now or timezone.now()
-    day: date = timezone.localdate(now)
-    key = (day, visitor_id, variant)
-    if key in seen:
-        return False
-    params = [connection.ops.adapt_datefield_value(day), visitor_id, variant, connection.ops.adapt_datetimefield_value(now)]
-    try:
-        # One statement, one round trip in autocommit; inside a transaction a savepoint keeps a failure local.
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                _execute(params)
-        else:
-            _execute(params)
-    except DatabaseError as exc:
-        log.warning("exposure not recorded: %s", type(exc).__name__, extra={"error": str(exc).strip()[:300]})
-        return False
-    seen.add(key)
-    return True
-
-
-def _execute(params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), params)
-        if cursor.rowcount == 1:  # ON CONFLICT DO NOTHING: count only rows really written
-            metrics.exposure_recorded()
+seen = Seen()
 
 
 def is_bot(request) -> bool:
-    agent = request.META.get("HTTP_USER_AGENT", "")
-    return not agent.strip() or bool(BOT_USER_AGENT.search(agent))
+    agent = request.META.get("HTTP_USER_AGENT", "").strip()
+    return not BROWSER.match(agent) or bool(BOT.search(agent))
+
+
+def is_prefetch(request) -> bool:
+    return any(word in request.META.get(h, "").lower() for h in PREFETCH_HEADERS for word in ("prefetch", "prerender", "preview"))
+
+
+def is_staff(request) -> bool:
+    user = getattr(request, "user", None)
+    # Customers never log in: any account (kitchen, marketing, admin) is staff. A query only with a session.
+    return user is not None and user.is_authenticated
 
 
 def is_tracked_path(path: str) -> bool:
     return not path.startswith(UNTRACKED_PREFIXES)
 
 
-class VisitorMiddleware:
-    """Gives every visitor of a customer page the pz_visitor cookie and records their exposure.
+def weights() -> dict[str, int]:
+    return {name: v.weight for name, v in settings.VARIANT_SET.variants.items()}
 
-    Only GETs of customer pages are considered; an exposure is a 200 HTML response to a non-bot,
-    non-staff visitor while settings.RECORD_EXPOSURES is on. A visitor arriving without the cookie
-    is counted on that first response under the id the response sets.
-    """
+
+def beacon(token: str) -> bytes:
+    """Fires once the page is really shown: after a prerendered page is activated, never during prerender."""
+    url = f"/seen/{token}"
+    return (
+        f'<script>(function(){{var u="{url}";function s(){{fetch(u,{{credentials:"same-origin",keepalive:true}})}}'
+        f'if(document.prerendering){{document.addEventListener("prerenderingchange",s,{{once:true}})}}else{{s()}}}})();</script>'
+        f'<noscript><img src="{url}" alt="" width="1" height="1" class="seen"></noscript>'
+    ).encode()
+
+
+class VisitorMiddleware:
+    """Gives visitors of customer pages the pz_visitor cookie (hashing to this variant) and the beacon."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -128,23 +129,36 @@ class VisitorMiddleware:
             return self.get_response(request)
         current = request.COOKIES.get(VISITOR_COOKIE, "")
         is_new = not VISITOR_ID.match(current)
-        visitor_id = uuid.uuid4().hex if is_new else current
+        # A new visitor gets an id whose hash lands on the variant serving them: their next visit returns here.
+        visitor_id = assignment.mint_visitor_id(settings.VARIANT, weights()) if is_new else current
         request.visitor_id = visitor_id
         response = self.get_response(request)
         if is_new:
             response.set_cookie(
                 VISITOR_COOKIE, visitor_id, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure(),
             )
-        if self._is_exposure(request, response):
-            record_exposure(visitor_id, settings.VARIANT)
+        routed = assignment.assigned_variant(visitor_id, weights()) if sum(weights().values()) else settings.VARIANT
+        if request.COOKIES.get(ROUTE_COOKIE) != routed:
+            response.set_cookie(ROUTE_COOKIE, routed, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure())
+        if self._is_exposure_page(request, response):
+            self._add_beacon(response, beacon(tokens.seen_token(visitor_id, settings.VARIANT)))
         return response
 
     @staticmethod
-    def _is_exposure(request, response) -> bool:
-        if not getattr(settings, "RECORD_EXPOSURES", True) or response.status_code != 200:
+    def _is_exposure_page(request, response) -> bool:
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.view_name not in EXPOSURE_VIEWS:
+            return False
+        if not getattr(settings, "RECORD_EXPOSURES", True) or response.status_code != 200 or response.streaming:
             return False
         if not response.get("Content-Type", "").startswith("text/html") or is_bot(request):
             return False
-        user = getattr(request, "user", None)
-        # Staff browsing the shop are not customers; the check costs a query only for a logged-in session.
-        return not (user is not None and user.is_staff)
+        return not is_staff(request)
+
+    @staticmethod
+    def _add_beacon(response, snippet: bytes) -> None:
+        content = response.content
+        at = content.rfind(b"</body>")
+        response.content = content[:at] + snippet + content[at:] if at >= 0 else content + snippet
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))

@@ -1,54 +1,70 @@
-"""The numbers behind the Experiment page: visitors, orders and revenue per variant, and what they say.
+"""The numbers behind the Experiment page, read from the daily counters only.
 
-Definitions (the same on the page, in the CSV and in the tests):
+Definitions (the same on the page, in the CSV and in the tests; docs/experiment.md says them in words):
 
-- visitors: distinct visitor ids with an exposure on that variant on a day in the range.
-- orders: orders created in the range on that variant, not cancelled, whose visitor has an exposure
-  on the same variant in the range ("attributed"). Orders without a matching exposure (the JSON API,
-  cookies blocked, RECORD_EXPOSURES off) are counted apart as unattributed, so a conversion rate can
-  never exceed 100 % and every order sits in the denominator it came from.
-- converting visitors: distinct visitor ids among those orders; conversion = converting / visitors.
-- revenue: the total of those orders; revenue per visitor = revenue / visitors.
+- visitors: visitors whose first exposure (landing page or order form shown to a human, cookie
+  returned) fell in the range, credited to the variant that showed it, for good.
+- crossovers: of those, visitors later seen on another variant; they stay with their first variant.
+- orders, converting visitors, revenue: web orders of those visitors placed after their first
+  exposure (whenever placed), revenue capped per order at EXPERIMENT_REVENUE_CAP. A later
+  cancellation is not subtracted: the design did persuade the customer to order.
+- unattributed: web orders in the range with no earlier exposure of their visitor (cookies blocked,
+  no beacon), on the variant that took them; not in any rate.
 
-Every query is bounded by the date range: exposures by the (day, variant, visitor_id) index, orders
-by created_at (the order_newest index), each order probing the exposure unique index
-(visitor_id, variant, day) once.
+All queries live in this module (a database router may send them to a replica). They read
+DailyCount rows of the range: at most days x variants x shards rows, whatever the traffic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.conf import settings
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from config.variants import VariantSet
-from orders.models import Order, Status
 
 from . import stats
-from .models import Exposure
+from .models import DailyCount
 
 # A winner is named only when every variant in the split has at least this much data.
 MIN_VISITORS = 100
 MIN_ORDERS = 10
-ALPHA = 0.05  # significance of a difference from the control (two-sided, unadjusted)
+ALPHA = stats.ALPHA  # family-wise, across every comparison and every look
 SRM_ALPHA = 0.001  # a split this unlikely under the configured weights is flagged
 SRM_MIN_EXPECTED = 5  # below this many expected visitors in a cell the chi-square test is not trusted
-STICKINESS_WARN_SHARE = 0.01  # more than 1 % of visitors on two variants on one day: stickiness is broken
-DEFAULT_DAYS = 14
+CROSSOVER_WARN_SHARE = 0.01  # more than 1 % of visitors saw two designs: assignment is leaking
+DEFAULT_BASELINE = 0.05  # the conversion rate planned for until the control has data
 MAX_DAYS = 366
 
 
+def first_day() -> date | None:
+    """The first cohort day with any exposure: where the experiment's analysis starts by default."""
+    return DailyCount.objects.aggregate(first=Min("day"))["first"]
+
+
 def default_period(today: date | None = None) -> tuple[date, date]:
-    """The last 14 days, today included."""
+    """From the experiment's first day (at most MAX_DAYS back) to today."""
     today = today or timezone.localdate()
-    return today - timedelta(days=DEFAULT_DAYS - 1), today
+    start = first_day() or today
+    return max(start, today - timedelta(days=MAX_DAYS - 1)), today
 
 
 def default_control(variant_set: VariantSet) -> str:
     return variant_set.schema_owner if variant_set.schema_owner in variant_set.variants else next(iter(variant_set.variants))
+
+
+def counts_by_variant(date_from: date, date_to: date) -> dict[str, dict]:
+    """Every counter summed per variant over the range's cohort days."""
+    rows = (
+        DailyCount.objects.filter(day__gte=date_from, day__lte=date_to).values("variant")
+        .annotate(**{c: Sum(c) for c in ("visitors", "converters", "orders", "revenue", "revenue_sq", "crossovers", "unattributed")})
+        .order_by()
+    )
+    return {row["variant"]: row for row in rows}
 
 
 def _pct(value: float | None) -> float | None:
@@ -65,12 +81,18 @@ class VariantRow:
     orders: int = 0
     converters: int = 0
     revenue: Decimal = Decimal("0.00")
+    revenue_sq: float = 0.0
+    crossovers: int = 0
     unattributed_orders: int = 0
     observed_share: float | None = None
     interval: tuple[float, float] | None = None
-    comparison: stats.Comparison | None = None
+    rpv_interval: tuple[float, float] | None = None
     is_control: bool = False
     configured: bool = True
+    # Against the control (None for the control and for variants outside the split).
+    conversion: stats.PairTest | None = None
+    revenue_test: stats.PairTest | None = None
+    newcombe: tuple[float, float] | None = None
 
     @property
     def active(self) -> bool:
@@ -78,28 +100,41 @@ class VariantRow:
         return self.configured and self.weight > 0
 
     @property
+    def arm(self) -> stats.Arm:
+        return stats.Arm(self.visitors, self.converters, float(self.revenue), self.revenue_sq)
+
+    @property
     def rate(self) -> float | None:
         return self.converters / self.visitors if self.visitors else None
 
     @property
-    def revenue_per_visitor(self) -> Decimal | None:
-        return (self.revenue / self.visitors).quantize(Decimal("0.0001")) if self.visitors else None
+    def revenue_per_visitor(self) -> float | None:
+        return float(self.revenue) / self.visitors if self.visitors else None
 
     @property
     def enough_data(self) -> bool:
-        return self.visitors >= MIN_VISITORS and self.orders >= MIN_ORDERS
+        return self.visitors >= MIN_VISITORS and self.converters >= MIN_ORDERS
 
     @property
     def p_value(self) -> float | None:
-        return self.comparison.p_value if self.comparison else None
+        """Always-valid, Holm-adjusted p of the conversion difference from the control."""
+        return None if self.conversion is None else self.conversion.adjusted_p
 
     @property
     def significant(self) -> bool:
-        return self.comparison is not None and self.comparison.p_value < ALPHA
+        return self.conversion is not None and self.conversion.adjusted_p < ALPHA
+
+    @property
+    def revenue_significant(self) -> bool:
+        return self.revenue_test is not None and self.revenue_test.adjusted_p < ALPHA
 
     @property
     def p_display(self) -> str:
         return format_p(self.p_value)
+
+    @property
+    def revenue_p_display(self) -> str:
+        return format_p(None if self.revenue_test is None else self.revenue_test.adjusted_p)
 
     # Percentages and percentage points, for the template and the CSV.
     @property
@@ -116,15 +151,59 @@ class VariantRow:
 
     @property
     def diff_pp(self) -> float | None:
-        return _pct(self.comparison.difference) if self.comparison else None
+        return _pct(self.conversion.difference) if self.conversion else None
 
     @property
     def diff_low_pp(self) -> float | None:
-        return _pct(self.comparison.low) if self.comparison else None
+        return _pct(self.conversion.difference - self.conversion.half_width) if self.conversion else None
 
     @property
     def diff_high_pp(self) -> float | None:
-        return _pct(self.comparison.high) if self.comparison else None
+        return _pct(self.conversion.difference + self.conversion.half_width) if self.conversion else None
+
+    @property
+    def newcombe_low_pp(self) -> float | None:
+        return _pct(self.newcombe[0]) if self.newcombe else None
+
+    @property
+    def newcombe_high_pp(self) -> float | None:
+        return _pct(self.newcombe[1]) if self.newcombe else None
+
+    @property
+    def lift_pct(self) -> float | None:
+        return _pct(self.conversion.lift) if self.conversion and self.rate and self.conversion.lift_low is not None else None
+
+    @property
+    def lift_low_pct(self) -> float | None:
+        return _pct(self.conversion.lift_low) if self.lift_pct is not None else None
+
+    @property
+    def lift_high_pct(self) -> float | None:
+        return _pct(self.conversion.lift_high) if self.lift_pct is not None else None
+
+    @property
+    def rpv_diff(self) -> float | None:
+        return self.revenue_test.difference if self.revenue_test else None
+
+    @property
+    def rpv_diff_low(self) -> float | None:
+        return self.revenue_test.difference - self.revenue_test.half_width if self.revenue_test else None
+
+    @property
+    def rpv_diff_high(self) -> float | None:
+        return self.revenue_test.difference + self.revenue_test.half_width if self.revenue_test else None
+
+    @property
+    def rpv_lift_pct(self) -> float | None:
+        return _pct(self.revenue_test.lift) if self.revenue_test and self.revenue_per_visitor else None
+
+    @property
+    def rpv_lift_low_pct(self) -> float | None:
+        return _pct(self.revenue_test.lift_low) if self.rpv_lift_pct is not None else None
+
+    @property
+    def rpv_lift_high_pct(self) -> float | None:
+        return _pct(self.revenue_test.lift_high) if self.rpv_lift_pct is not None else None
 
     @property
     def expected_share_pct(self) -> float | None:
@@ -146,6 +225,30 @@ class SplitCheck:
 
 
 @dataclass
+class Plan:
+    """The power calculation: visitors needed to detect `mde` at `power`, and the days left at this traffic."""
+
+    mde: float
+    power: float
+    baseline: float
+    needed_visitors: int | None
+    daily_visitors: float
+    days_left: int | None
+
+    @property
+    def mde_pct(self) -> float:
+        return self.mde * 100.0
+
+    @property
+    def power_pct(self) -> float:
+        return self.power * 100.0
+
+    @property
+    def baseline_pct(self) -> float:
+        return self.baseline * 100.0
+
+
+@dataclass
 class Report:
     date_from: date
     date_to: date
@@ -153,68 +256,30 @@ class Report:
     rows: list[VariantRow]
     split: SplitCheck
     total_visitors: int
-    multi_variant_visitors: int
-    same_day_multi_variant_visitors: int
+    crossovers: int
     winner: str | None
+    winner_metric: str | None
     verdict: str
     enough_data: bool
+    plan: Plan
+    revenue_cap: Decimal
+    family_size: int
     min_visitors: int = MIN_VISITORS
     min_orders: int = MIN_ORDERS
     alpha: float = ALPHA
     srm_alpha: float = SRM_ALPHA
 
     @property
-    def multi_variant_share_pct(self) -> float | None:
-        return 100.0 * self.multi_variant_visitors / self.total_visitors if self.total_visitors else None
+    def crossover_share_pct(self) -> float | None:
+        return 100.0 * self.crossovers / self.total_visitors if self.total_visitors else None
 
     @property
-    def stickiness_broken(self) -> bool:
-        return bool(self.total_visitors) and self.same_day_multi_variant_visitors / self.total_visitors > STICKINESS_WARN_SHARE
+    def crossovers_high(self) -> bool:
+        return bool(self.total_visitors) and self.crossovers / self.total_visitors > CROSSOVER_WARN_SHARE
 
     @property
     def unattributed_orders(self) -> int:
         return sum(row.unattributed_orders for row in self.rows)
-
-
-# --- Queries ---------------------------------------------------------------------------------
-
-def _exposures(date_from: date, date_to: date):
-    return Exposure.objects.filter(day__gte=date_from, day__lte=date_to)
-
-
-def visitors_by_variant(date_from: date, date_to: date) -> dict[str, int]:
-    rows = _exposures(date_from, date_to).values("variant").annotate(n=Count("visitor_id", distinct=True)).order_by()
-    return {row["variant"]: row["n"] for row in rows}
-
-
-def orders_by_variant(date_from: date, date_to: date) -> dict[str, dict]:
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(date_from, time.min, tz)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tz)
-    in_range = Order.objects.filter(created_at__gte=start, created_at__lt=end).exclude(status=Status.CANCELLED)
-    exposed = _exposures(date_from, date_to).filter(visitor_id=OuterRef("visitor_id"), variant=OuterRef("variant"))
-    # EXISTS in the WHERE clause: one semi-join probe per order (the exposure unique index), not one per aggregate.
-    attributed = (
-        in_range.filter(Exists(exposed)).values("variant")
-        .annotate(orders=Count("id"), converters=Count("visitor_id", distinct=True), revenue=Sum("total")).order_by()
-    )
-    totals = in_range.values("variant").annotate(n=Count("id")).order_by()
-    found: dict[str, dict] = {row["variant"]: {**row, "unattributed": 0} for row in attributed}
-    for row in totals:
-        entry = found.setdefault(row["variant"], {"variant": row["variant"], "orders": 0, "converters": 0, "revenue": None})
-        entry["unattributed"] = row["n"] - entry["orders"]
-    return found
-
-
-def multi_variant_visitors(date_from: date, date_to: date) -> tuple[int, int]:
-    """(visitors seen on more than one variant in the range, of those: on two variants on one day)."""
-    in_range = _exposures(date_from, date_to)
-    anywhere = in_range.values("visitor_id").annotate(k=Count("variant", distinct=True)).filter(k__gt=1).order_by().count()
-    same_day = (
-        in_range.values("day", "visitor_id").annotate(k=Count("variant")).filter(k__gt=1).order_by()
-        .aggregate(n=Count("visitor_id", distinct=True))["n"]
-    )
-    return anywhere, same_day or 0
 
 
 # --- Analysis --------------------------------------------------------------------------------
@@ -250,63 +315,99 @@ def p_phrase(p: float) -> str:
     return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
-def _verdict(rows: list[VariantRow], control: VariantRow, split: SplitCheck) -> tuple[str | None, str, bool]:
-    """(winner or None, one sentence for marketing, whether every variant has the minimum sample)."""
-    active = [row for row in rows if row.active or row.is_control]
-    if len(active) < 2:
-        return None, "Only one variant is in the split: there is nothing to compare.", False
-    short = [row for row in active if not row.enough_data]
+def make_plan(arms: list[VariantRow], control: VariantRow, family_size: int, days_observed: int) -> Plan:
+    mde = settings.EXPERIMENT_MDE
+    baseline = control.rate if control.enough_data and control.rate else DEFAULT_BASELINE
+    total_weight = sum(row.weight for row in arms) or 1
+    smallest_other = min((row.weight for row in arms if row is not control), default=0) / total_weight
+    # Bonferroni's alpha / family: Holm's first step, so the plan is never optimistic.
+    needed = stats.visitors_needed(baseline, mde, control.weight / total_weight, smallest_other, ALPHA / max(1, family_size))
+    visitors = sum(row.visitors for row in arms)
+    daily = visitors / max(1, days_observed)
+    days_left = None
+    if needed is not None and daily > 0:
+        days_left = max(0, -(-(needed - visitors) // int(max(1, round(daily)))))
+    return Plan(mde, stats.POWER, baseline, needed, daily, days_left)
+
+
+def _verdict(arms: list[VariantRow], control: VariantRow, split: SplitCheck, decision: stats.Decision | None,
+             plan: Plan) -> tuple[str | None, str | None, str]:
+    """(winner or None, the metric it wins on, what marketing may conclude today, in one or two sentences)."""
+    if len(arms) < 2:
+        return None, None, "Only one variant is in the split: there is nothing to compare."
+    keep_going = (f"Keep collecting: about {plan.days_left} more day{'s' if plan.days_left != 1 else ''} at this traffic "
+                  f"to detect a {plan.mde_pct:.0f} % lift with {plan.power:.0%} power." if plan.days_left else
+                  f"Keep collecting: the planned horizon to detect a {plan.mde_pct:.0f} % lift is reached, so the designs most likely "
+                  "differ by less than that; you may stop and keep the control." if plan.days_left == 0 else
+                  "Keep collecting.")
+    short = [row for row in arms if not row.enough_data]
     if short:
-        names = ", ".join(f"{row.name.upper()} ({row.visitors} visitors, {row.orders} orders)" for row in short)
-        return None, (f"Not enough data yet: each variant needs at least {MIN_VISITORS} visitors and {MIN_ORDERS} orders "
-                      f"before a winner is named. Still short: {names}."), False
+        names = ", ".join(f"{row.name.upper()} ({row.visitors} visitors, {row.converters} ordering)" for row in short)
+        return None, None, (f"No winner yet: each variant needs at least {MIN_VISITORS} visitors and {MIN_ORDERS} ordering visitors "
+                            f"before one can be named (still short: {names}). {keep_going}")
     if split.flagged:
-        return None, "No winner: the split itself is unhealthy (see the split check), so the comparison cannot be trusted.", True
-    best = max(active, key=lambda row: (row.rate, row.is_control))
-    others = [row for row in active if row is not control]
-    if best is control:
-        if all(row.significant for row in others):
-            return control.name, f"{control.name.upper()} (the control) converts best; every other variant is significantly lower.", True
-        return None, f"No variant converts significantly better than the control {control.name.upper()}.", True
-    if best.significant:
-        return best.name, (f"{best.name.upper()} converts best: {best.rate_pct:.2f} % against {control.rate_pct:.2f} % for the control "
-                           f"{control.name.upper()} ({best.diff_pp:+.2f} pp, {p_phrase(best.p_value)})."), True
-    return None, (f"{best.name.upper()} converts best so far, but its difference from the control {control.name.upper()} "
-                  f"is not significant ({p_phrase(best.p_value)})."), True
+        return None, None, "No winner: the split itself is unhealthy (see the split check), so no comparison can be trusted. Fix the split first."
+    for metric, words in (("conversion", "converts best"), ("revenue", "earns the most per visitor")):
+        index = decision.winners[metric]
+        if index >= 0:
+            best = arms[index]
+            return best.name, metric, (f"{best.name.upper()} {words}: it is significantly better than every other design "
+                                       f"(always-valid test, Holm-adjusted across all {len(decision.tests)} comparisons). "
+                                       f"You may stop the experiment and roll out {best.name.upper()}.")
+    worse = [row.name.upper() for row in arms if row is not control and row.significant and row.conversion.difference < 0]
+    note = f" {', '.join(worse)} converts significantly worse than the control {control.name.upper()}." if worse else ""
+    return None, None, f"No winner yet: no design is significantly better than all the others.{note} {keep_going}"
 
 
-def build_report(variant_set: VariantSet, date_from: date, date_to: date, control: str | None = None) -> Report:
+def build_report(variant_set: VariantSet, date_from: date, date_to: date, control: str | None = None, today: date | None = None) -> Report:
     control = control if control in variant_set.variants else default_control(variant_set)
-    visitors = visitors_by_variant(date_from, date_to)
-    orders = orders_by_variant(date_from, date_to)
+    today = today or timezone.localdate()
+    counts = counts_by_variant(date_from, date_to)
     total_weight = variant_set.total_weight
     rows = [
         VariantRow(name=v.name, theme=v.theme, weight=v.weight, expected_share=v.weight / total_weight)
         for v in variant_set.variants.values()
     ]
     # Traffic recorded for a variant this environment no longer (or never) configured is shown, not hidden.
-    for name in sorted((set(visitors) | set(orders)) - set(variant_set.variants)):
+    for name in sorted(set(counts) - set(variant_set.variants)):
         rows.append(VariantRow(name=name, theme="?", weight=0, expected_share=None, configured=False))
-    total_visitors = sum(visitors.values())
     for row in rows:
-        row.visitors = visitors.get(row.name, 0)
-        found = orders.get(row.name, {})
-        row.orders = found.get("orders", 0)
-        row.converters = found.get("converters", 0)
+        found = counts.get(row.name, {})
+        row.visitors = found.get("visitors") or 0
+        row.orders = found.get("orders") or 0
+        row.converters = found.get("converters") or 0
         row.revenue = found.get("revenue") or Decimal("0.00")
-        row.unattributed_orders = found.get("unattributed", 0)
-        row.observed_share = row.visitors / total_visitors if total_visitors else None
-        row.interval = stats.wilson_interval(row.converters, row.visitors)
+        row.revenue_sq = found.get("revenue_sq") or 0.0
+        row.crossovers = found.get("crossovers") or 0
+        row.unattributed_orders = found.get("unattributed") or 0
         row.is_control = row.name == control
-    control_row = next(row for row in rows if row.is_control)
+        row.interval = stats.wilson_interval(row.converters, row.visitors)
+        if row.visitors >= 2:
+            mean, variance = stats.arm_moments(row.arm, "revenue")
+            half = stats.Z95 * (variance / row.visitors) ** 0.5
+            row.rpv_interval = (mean - half, mean + half)
+    total_visitors = sum(row.visitors for row in rows)
     for row in rows:
-        if not row.is_control:
-            row.comparison = stats.two_proportion_test(control_row.converters, control_row.visitors, row.converters, row.visitors)
+        row.observed_share = row.visitors / total_visitors if total_visitors else None
+    control_row = next(row for row in rows if row.is_control)
+    # The arms compared: the control first, then every variant in the split.
+    arms = [control_row] + [row for row in rows if row.active and not row.is_control]
+    decision = stats.decide([row.arm for row in arms], settings.EXPERIMENT_MDE, ALPHA) if len(arms) >= 2 else None
+    if decision is not None:
+        for index, row in enumerate(arms[1:], start=1):
+            if not (row.visitors and control_row.visitors):
+                continue  # nothing to compare yet; the pair still counts in the family
+            row.conversion = decision.test(0, index, "conversion")
+            row.revenue_test = decision.test(0, index, "revenue")
+            row.newcombe = stats.newcombe_interval(control_row.converters, control_row.visitors, row.converters, row.visitors)
     split = check_split(rows)
-    anywhere, same_day = multi_variant_visitors(date_from, date_to)
-    winner, verdict, enough = _verdict(rows, control_row, split)
+    days_observed = (min(date_to, today) - date_from).days + 1
+    family = len(decision.tests) if decision else 0
+    plan = make_plan(arms, control_row, family, days_observed)
+    winner, metric, verdict = _verdict(arms, control_row, split, decision, plan)
     return Report(
-        date_from=date_from, date_to=date_to, control=control, rows=rows, split=split,
-        total_visitors=total_visitors, multi_variant_visitors=anywhere, same_day_multi_variant_visitors=same_day,
-        winner=winner, verdict=verdict, enough_data=enough,
+        date_from=date_from, date_to=date_to, control=control, rows=rows, split=split, total_visitors=total_visitors,
+        crossovers=sum(row.crossovers for row in rows), winner=winner, winner_metric=metric, verdict=verdict,
+        enough_data=all(row.enough_data for row in arms), plan=plan, revenue_cap=settings.EXPERIMENT_REVENUE_CAP,
+        family_size=family,
     )

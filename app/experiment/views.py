@@ -5,27 +5,37 @@ from __future__ import annotations
 import csv
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.db import DatabaseError
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from orders.services import visitor_id
 from ops.access import staff_required
 from ops.roles import VIEW_EXPERIMENT
 
-from . import charts
+from . import charts, tokens, tracking
 from .forms import ReportForm
+from .middleware import is_bot, is_prefetch, is_staff, log, seen
 from .report import Report, build_report
 
 CSV_COLUMNS = [
-    "variant", "theme", "weight", "control", "expected_share_pct", "observed_share_pct", "visitors", "orders",
-    "converting_visitors", "conversion_pct", "ci_low_pct", "ci_high_pct", "revenue", "revenue_per_visitor",
-    "diff_vs_control_pp", "diff_ci_low_pp", "diff_ci_high_pp", "p_value", "significant", "enough_data",
+    "variant", "theme", "weight", "control", "expected_share_pct", "observed_share_pct", "visitors", "crossovers", "orders",
+    "converting_visitors", "conversion_pct", "ci_low_pct", "ci_high_pct",
+    "diff_vs_control_pp", "diff_always_valid_low_pp", "diff_always_valid_high_pp", "diff_newcombe_low_pp", "diff_newcombe_high_pp",
+    "lift_pct", "lift_always_valid_low_pct", "lift_always_valid_high_pct", "p_value_always_valid_holm", "significant",
+    "revenue_capped", "revenue_per_visitor", "rpv_ci_low", "rpv_ci_high", "rpv_diff_vs_control", "rpv_diff_always_valid_low",
+    "rpv_diff_always_valid_high", "rpv_lift_pct", "rpv_p_value_always_valid_holm", "rpv_significant", "enough_data",
     "unattributed_orders",
 ]
 
 
 def _num(value, places: int = 4) -> str:
     return "" if value is None else f"{value:.{places}f}"
+
+
+def _yes(flag: bool, known: bool) -> str:
+    return "" if not known else ("yes" if flag else "no")
 
 
 def csv_response(report: Report) -> HttpResponse:
@@ -35,13 +45,18 @@ def csv_response(report: Report) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
+        rpv_low, rpv_high = row.rpv_interval or (None, None)
         writer.writerow([
             row.name, row.theme, row.weight, "yes" if row.is_control else "no",
-            _num(row.expected_share_pct, 2), _num(row.observed_share_pct, 2), row.visitors, row.orders, row.converters,
-            _num(row.rate_pct), _num(row.ci_low_pct), _num(row.ci_high_pct), _num(row.revenue, 2), _num(row.revenue_per_visitor, 4),
-            _num(row.diff_pp), _num(row.diff_low_pp), _num(row.diff_high_pp), "" if row.p_value is None else f"{row.p_value:.6g}",
-            "" if row.comparison is None else ("yes" if row.significant else "no"), "yes" if row.enough_data else "no",
-            row.unattributed_orders,
+            _num(row.expected_share_pct, 2), _num(row.observed_share_pct, 2), row.visitors, row.crossovers, row.orders, row.converters,
+            _num(row.rate_pct), _num(row.ci_low_pct), _num(row.ci_high_pct),
+            _num(row.diff_pp), _num(row.diff_low_pp), _num(row.diff_high_pp), _num(row.newcombe_low_pp), _num(row.newcombe_high_pp),
+            _num(row.lift_pct, 2), _num(row.lift_low_pct, 2), _num(row.lift_high_pct, 2),
+            "" if row.p_value is None else f"{row.p_value:.6g}", _yes(row.significant, row.conversion is not None),
+            _num(row.revenue, 2), _num(row.revenue_per_visitor), _num(rpv_low), _num(rpv_high),
+            _num(row.rpv_diff), _num(row.rpv_diff_low), _num(row.rpv_diff_high), _num(row.rpv_lift_pct, 2),
+            "" if row.revenue_test is None else f"{row.revenue_test.adjusted_p:.6g}", _yes(row.revenue_significant, row.revenue_test is not None),
+            "yes" if row.enough_data else "no", row.unattributed_orders,
         ])
     return response
 
@@ -66,4 +81,30 @@ def report(request):
         "env": variant_set.env,
     })
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def seen_beacon(request, token: str):
+    """The exposure beacon: records (visitor, variant that rendered the page) once the cookie comes back.
+
+    204 whether or not it counted (a browser has nothing to show); 400 for a token that is not ours.
+    """
+    found = tokens.read_seen_token(token)
+    if found is None:
+        return HttpResponseBadRequest("Not a valid exposure token.", content_type="text/plain")
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    visitor, variant = found
+    # The cookie must come back and match: cookie-less clients never become visitors.
+    if visitor != visitor_id(request) or not getattr(settings, "RECORD_EXPOSURES", True):
+        return response
+    if is_bot(request) or is_prefetch(request) or is_staff(request) or (visitor, variant) in seen:
+        return response
+    try:
+        tracking.record_exposure(visitor, variant)
+    except DatabaseError as exc:
+        log.warning("exposure not recorded: %s", type(exc).__name__, extra={"error": str(exc).strip()[:300]})
+        return response
+    seen.add((visitor, variant))
     return response

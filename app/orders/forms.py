@@ -41,6 +41,8 @@ class OrderForm(forms.Form):
         "required": "This form has expired. Please check your order and send it again.",
         "invalid": "This form has expired. Please check your order and send it again.",
     })
+    # shown_by: the variant that rendered this form, signed (experiment.tokens); read in the view, never trusted unsigned.
+    shown_by = forms.CharField(required=False, widget=forms.HiddenInput)
     pizza = forms.ModelChoiceField(
         queryset=Pizza.objects.filter(active=True),
         empty_label=None,

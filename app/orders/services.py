@@ -61,8 +61,10 @@ def order_matches(order: Order, data: dict) -> bool:
     return all(getattr(order, name) == data.get(name, "") for name in ORDER_DETAILS)
 
 
-def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str = "web") -> tuple[Order, bool]:
+def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str = "web", variant: str | None = None) -> tuple[Order, bool]:
     """Create the order for `token`, or return the one that token already created.
+
+    `variant` is the variant that rendered the form (signed in the form); this process's variant otherwise.
 
     Returns (order, created). The unique constraint on form_token decides between concurrent
     retries: the second INSERT waits for the first to commit, fails, and reads the winner.
@@ -79,7 +81,7 @@ def place_order(data: dict, token: uuid.UUID, visitor_id: str = "", channel: str
         phone=data["phone"],
         address=data["address"],
         comments=data.get("comments", ""),
-        variant=settings.VARIANT,
+        variant=variant or settings.VARIANT,
         visitor_id=visitor_id,
         channel=channel,
     )

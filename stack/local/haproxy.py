@@ -1,7 +1,11 @@
 """The local stack's load balancer: an HAProxy config that behaves like the ALB's weighted rule.
 
-- weighted random choice of a variant, from environments/<env>/variants.yaml;
-- a sticky cookie (PZV) that keeps a visitor on the variant they first got, for stickinessSeconds;
+- deterministic assignment: a visitor with the app's pz_visitor cookie goes to the variant its hash
+  picks (xxh32 of the id seeded with the experiment salt, modulo the total weight: the same
+  function as app/experiment/assignment.py), on every visit, for as long as the cookie lives;
+- weighted random choice of a variant for a visitor without one, from environments/<env>/variants.yaml
+  (the variant that serves them mints an id hashing to itself);
+- a sticky cookie (PZV) that keeps a cookie-less client on the variant it first got, for stickinessSeconds;
 - health checks on /readyz: a variant with no ready server gets no traffic, and a sticky visitor
   whose variant is down is sent to a ready one. A server must also prove it is the variant its
   slot belongs to (X-Pizza-Variant, which the app stamps on every answer), so another program
@@ -17,11 +21,13 @@ from pathlib import Path
 
 from config.limits import MAX_DRAIN_BYTES
 from config.variants import VariantSet
+from experiment import assignment
 
 from .ports import BALANCED_SLOTS, PortPlan
 
 COOKIE = "PZV"
 VARIANT_HEADER = "X-Pizza-Variant"
+VISITOR_COOKIE = "pz_visitor"  # orders.services.VISITOR_COOKIE; stack/ does not import Django modules
 
 
 def backend_name(variant: str) -> str:
@@ -30,6 +36,24 @@ def backend_name(variant: str) -> str:
 
 def server_name(variant: str, slot: int) -> str:
     return f"{variant}{slot}"
+
+
+def assignment_rules(variants: VariantSet, salt: int) -> list[str]:
+    """0. a visitor id routes by its hash bucket: the experiment's assignment, honoured on every visit.
+
+    A malformed or absent cookie sets no bucket and falls through to the sticky and weighted rules.
+    """
+    lines = [
+        f"    http-request set-var(txn.bucket) req.cook({VISITOR_COOKIE}),xxh32({salt}),mod({variants.total_weight}) "
+        f"if {{ req.cook({VISITOR_COOKIE}) -m reg ^[0-9a-f]{{32}}$ }}",
+    ]
+    for name, (low, high) in assignment.ranges({n: v.weight for n, v in variants.variants.items()}).items():
+        if high > low:
+            lines.append(
+                f"    use_backend {backend_name(name)} if {{ var(txn.bucket) -m found }} {{ var(txn.bucket) -m int ge {low} }} "
+                f"{{ var(txn.bucket) -m int lt {high} }} {{ nbsrv({backend_name(name)}) gt 0 }}"
+            )
+    return lines
 
 
 def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1") -> str:
@@ -67,6 +91,7 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         f"    http-request set-var(txn.sticky) req.cook({COOKIE})",
         f"    http-request set-var(txn.pick) rand({total})",
     ]
+    lines += assignment_rules(variants, assignment.salt())
     for name in names:  # 1. a returning visitor keeps their variant while it has a ready server
         lines.append(f"    use_backend {backend_name(name)} if {{ var(txn.sticky) -m str {name} }} {{ nbsrv({backend_name(name)}) gt 0 }}")
     low = 0

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything that differs comes from environment variables."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -235,6 +236,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 # Page views write one exposure per visitor and day for the Experiment page; off to benchmark without it.
 RECORD_EXPOSURES = env_bool("RECORD_EXPOSURES", True)
+# The Experiment page's plan: the smallest relative lift worth detecting, and the per-order revenue cap
+# (one party order must not decide the revenue comparison). The salt is read by experiment.assignment.
+EXPERIMENT_MDE = float(os.environ.get("EXPERIMENT_MDE", "0.10"))
+EXPERIMENT_REVENUE_CAP = Decimal(os.environ.get("EXPERIMENT_REVENUE_CAP", "150.00"))
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -1,18 +1,20 @@
-"""The numbers of the Experiment page, from seeded exposures and orders."""
+"""The numbers of the Experiment page, from visitors and orders written through the real write path."""
 
 from datetime import timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from scipy import stats as sp
 
-from experiment.report import MIN_ORDERS, MIN_VISITORS, build_report, default_period
+from experiment import stats
+from experiment.report import build_report, default_period
 from orders.models import Status
 
-from .factories import add_exposures, make_order, make_orders, variant_set
+from .factories import add_exposures, make_order, make_orders, seed_counts, variant_set
 
 pytestmark = pytest.mark.django_db
 
@@ -28,21 +30,25 @@ def row(result, name):
     return next(r for r in result.rows if r.name == name)
 
 
-def test_default_period_is_the_last_14_days():
+def test_default_period_starts_on_the_experiments_first_day():
     today = timezone.localdate()
-    assert default_period(today) == (today - timedelta(days=13), today)
+    assert default_period(today) == (today, today)
+    add_exposures("a", 1, day=today - timedelta(days=5))
+    assert default_period(today) == (today - timedelta(days=5), today)
 
 
-def test_visitors_are_distinct_per_variant_over_the_range():
+def test_visitors_are_counted_once_on_their_first_variant():
     today = timezone.localdate()
-    visitors = add_exposures("a", 3, day=today)
-    add_exposures("a", 0, day=today - timedelta(days=1), visitors=visitors[:2])  # returning visitors
+    visitors = add_exposures("a", 3, day=today - timedelta(days=1))
+    add_exposures("a", 0, day=today, visitors=visitors[:2])  # returning visitors
+    add_exposures("b", 0, day=today, visitors=visitors[:1])  # a crossover stays on A
     add_exposures("b", 2, day=today)
     result = report()
     assert (row(result, "a").visitors, row(result, "b").visitors, row(result, "c").visitors) == (3, 2, 0)
+    assert (row(result, "a").crossovers, result.crossovers) == (1, 1)
 
 
-def test_exposures_outside_the_range_are_ignored():
+def test_cohorts_outside_the_range_are_ignored():
     add_exposures("a", 4, day=timezone.localdate() - timedelta(days=20))
     assert row(report(), "a").visitors == 0
 
@@ -55,206 +61,179 @@ def test_orders_conversion_and_revenue():
     a = row(report(), "a")
     assert (a.orders, a.converters, a.revenue) == (3, 2, Decimal("40.00"))
     assert a.rate == pytest.approx(0.2)
-    assert a.revenue_per_visitor == Decimal("4.0000")
+    assert a.revenue_per_visitor == pytest.approx(4.0)
 
 
-def test_cancelled_orders_do_not_count():
-    visitors = add_exposures("a", 5)
-    make_order("a", visitors[0], status=Status.CANCELLED)
-    assert row(report(), "a").orders == 0
-
-
-def test_orders_outside_the_range_do_not_count():
-    visitors = add_exposures("a", 5)
-    make_order("a", visitors[0], day=timezone.localdate() - timedelta(days=30))
-    assert row(report(), "a").orders == 0
-
-
-def test_orders_without_an_exposure_are_unattributed():
-    add_exposures("a", 5)
-    make_order("a", "")  # no cookie (the JSON API)
-    make_order("a", "f" * 32)  # a cookie never recorded on this variant
+def test_revenue_is_capped_per_order_and_its_interval_is_welch_on_the_visitors():
+    visitors = add_exposures("a", 8)
+    totals = {0: ["12.50", "30.00"], 1: ["400.00"], 2: ["25.00"]}  # 400 is capped at 150
+    for index, amounts in totals.items():
+        for amount in amounts:
+            make_order("a", visitors[index], amount)
+    per_visitor = [42.5, 150.0, 25.0] + [0.0] * 5
     a = row(report(), "a")
-    assert (a.orders, a.unattributed_orders) == (0, 2)
+    assert a.revenue == Decimal("217.50")
+    sem = sp.sem(per_visitor)
+    assert a.rpv_interval == pytest.approx((np.mean(per_visitor) - stats.Z95 * sem, np.mean(per_visitor) + stats.Z95 * sem), rel=1e-9)
 
 
-def test_order_counts_on_the_variant_that_served_it():
+def test_orders_before_the_first_exposure_or_without_one_are_unattributed():
+    visitor = add_exposures("a", 1)[0]
+    make_order("a", visitor, day=timezone.localdate() - timedelta(days=3))  # before the visitor was exposed
+    make_order("b", "")  # no cookie
+    result = report()
+    assert (row(result, "a").orders, row(result, "a").unattributed_orders, row(result, "b").unattributed_orders) == (0, 1, 1)
+
+
+def test_an_order_is_credited_to_the_visitors_first_variant():
     visitor = add_exposures("a", 1)[0]
     add_exposures("b", 0, visitors=[visitor])
-    make_order("b", visitor)
+    make_order("b", visitor)  # the order form was shown by B, later
     result = report()
-    assert (row(result, "a").orders, row(result, "b").orders) == (0, 1)
+    assert (row(result, "a").orders, row(result, "b").orders) == (1, 0)
 
 
-def test_comparison_with_the_control_matches_scipy():
-    a_visitors = add_exposures("a", 200)
-    b_visitors = add_exposures("b", 220)
-    make_orders("a", a_visitors[:10])
-    make_orders("b", b_visitors[:30])
-    _chi2, p, _dof, _exp = sp.chi2_contingency([[10, 190], [30, 190]], correction=False)
+def test_api_orders_are_not_counted():
+    visitor = add_exposures("a", 1)[0]
+    make_order("a", visitor, channel="api")
+    assert row(report(), "a").orders == 0
+
+
+def test_cancellation_is_not_subtracted():
+    visitor = add_exposures("a", 1)[0]
+    make_order("a", visitor, status=Status.CANCELLED)
+    assert row(report(), "a").orders == 1
+
+
+def test_comparison_with_the_control_matches_statsmodels_and_the_decision():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    seed_counts("a", 2000, 100)
+    seed_counts("b", 2000, 140)
     b = row(report(), "b")
-    assert b.p_value == pytest.approx(p, rel=1e-9)
-    assert b.diff_pp == pytest.approx((30 / 220 - 10 / 200) * 100)
-    assert b.significant
+    low, high = confint_proportions_2indep(140, 2000, 100, 2000, method="newcomb", compare="diff")
+    assert b.newcombe == pytest.approx((low, high), abs=1e-12)
+    arms = [stats.Arm(2000, 100, 0.0, 0.0), stats.Arm(2000, 140, 0.0, 0.0), stats.Arm(0, 0, 0.0, 0.0)]
+    expected = stats.decide(arms, 0.10).test(0, 1, "conversion")
+    assert b.p_value == pytest.approx(expected.adjusted_p)
+    assert b.diff_pp == pytest.approx(2.0)
 
 
-def test_the_control_can_be_chosen():
-    add_exposures("a", 10)
-    add_exposures("b", 10)
-    result = report(control="b")
-    assert result.control == "b"
-    assert row(result, "b").comparison is None and row(result, "a").comparison is not None
+def test_zero_visitors():
+    result = report()
+    assert result.total_visitors == 0 and result.winner is None
+    assert all(r.rate is None and r.interval is None for r in result.rows)
+
+
+def test_zero_orders_everywhere_is_no_difference():
+    for name in "abc":
+        seed_counts(name, 500)
+    result = report()
+    assert result.winner is None
+    assert row(result, "b").p_value == pytest.approx(1.0)
+
+
+def test_one_variant_only():
+    seed_counts("a", 500, 50)
+    result = report(variant_set(a=100))
+    assert result.winner is None and "nothing to compare" in result.verdict
+
+
+def test_not_enough_data_names_no_winner_even_when_the_difference_is_large():
+    seed_counts("a", 60, 0)
+    seed_counts("b", 60, 30)
+    seed_counts("c", 60, 0)
+    result = report()
+    assert result.winner is None and not result.enough_data
+
+
+def test_a_variant_better_than_every_other_is_named():
+    seed_counts("a", 20000, 1000, 25000.0, 1.0e6)
+    seed_counts("b", 20000, 1400, 35000.0, 1.4e6)
+    seed_counts("c", 20000, 1000, 25000.0, 1.0e6)
+    result = report()
+    assert (result.winner, result.winner_metric) == ("b", "conversion")
+    assert row(result, "b").significant
+
+
+def test_two_variants_tied_above_the_control_name_no_winner():
+    seed_counts("a", 20000, 1000)
+    seed_counts("b", 20000, 1400)
+    seed_counts("c", 20000, 1395)
+    result = report()
+    assert row(result, "b").significant and row(result, "c").significant
+    assert result.winner is None and "No winner yet" in result.verdict
+
+
+def test_no_difference_says_how_many_more_days():
+    today = timezone.localdate()
+    for day in range(3):
+        for name in "abc":
+            seed_counts(name, 1000, 50, day=today - timedelta(days=day))
+    result = build_report(ABC, today - timedelta(days=2), today)
+    assert result.winner is None
+    # 1000 visitors a variant a day; the plan needs result.plan.needed_visitors in all.
+    assert result.plan.days_left == -(-(result.plan.needed_visitors - 9000) // 3000)
+    assert f"about {result.plan.days_left} more days" in result.verdict
+
+
+def test_srm_blocks_the_winner():
+    seed_counts("a", 20000, 1000)
+    seed_counts("b", 26000, 1800)
+    seed_counts("c", 20000, 1000)
+    result = report()
+    assert result.split.flagged and result.winner is None
+
+
+def test_a_fair_split_is_not_flagged():
+    for name, n in [("a", 3400), ("b", 3300), ("c", 3300)]:
+        seed_counts(name, n)
+    assert not report().split.flagged
+
+
+def test_weight_zero_variant_with_visitors_is_flagged():
+    seed_counts("a", 500)
+    seed_counts("c", 5)
+    result = report(variant_set(a=50, b=50, c=0))
+    assert result.split.flagged and ("c", 5) in result.split.unexpected
+
+
+def test_unconfigured_variant_is_shown_and_flagged():
+    seed_counts("a", 500)
+    seed_counts("e", 7)
+    result = report()
+    e = row(result, "e")
+    assert not e.configured and e.visitors == 7 and result.split.flagged
 
 
 def test_unknown_control_falls_back_to_the_schema_owner():
     assert report(control="z").control == "a"
 
 
-def test_zero_visitors():
-    result = report()
-    assert result.total_visitors == 0
-    assert all(r.rate is None and r.interval is None and r.comparison is None for r in result.rows)
-    assert result.winner is None and not result.enough_data
-    assert result.verdict.startswith("Not enough data yet")
-    assert not result.split.flagged and result.split.result is None
+def test_the_control_can_be_chosen():
+    seed_counts("a", 2000, 100)
+    seed_counts("b", 2000, 140)
+    result = report(control="b")
+    assert row(result, "b").is_control and row(result, "a").diff_pp == pytest.approx(-2.0)
 
 
-def test_zero_orders():
-    for name in "abc":
-        add_exposures(name, 150)
-    result = report()
-    b = row(result, "b")
-    assert (b.rate, b.interval[0], b.p_value) == (0.0, 0.0, 1.0)
-    assert result.winner is None and result.verdict.startswith("Not enough data yet")
-
-
-def test_one_variant_only():
-    add_exposures("a", 500)
-    result = report(variant_set(a=100))
-    assert result.verdict == "Only one variant is in the split: there is nothing to compare."
-    assert result.split.result is None and not result.split.flagged
-    assert row(result, "a").comparison is None
-
-
-def test_not_enough_data_names_no_winner():
-    a_visitors = add_exposures("a", MIN_VISITORS)
-    b_visitors = add_exposures("b", MIN_VISITORS - 1)
-    c_visitors = add_exposures("c", MIN_VISITORS)
-    make_orders("a", a_visitors[:MIN_ORDERS])
-    make_orders("b", b_visitors[:60])
-    make_orders("c", c_visitors[:MIN_ORDERS])
-    result = report()
-    assert result.winner is None
-    assert "Still short: B (99 visitors, 60 orders)" in result.verdict
-
-
-def test_a_significant_winner_is_named():
-    for name, orders in [("a", 20), ("b", 60), ("c", 22)]:
-        visitors = add_exposures(name, 400)
-        make_orders(name, visitors[:orders])
-    result = report()
-    assert result.winner == "b"
-    assert result.verdict.startswith("B converts best: 15.00 % against 5.00 % for the control A")
-
-
-def test_a_leader_without_significance_is_not_a_winner():
-    for name, orders in [("a", 20), ("b", 24), ("c", 21)]:
-        visitors = add_exposures(name, 400)
-        make_orders(name, visitors[:orders])
-    result = report()
-    assert result.winner is None
-    assert result.verdict.startswith("B converts best so far, but its difference from the control A is not significant")
-
-
-def test_a_fair_split_is_not_flagged():
-    for name, n in [("a", 340), ("b", 335), ("c", 325)]:
-        add_exposures(name, n)
-    split = report().split
-    assert split.result.p_value == pytest.approx(sp.chisquare([340, 335, 325], [340, 330, 330]).pvalue, rel=1e-9)
-    assert not split.flagged
-
-
-def test_a_skewed_split_is_flagged():
-    for name, n in [("a", 420), ("b", 300), ("c", 280)]:
-        add_exposures(name, n)
-    result = report()
-    assert result.split.result.p_value < 0.001
-    assert result.split.flagged
-    assert result.split.message.startswith("Sample ratio mismatch")
-
-
-def test_srm_blocks_the_winner():
-    for name, n, orders in [("a", 600, 30), ("b", 300, 60), ("c", 300, 15)]:
-        visitors = add_exposures(name, n)
-        make_orders(name, visitors[:orders])
-    result = report()
-    assert result.split.flagged and result.winner is None
-    assert result.verdict.startswith("No winner: the split itself is unhealthy")
-
-
-def test_weights_come_from_the_variant_set():
-    for name, n in [("a", 500), ("b", 250), ("c", 250)]:
-        add_exposures(name, n)
-    assert report(variant_set(a=50, b=25, c=25)).split.flagged is False
-    assert report(variant_set(a=34, b=33, c=33)).split.flagged is True
-
-
-def test_weight_zero_variant_expects_nothing():
-    for name, n in [("a", 300), ("b", 300)]:
-        add_exposures(name, n)
-    result = report(variant_set(a=50, b=50, c=0))
-    assert result.split.result.df == 1 and not result.split.flagged
-    assert row(result, "c").expected_share == 0.0
-
-
-def test_weight_zero_variant_with_visitors_is_flagged():
-    for name, n in [("a", 300), ("b", 300), ("c", 3)]:
-        add_exposures(name, n)
-    split = report(variant_set(a=50, b=50, c=0)).split
-    assert split.flagged and split.unexpected == [("c", 3)]
-
-
-def test_unconfigured_variant_is_shown_and_flagged():
-    add_exposures("a", 10)
-    add_exposures("d", 2)
-    result = report()
-    d = row(result, "d")
-    assert (d.configured, d.visitors, d.expected_share) == (False, 2, None)
-    assert result.split.flagged
-
-
-def test_too_few_visitors_to_judge_the_split():
-    add_exposures("a", 6)
-    split = report().split
-    assert not split.flagged and split.message.startswith("Too few visitors")
-
-
-def test_multi_variant_visitors_are_counted():
-    today = timezone.localdate()
-    switchers = add_exposures("a", 3, day=today)
-    add_exposures("b", 0, day=today, visitors=switchers[:2])  # same day: stickiness broken
-    add_exposures("c", 0, day=today - timedelta(days=3), visitors=switchers[2:])  # on another day
-    add_exposures("a", 0, day=today - timedelta(days=1), visitors=switchers[:1])  # the same variant again: not a switch
-    add_exposures("b", 5)
-    result = report()
-    assert (result.multi_variant_visitors, result.same_day_multi_variant_visitors) == (3, 2)
-    assert result.stickiness_broken
-
-
-def test_no_multi_variant_visitors():
-    add_exposures("a", 5)
-    add_exposures("b", 5)
-    result = report()
-    assert (result.multi_variant_visitors, result.same_day_multi_variant_visitors) == (0, 0)
-    assert not result.stickiness_broken
+@override_settings(EXPERIMENT_REVENUE_CAP=Decimal("20.00"))
+def test_the_cap_comes_from_settings():
+    visitor = add_exposures("a", 1)[0]
+    make_order("a", visitor, "35.00")
+    assert row(report(), "a").revenue == Decimal("20.00")
 
 
 def test_query_count_does_not_grow_with_data():
-    with CaptureQueriesContext(connection) as empty:
-        report()
-    for name in "abc":
-        visitors = add_exposures(name, 50)
-        make_orders(name, visitors[:5])
-    with CaptureQueriesContext(connection) as seeded:
-        report()
-    assert len(seeded) == len(empty) == 5
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            report()
+        return len(captured)
+
+    seed_counts("a", 10)
+    small = queries()
+    for day in range(14):
+        for name in "abc":
+            seed_counts(name, 100000, 5000, day=timezone.localdate() - timedelta(days=day))
+    make_orders("a", add_exposures("a", 20))
+    assert queries() == small

@@ -54,55 +54,97 @@ def test_wilson_interval_with_zero_orders_starts_at_zero():
 
 
 @pytest.mark.parametrize("x1,n1,x2,n2", PAIRS)
-def test_two_proportion_p_value_matches_scipy_chi_square(x1, n1, x2, n2):
-    # The pooled two-sided z-test is the uncorrected 2x2 chi-square test (z² = chi²).
-    chi2, p, _dof, _expected = sp.chi2_contingency([[x1, n1 - x1], [x2, n2 - x2]], correction=False)
-    result = stats.two_proportion_test(x1, n1, x2, n2)
-    assert result.p_value == pytest.approx(p, rel=1e-9)
-    assert result.z**2 == pytest.approx(chi2, rel=1e-9)
+def test_newcombe_interval_matches_statsmodels(x1, n1, x2, n2):
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    low, high = confint_proportions_2indep(x2, n2, x1, n1, method="newcomb", compare="diff")
+    assert stats.newcombe_interval(x1, n1, x2, n2) == pytest.approx((low, high), abs=1e-12)
 
 
-@pytest.mark.parametrize("x1,n1,x2,n2", PAIRS)
-def test_two_proportion_z_by_hand_with_scipy_normal(x1, n1, x2, n2):
-    p1, p2, pooled = x1 / n1, x2 / n2, (x1 + x2) / (n1 + n2)
-    z = (p2 - p1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    result = stats.two_proportion_test(x1, n1, x2, n2)
-    assert result.z == pytest.approx(z, rel=1e-12)
-    assert result.p_value == pytest.approx(2 * sp.norm.sf(abs(z)), rel=1e-9)
-    assert result.difference == pytest.approx(p2 - p1, abs=1e-15)
+def test_newcombe_interval_keeps_its_width_at_zero_and_full_conversion():
+    low, high = stats.newcombe_interval(0, 50, 0, 50)
+    assert low < 0 < high
+    low, high = stats.newcombe_interval(50, 50, 50, 50)
+    assert low < 0 < high
 
 
-@pytest.mark.parametrize("x1,n1,x2,n2", PAIRS)
-def test_difference_interval_is_unpooled_wald(x1, n1, x2, n2):
-    p1, p2 = x1 / n1, x2 / n2
-    half = sp.norm.ppf(0.975) * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    result = stats.two_proportion_test(x1, n1, x2, n2)
-    assert (result.low, result.high) == pytest.approx((p2 - p1 - half, p2 - p1 + half), abs=1e-12)
+def test_newcombe_interval_without_visitors_is_none():
+    assert stats.newcombe_interval(0, 0, 5, 100) is None
 
 
-def test_two_proportion_known_value():
-    # 200/2000 vs 250/2000: pooled 0.1125, z = 0.025 / sqrt(0.1125 * 0.8875 * 0.001) = 2.5020; p = 2 * (1 - Phi(2.502)) = 0.01235.
-    result = stats.two_proportion_test(200, 2000, 250, 2000)
-    assert result.z == pytest.approx(2.5020, abs=1e-4)
-    assert result.p_value == pytest.approx(0.01235, abs=1e-5)
+@pytest.mark.parametrize("q", [0.001, 0.025, 0.5, 0.8, 0.975, 0.9999])
+def test_normal_ppf_matches_scipy(q):
+    assert stats.normal_ppf(q) == pytest.approx(sp.norm.ppf(q), abs=1e-12)
 
 
-def test_two_proportion_without_visitors_is_none():
-    assert stats.two_proportion_test(0, 0, 5, 100) is None
-    assert stats.two_proportion_test(5, 100, 0, 0) is None
+@pytest.mark.parametrize("estimate,variance,tau2", [(0.0, 1e-4, 1e-5), (0.01, 2e-5, 2.5e-5), (-0.03, 1e-4, 4e-6), (0.5, 0.01, 0.04)])
+def test_mixture_likelihood_ratio_is_the_integral_over_the_mixture(estimate, variance, tau2):
+    # Lambda = integral of N(estimate; effect, V) / N(estimate; 0, V) over effect ~ N(0, tau2), by quadrature.
+    from scipy.integrate import quad
+
+    def integrand(effect):
+        return sp.norm.pdf(estimate, effect, math.sqrt(variance)) / sp.norm.pdf(estimate, 0, math.sqrt(variance)) * sp.norm.pdf(effect, 0, math.sqrt(tau2))
+
+    sd = math.sqrt(tau2)
+    value, _ = quad(integrand, -12 * sd, 12 * sd, points=[estimate], limit=200)
+    assert stats.mixture_log_likelihood_ratio(estimate, variance, tau2) == pytest.approx(math.log(value), abs=1e-7)
 
 
-def test_two_proportion_with_zero_orders_everywhere_shows_no_difference():
-    result = stats.two_proportion_test(0, 120, 0, 130)
-    assert (result.difference, result.z, result.p_value) == (0.0, 0.0, 1.0)
-    assert (result.low, result.high) == (0.0, 0.0)
+@pytest.mark.parametrize("estimate", [0.0, 0.004, 0.008, 0.012, -0.02])
+def test_always_valid_p_is_below_alpha_exactly_when_the_interval_excludes_zero(estimate):
+    variance, tau2 = 1.5e-5, 2.5e-5
+    half = stats.always_valid_half_width(variance, tau2, 0.05)
+    assert (stats.always_valid_p(estimate, variance, tau2) < 0.05) == (abs(estimate) > half)
 
 
-def test_two_proportion_is_symmetric():
-    forward = stats.two_proportion_test(30, 1000, 45, 1000)
-    backward = stats.two_proportion_test(45, 1000, 30, 1000)
-    assert forward.p_value == pytest.approx(backward.p_value, rel=1e-15)
-    assert forward.difference == pytest.approx(-backward.difference)
+def test_always_valid_interval_is_wider_than_the_fixed_horizon_one():
+    variance = 1e-5
+    assert stats.always_valid_half_width(variance, 2e-5, 0.05) > stats.Z95 * math.sqrt(variance)
+
+
+@pytest.mark.parametrize("p_values", [[0.01, 0.04, 0.03, 0.2], [0.5, 0.001, 0.001, 0.02, 0.049, 1.0], [0.04]])
+def test_holm_matches_statsmodels(p_values):
+    from statsmodels.stats.multitest import multipletests
+
+    _reject, adjusted, _, _ = multipletests(p_values, method="holm")
+    assert stats.holm_adjust(p_values) == pytest.approx(list(adjusted), abs=1e-15)
+
+
+def test_decide_names_no_winner_on_a_single_tiny_row():
+    arms = [stats.Arm(1, 0, 0.0, 0.0), stats.Arm(1, 1, 20.0, 400.0)]
+    decision = stats.decide(arms, mde=0.1)
+    assert decision.winners == {"conversion": -1, "revenue": -1}
+
+
+def test_decide_names_the_variant_that_beats_every_other_one():
+    arms = [stats.Arm(20000, 1000, 25000.0, 1.2e6), stats.Arm(20000, 1400, 35000.0, 1.7e6), stats.Arm(20000, 1010, 25250.0, 1.2e6)]
+    decision = stats.decide(arms, mde=0.1)
+    assert decision.winners["conversion"] == 1
+    # B is tested against the runner-up C too, not only against the control.
+    assert decision.test(1, 2, "conversion").significant()
+
+
+def test_decide_names_no_winner_when_two_variants_tie_above_the_control():
+    arms = [stats.Arm(20000, 1000, 0.0, 0.0), stats.Arm(20000, 1400, 0.0, 0.0), stats.Arm(20000, 1390, 0.0, 0.0)]
+    decision = stats.decide(arms, mde=0.1, metrics=("conversion",))
+    assert decision.test(0, 1, "conversion").significant() and decision.test(0, 2, "conversion").significant()
+    assert decision.winners["conversion"] == -1
+
+
+def test_revenue_moments_are_welch_from_per_visitor_sums():
+    values = [0.0] * 95 + [10.0, 20.0, 30.0, 15.0, 25.0]
+    mean, variance = stats.arm_moments(stats.Arm(100, 5, sum(values), sum(v * v for v in values)), "revenue")
+    assert mean == pytest.approx(sum(values) / 100)
+    assert variance == pytest.approx(sp.describe(values).variance)
+
+
+def test_visitors_needed_reaches_the_power_it_states():
+    total = stats.visitors_needed(0.05, 0.1, 0.5, 0.5, 0.05)
+    assert stats.detection_probability(0.05, 0.1, total * 0.5, total * 0.5, 0.05) == pytest.approx(stats.POWER, abs=1e-3)
+    # A sequential test pays for peeking: more visitors than the fixed-horizon two-sample z-test needs.
+    z = sp.norm.ppf(0.975) + sp.norm.ppf(0.8)
+    fixed = 2 * (z**2) * (0.05 * 0.95 + 0.055 * 0.945) / 0.005**2
+    assert total > fixed
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 8])

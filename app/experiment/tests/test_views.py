@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.variants import THEMES
 
-from .factories import add_exposures, make_orders, variant_set
+from .factories import add_exposures, bulk_visitors, make_orders, variant_set
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ URL = "/staff/experiment/"
 def seeded():
     """400 visitors each; 20, 60 and 22 orders of 10.00: B converts best, significantly."""
     for name, orders in [("a", 20), ("b", 60), ("c", 22)]:
-        visitors = add_exposures(name, 400)
+        visitors = bulk_visitors(name, 400)
         make_orders(name, visitors[:orders])
 
 
@@ -57,10 +57,10 @@ def test_staff_sees_the_numbers(staff_client, seeded):
     assert cell(html, "a", "visitors") == "400 (33.3 %)"
     assert cell(html, "b", "orders") == "60 (60 visitors)"
     assert cell(html, "b", "conversion") == "15.00 % (11.83–18.83)"
-    assert cell(html, "b", "revenue") == "€600.00"
-    assert cell(html, "b", "rpv") == "€1.50"
+    assert cell(html, "b", "rpv").startswith("€1.50 (")
     assert cell(html, "b", "diff").startswith("+10.00 pp")
-    assert cell(html, "b", "p-value") == "< 0.001"
+    assert cell(html, "b", "lift").startswith("+200.0 %")
+    assert float(cell(html, "b", "p-value")) < 0.05  # always-valid and Holm-adjusted: far above the naive 1e-6
     assert cell(html, "b", "significant") == "yes"
     assert cell(html, "c", "significant") == "no"
     assert cell(html, "a", "diff") == "control"
@@ -71,29 +71,28 @@ def test_page_names_the_winner_and_the_split(staff_client, seeded):
     assert 'data-winner="b"' in html
     assert "B converts best" in html
     assert "No sample ratio mismatch" in html
-    assert "at least 100 visitors and 10 orders" in html
+    assert "at least 100 visitors and 10 ordering visitors" in html
 
 
 def test_page_says_not_enough_data(staff_client):
     add_exposures("a", 20)
     html = staff_client.get(URL).content.decode()
-    assert "Not enough data yet" in html
+    assert "No winner yet" in html and "Keep collecting" in html
     assert 'data-winner=""' in html
 
 
 def test_page_flags_a_skewed_split(staff_client):
     for name, n in [("a", 420), ("b", 300), ("c", 280)]:
-        add_exposures(name, n)
+        bulk_visitors(name, n)
     assert "Sample ratio mismatch" in staff_client.get(URL).content.decode()
 
 
-def test_page_shows_multi_variant_visitors(staff_client):
+def test_page_shows_crossovers(staff_client):
     switchers = add_exposures("a", 2)
     add_exposures("c", 0, visitors=switchers)
     html = staff_client.get(URL).content.decode()
-    assert re.search(r'class="multi-variant">2<', html)
-    assert re.search(r'class="same-day">2<', html)
-    assert "Stickiness looks broken" in html
+    assert re.search(r'class="crossovers">2<', html)
+    assert "assignment is leaking" in html
 
 
 def test_page_draws_the_charts(staff_client, seeded):
@@ -118,7 +117,8 @@ def test_date_range_parameters(staff_client):
     add_exposures("a", 7, day=old)
     html = staff_client.get(URL, {"date_from": str(old), "date_to": str(old)}).content.decode()
     assert cell(html, "a", "visitors").startswith("7 ")
-    assert staff_client.get(URL).content.decode().count('class="num visitors">0') == 3
+    # The default range starts on the experiment's first day.
+    assert cell(staff_client.get(URL).content.decode(), "a", "visitors").startswith("7 ")
 
 
 def test_bad_parameters_fall_back_to_the_defaults(staff_client):
@@ -134,16 +134,17 @@ def test_csv_has_the_same_table(staff_client, seeded):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [r["variant"] for r in rows] == ["a", "b", "c"]
     b = rows[1]
-    assert (b["visitors"], b["orders"], b["converting_visitors"], b["revenue"]) == ("400", "60", "60", "600.00")
+    assert (b["visitors"], b["orders"], b["converting_visitors"], b["revenue_capped"]) == ("400", "60", "60", "600.00")
     assert (b["conversion_pct"], b["diff_vs_control_pp"], b["significant"], b["control"]) == ("15.0000", "10.0000", "yes", "no")
     assert float(b["ci_low_pct"]) == pytest.approx(11.8345, abs=1e-4)
-    assert float(b["p_value"]) < 0.001
-    assert rows[0]["control"] == "yes" and rows[0]["p_value"] == ""
+    assert float(b["p_value_always_valid_holm"]) < 0.05
+    assert float(b["diff_always_valid_low_pp"]) < float(b["diff_newcombe_low_pp"]) < 10 < float(b["diff_newcombe_high_pp"])
+    assert rows[0]["control"] == "yes" and rows[0]["p_value_always_valid_holm"] == ""
 
 
 def test_csv_with_zero_visitors(staff_client):
     rows = list(csv.DictReader(io.StringIO(staff_client.get(URL, {"format": "csv"}).content.decode())))
-    assert [(r["visitors"], r["conversion_pct"], r["p_value"]) for r in rows] == [("0", "", "")] * 3
+    assert [(r["visitors"], r["conversion_pct"], r["p_value_always_valid_holm"]) for r in rows] == [("0", "", "")] * 3
 
 
 def test_weights_come_from_settings(staff_client):

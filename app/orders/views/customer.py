@@ -8,6 +8,7 @@ import uuid
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
+from experiment.tokens import form_variant_token, read_form_variant
 from ops import metrics
 
 from ..forms import OrderForm
@@ -40,6 +41,7 @@ def order_create(request):
         if not orders_open():
             return closed(request, status=200)
         initial = {"form_token": uuid.uuid4()}
+        initial["shown_by"] = form_variant_token(initial["form_token"])
         if PIZZA_ID.fullmatch(request.GET.get("pizza", "")):
             initial["pizza"] = int(request.GET["pizza"])
         return render(request, "orders/order_form.html", {"form": OrderForm(initial=initial)})
@@ -48,7 +50,10 @@ def order_create(request):
     is_open = orders_open()
     if is_open and form.is_valid():
         # The unique form_token decides: a retry of a placed order gets that order back from here.
-        order, created = place_order(form.cleaned_data, form.cleaned_data["form_token"], visitor_id(request))
+        token = form.cleaned_data["form_token"]
+        # The variant whose design rendered this form (signed, bound to its token), not the one answering now.
+        shown_by = read_form_variant(form.cleaned_data.get("shown_by", ""), token)
+        order, created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
         return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
     # A retry of a form that already produced an order lands on that order, even if the shop has
     # closed or the menu changed since; changed details are not applied, and the page says so.

@@ -1,0 +1,175 @@
+"""`make bench` (experiment section): the Experiment page and its CSV at 10,000 and 10,000,000 exposures.
+
+    .venv/bin/python -m stack.postgres .venv/bin/python -m stack.bench_experiment [--small N] [--large N] [--runs N]
+
+1. Recreates two databases (pizza_bench_experiment_small and _large) on TEST_DATABASE_URL's server
+   and migrates them.
+2. Writes `--small` and `--large` visitors over 14 days into their first-assignment tables
+   (generate_series; 5 % ordering, varied revenue, a few crossovers) and, in the same statement, the
+   daily counters exactly as the app's write path would have left them; then VACUUM ANALYZE.
+3. Times the staff view (queries, statistics, template) and its CSV in this process, alternating
+   between the two databases in blocks (the first request after a switch reconnects and is not
+   timed), `--runs` requests per size and kind; p50 and p90. Target: large / small <= 1.25 at p50
+   for both, and the large page well under a second.
+
+The page reads only the counters (days x variants x 8 shards rows), so its cost does not depend on
+the number of visitors; the assignment table is there to show that nothing scans it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .. import APP_DIR
+from ..postgres import database_url_for, drop_database
+from ..stats import percentile
+
+DB_NAME = "pizza_bench_experiment_{}"
+BLOCK = 5  # timed requests per database before switching
+TARGET_RATIO = 1.25
+EXIT_MISSED = 3  # a target missed (a crash exits 1)
+DAYS = 14
+
+
+def setup_django(database_url: str) -> None:
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=database_url, DEPLOY_ENV="dev",
+                      ALLOWED_HOSTS="testserver,localhost", REQUEST_LOG="0")
+    sys.path.insert(0, str(APP_DIR))
+    import django
+
+    django.setup()
+    from django.test.utils import override_settings
+
+    # Static files from the finders: the bench measures the page, not collectstatic's manifest.
+    override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
+
+
+
+CHUNK = 1_000_000
+
+
+def grow(first: int, last: int) -> None:
+    """Visitors first..last-1: assignment rows and, in the same statement, their counters (the sums the app keeps)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+        for start in range(first, last, CHUNK):
+            cursor.execute(
+                """
+                WITH new AS (
+                    INSERT INTO experiment_assignment (visitor_id, variant, day, first_seen, crossed, orders, revenue)
+                    SELECT md5(i::text), (ARRAY['a','b','c'])[1 + i %% 3], current_date - (i %% %s), now(), i %% 997 = 0,
+                           CASE WHEN i %% 20 = 0 THEN 1 ELSE 0 END, CASE WHEN i %% 20 = 0 THEN 10 + i %% 90 ELSE 0 END
+                    FROM generate_series(%s, %s) AS i
+                    RETURNING *
+                )
+                INSERT INTO experiment_dailycount (day, variant, shard, visitors, converters, orders, revenue, revenue_sq, crossovers, unattributed)
+                SELECT day, variant, get_byte(decode(substr(visitor_id, 1, 2), 'hex'), 0) %% 8, count(*), count(*) FILTER (WHERE orders > 0),
+                       sum(orders), sum(revenue), sum((revenue * revenue)::float8), count(*) FILTER (WHERE crossed), 0
+                FROM new GROUP BY 1, 2, 3
+                ON CONFLICT (day, variant, shard) DO UPDATE SET
+                    visitors = experiment_dailycount.visitors + EXCLUDED.visitors,
+                    converters = experiment_dailycount.converters + EXCLUDED.converters,
+                    orders = experiment_dailycount.orders + EXCLUDED.orders,
+                    revenue = experiment_dailycount.revenue + EXCLUDED.revenue,
+                    revenue_sq = experiment_dailycount.revenue_sq + EXCLUDED.revenue_sq,
+                    crossovers = experiment_dailycount.crossovers + EXCLUDED.crossovers
+                """,
+                [DAYS, start, min(last, start + CHUNK) - 1],
+            )
+        cursor.execute("VACUUM ANALYZE experiment_assignment")
+        cursor.execute("VACUUM ANALYZE experiment_dailycount")
+
+
+def use_database(name: str) -> None:
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = name
+
+
+def view_timer(staff):
+    """A function timing one request of the page or the CSV (ms), as staff, through the view itself."""
+    from django.test import RequestFactory
+
+    from experiment.views import report
+
+    factory = RequestFactory()
+
+    def timed(params: dict) -> float:
+        request = factory.get("/staff/experiment/", params)
+        request.user = staff
+        start = time.perf_counter()
+        response = report(request)
+        elapsed = (time.perf_counter() - start) * 1000
+        assert response.status_code == 200, response.status_code
+        return elapsed
+
+    return timed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench (experiment)", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000, help="visitors (exposures) of the small database (default 10,000)")
+    parser.add_argument("--large", type=int, default=10_000_000, help="visitors (exposures) of the large database (default 10,000,000)")
+    parser.add_argument("--runs", type=int, default=40, help="timed requests per size and kind (default 40)")
+    parser.add_argument("--measure-only", action="store_true", help="reuse the databases a previous run seeded (checked by the visitor count)")
+    parser.add_argument("--db-name", default=DB_NAME.format("").rstrip("_"), help="database name prefix (default pizza_bench_experiment)")
+    args = parser.parse_args(argv)
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        print("TEST_DATABASE_URL is not set: run through `make bench` (stack.postgres)", file=sys.stderr)
+        return 2
+    names = {size: f"{args.db_name}_{size}" for size in ("small", "large")}
+    for name in names.values():
+        if not args.measure_only:
+            drop_database(server, name, create_again=True)
+    setup_django(database_url_for(server, names["small"]))
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import RequestFactory
+
+    from experiment.views import report
+
+    staff = get_user_model()(username="bench-staff", is_staff=True, is_active=True)  # never saved: no session needed
+    timed = view_timer(staff)
+    for label, size in (("small", args.small), ("large", args.large)):
+        use_database(names[label])
+        started = time.perf_counter()
+        if not args.measure_only:
+            call_command("migrate", verbosity=0)
+            grow(1, size + 1)
+        request = RequestFactory().get("/staff/experiment/", {"format": "csv"})
+        request.user = staff
+        seen = sum(int(line.split(",")[6]) for line in report(request).content.decode().splitlines()[1:])
+        assert seen == size, f"the page counts {seen} visitors, {size} seeded"
+        verb = "found" if args.measure_only else "seeded"
+        print(f"  {verb} {size:,} exposures (the page counts them all) in {time.perf_counter() - started:.0f} s", flush=True)
+    times = {(label, kind): [] for label in names for kind in ("page", "csv")}
+    while min(len(v) for v in times.values()) < args.runs:
+        for label in names:
+            use_database(names[label])
+            timed({})  # reconnects: not timed
+            for _ in range(BLOCK):
+                times[(label, "page")].append(timed({}))
+                times[(label, "csv")].append(timed({"format": "csv"}))
+    print()
+    print(f"Experiment page and CSV, {args.runs}+ requests each (ms)  {args.small:>12,}  {args.large:>12,}   ratio  target")
+    failed = False
+    for kind in ("page", "csv"):
+        for stat in ("p50", "p90"):
+            small, large = (percentile(times[(label, kind)], 50 if stat == "p50" else 90) for label in ("small", "large"))
+            ratio = large / small
+            ok = stat != "p50" or (ratio <= TARGET_RATIO and large < 1000)
+            failed |= not ok
+            print(f"  {kind:4} {stat:<48} {small:>12.1f}  {large:>12.1f}  {ratio:>6.2f}  {'<= 1.25' if stat == 'p50' else '':7} {'' if ok else 'MISSED'}")
+    return EXIT_MISSED if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
