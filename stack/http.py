@@ -46,7 +46,7 @@ def wait_until_ready(url: str, timeout: float = 60.0, also: Callable[[], bool] |
 
 
 # The two hidden tokens of the order form (and the login form's CSRF token), as a client reads them.
-FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token)" value="([^"]+)"')
+FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token|shown_by)" value="([^"]+)"')
 
 
 def form_fields(html: str) -> dict[str, str]:

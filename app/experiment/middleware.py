@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 
 from django.conf import settings
+from django.templatetags.static import static
 
 from orders.services import VISITOR_COOKIE, VISITOR_ID
 
@@ -109,11 +110,11 @@ def weights() -> dict[str, int]:
 
 
 def beacon(token: str) -> bytes:
-    """Fires once the page is really shown: after a prerendered page is activated, never during prerender."""
+    """Fires once the page is really shown (static/experiment/seen.js: no inline script under the CSP);
+    the <noscript> image counts browsers without JavaScript."""
     url = f"/seen/{token}"
     return (
-        f'<script>(function(){{var u="{url}";function s(){{fetch(u,{{credentials:"same-origin",keepalive:true}})}}'
-        f'if(document.prerendering){{document.addEventListener("prerenderingchange",s,{{once:true}})}}else{{s()}}}})();</script>'
+        f'<script src="{static("experiment/seen.js")}" data-seen="{url}"></script>'
         f'<noscript><img src="{url}" alt="" width="1" height="1" class="seen"></noscript>'
     ).encode()
 

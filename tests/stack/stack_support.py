@@ -28,6 +28,9 @@ def place_order(session: requests.Session, base: str, name: str) -> tuple[str, s
     Returns (reference, variant that served it)."""
     form = session.get(f"{base}/order/", timeout=10)
     assert form.status_code == 200, form.text[:300]
+    seen = re.search(r'data-seen="(/seen/[^"]+)"', form.text)  # what the page's script fetches in a browser
+    if seen:
+        session.get(f"{base}{seen.group(1)}", timeout=10)
     fields = form_fields(form.text)
     pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
     data = {**fields, "pizza": pizza, "size": "medium", "quantity": "1", "customer_name": name,

@@ -125,8 +125,9 @@ def test_prometheus_counts_equal_the_database(stack, entry, prometheus):
     assert moved.status_code == 200, moved.text
 
     orders = database_counts(stack, "SELECT variant, channel, count(*) FROM orders_order GROUP BY 1, 2")
-    exposures = database_counts(stack, "SELECT variant, count(*) FROM experiment_exposure GROUP BY 1")
+    exposures = database_counts(stack, "SELECT variant, count(*) FROM experiment_assignment GROUP BY 1")
     assert sum(orders.values()) == 12 and len({v for v, _ in orders}) >= 2
+    assert sum(exposures.values()) == 9  # each web customer's form view, counted once its beacon came back
 
     def promql_view():
         return (
