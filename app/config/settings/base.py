@@ -206,3 +206,17 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Shop time zone -----------------------------------------------------------------------
+# Times on pages (staff table, status page) and the day boundaries of filters are the shop's local
+# time; the zone is named on the pages that show times. Stored times stay UTC (USE_TZ).
+SHOP_TIME_ZONE = os.environ.get("SHOP_TIME_ZONE", "Europe/Copenhagen")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(SHOP_TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    stop(f"SHOP_TIME_ZONE={SHOP_TIME_ZONE!r} is not an IANA time zone name (for example Europe/Copenhagen)")
+TIME_ZONE = SHOP_TIME_ZONE
+# How often (seconds) an open status page asks whether its order has moved on.
+STATUS_POLL_SECONDS = int(os.environ.get("STATUS_POLL_SECONDS", "15"))

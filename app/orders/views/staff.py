@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from ops.access import staff_required
@@ -46,10 +46,34 @@ def staff_change_status(request, reference: str):
         ok, message = False, "Unknown status."
     else:
         ok, message = change_status(order.pk, expected, new)
-    if request.headers.get("Accept", "").startswith("application/json"):
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    if new == Status.CANCELLED and not wants_json and request.POST.get("confirm") != "yes":
+        # A cancel from a browser form is only done from the confirmation page, never in one click.
+        return redirect(confirm_cancel_url(reference, request.POST.get("next", "")))
+    if wants_json:
         return JsonResponse({"ok": ok, "message": message, "reference": reference}, status=200 if ok else 409)
     (messages.success if ok else messages.error)(request, f"{reference}: {message}")
-    target = request.POST.get("next", "")
+    return redirect(safe_next(request, request.POST.get("next", "")))
+
+
+def safe_next(request, target: str) -> str:
+    """Back to the table the staff member came from, never to another site."""
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        target = reverse("orders:staff_orders")
-    return redirect(target)
+        return reverse("orders:staff_orders")
+    return target
+
+
+def confirm_cancel_url(reference: str, back: str) -> str:
+    return f"{reverse('orders:staff_confirm_cancel', args=[reference])}?{urlencode({'next': back})}"
+
+
+@staff_required
+@require_GET
+def staff_confirm_cancel(request, reference: str):
+    """The step between "Cancel…" and a cancelled order: what is being cancelled, and a way back."""
+    order = get_object_or_404(Order.objects.select_related("pizza").only(*queries.STAFF_FIELDS), reference=reference)
+    return render(request, "orders/staff/confirm_cancel.html", {
+        "order": order,
+        "can_cancel": Status.CANCELLED in dict(order.next_statuses),
+        "back": safe_next(request, request.GET.get("next", "")),
+    })
