@@ -42,14 +42,14 @@ def staff_change_status(request, reference: str):
     order = get_object_or_404(Order.objects.only("pk", "status"), reference=reference)
     expected = request.POST.get("expected", "")
     new = request.POST.get("status", "")
-    if expected not in Status.values or new not in Status.values:
-        ok, message = False, "Unknown status."
-    else:
-        ok, message = change_status(order.pk, expected, new)
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     if new == Status.CANCELLED and not wants_json and request.POST.get("confirm") != "yes":
         # A cancel from a browser form is only done from the confirmation page, never in one click.
         return redirect(confirm_cancel_url(reference, request.POST.get("next", "")))
+    if expected not in Status.values or new not in Status.values:
+        ok, message = False, "Unknown status."
+    else:
+        ok, message = change_status(order.pk, expected, new)
     if wants_json:
         return JsonResponse({"ok": ok, "message": message, "reference": reference}, status=200 if ok else 409)
     (messages.success if ok else messages.error)(request, f"{reference}: {message}")
