@@ -221,14 +221,22 @@ def check_every_page(context, base: str, variant: str, phone: bool, order) -> tu
         act(page, action)
         if served_by(page) != variant:
             problems.append(f"{label}: served by {served_by(page)}, not {variant}")
-        found = layout(page, phone=phone)
-        violations = axe_violations(page)
-        measured[label] = {"width": found["width"], "viewport": found["viewport"], "axe": [v["id"] for v in violations]}
-        if found["width"] > found["viewport"]:
-            problems.append(f"{label}: page is {found['width']} px wide in a {found['viewport']} px viewport")
-        problems.extend(f"{label}: out of reach: {x}" for x in found["offscreen"])
-        problems.extend(f"{label}: under {MIN_TARGET_PX} px: {x}" for x in found["small"])
-        problems.extend(f"{label}: {x}" for x in found["inline"] + found["wrapped"] + found["crowded"])
-        problems.extend(f"{label}: axe {v['impact']} {v['id']} ({v['help']}) at {v['targets']}" for v in violations)
+        problems.extend(f"{label}: {p}" for p in check_page(page, phone, measured.setdefault(label, {})))
     page.close()
     return problems, measured
+
+
+def check_page(page: Page, phone: bool, measured: dict | None = None) -> list[str]:
+    """The layout checks and axe on the page as it is now; fills `measured` with width and axe ids."""
+    found = layout(page, phone=phone)
+    violations = axe_violations(page)
+    if measured is not None:
+        measured.update(width=found["width"], viewport=found["viewport"], axe=[v["id"] for v in violations])
+    problems = []
+    if found["width"] > found["viewport"]:
+        problems.append(f"page is {found['width']} px wide in a {found['viewport']} px viewport")
+    problems.extend(f"out of reach: {x}" for x in found["offscreen"])
+    problems.extend(f"under {MIN_TARGET_PX} px: {x}" for x in found["small"])
+    problems.extend(found["inline"] + found["wrapped"] + found["crowded"])
+    problems.extend(f"axe {v['impact']} {v['id']} ({v['help']}) at {v['targets']}" for v in violations)
+    return problems
