@@ -7,7 +7,7 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test bench chaos migration-gate lock clean
+.PHONY: up test bench chaos migration-gate lock clean screenshots
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -45,6 +45,11 @@ bench: $(VENV)/.installed
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
+
+# screenshots regenerates docs/screenshots/ (every page of every theme, phone and desktop) from
+# the local stack on PostgreSQL, in Debian's Chromium (apt-get install chromium).
+screenshots: $(VENV)/.installed
+	$(WITH_PG) $(PY) tests/browser/screenshots.py
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

@@ -338,3 +338,17 @@ API_ORDER_RATE_LIMIT = int(os.environ.get("API_ORDER_RATE_LIMIT", "20"))
 API_ORDER_RATE_WINDOW = int(os.environ.get("API_ORDER_RATE_WINDOW", "60"))
 # How many proxies append to X-Forwarded-For before the app (HAProxy or the ALB: 1; CloudFront + ALB: 2).
 API_PROXY_HOPS = int(os.environ.get("API_PROXY_HOPS", "1"))
+
+# --- Shop time zone -----------------------------------------------------------------------
+# Times on pages (staff table, status page) and the day boundaries of filters are the shop's local
+# time; the zone is named on the pages that show times. Stored times stay UTC (USE_TZ).
+SHOP_TIME_ZONE = os.environ.get("SHOP_TIME_ZONE", "Europe/Copenhagen")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(SHOP_TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    stop(f"SHOP_TIME_ZONE={SHOP_TIME_ZONE!r} is not an IANA time zone name (for example Europe/Copenhagen)")
+TIME_ZONE = SHOP_TIME_ZONE
+# How often (seconds) an open status page asks whether its order has moved on.
+STATUS_POLL_SECONDS = int(os.environ.get("STATUS_POLL_SECONDS", "15"))

@@ -151,7 +151,7 @@ def test_weights_come_from_settings(staff_client):
     with override_settings(VARIANT_SET=variant_set(a=50, b=50)):
         html = staff_client.get(URL).content.decode()
     assert 'data-variant="c"' not in html
-    assert cell(html, "b", "num").startswith("50 (50.0 %)")
+    assert cell(html, "b", "weight").startswith("50 (50.0 %)")
 
 
 def test_staff_nav_links_to_the_page(staff_client):

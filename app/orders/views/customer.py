@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -16,8 +18,8 @@ from ..models import Order, Pizza, Status
 from ..services import find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
 
 # What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
-CUSTOMER_FIELDS = ("reference", "access_token", "customer_name", "address", "quantity", "size", "total", "status", "pizza__name")
-# The confirmation's query flag after a resubmission with other details.
+CUSTOMER_FIELDS = ("reference", "access_token", "customer_name", "address", "quantity", "size", "total", "status", "created_at",
+                   "pizza__name")
 RESUBMITTED = "resubmitted"
 # A menu link's ?pizza=<id>: ASCII digits only ('²'.isdigit() is true, int('²') is not).
 PIZZA_ID = re.compile(r"[0-9]{1,9}")
@@ -98,10 +100,30 @@ def confirmation(request, access_token: str):
 @require_safe
 def order_status(request, access_token: str):
     order = customer_order(access_token)
-    response = render(request, "orders/order_status.html", {"order": order, "steps": steps(order)})
+    response = render(request, "orders/order_status.html", {
+        "order": order, "steps": steps(order), "final": order.status in FINAL, "poll_seconds": settings.STATUS_POLL_SECONDS})
+    return private(response)
+
+
+@require_GET
+def order_status_json(request, access_token: str):
+    """What the status page's script polls: the status, its label and the progress line; `final`
+    tells it to stop asking."""
+    order = Order.objects.only("status").filter(access_token=access_token).first()
+    if order is None:
+        return private(JsonResponse({"error": "No such order."}, status=404))
+    return private(JsonResponse({"status": order.status, "label": order.get_status_display(), "final": order.status in FINAL,
+                                 "steps": steps(order)}))
+
+
+def private(response):
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"  # the link is the secret: never leak it onward
     return response
+
+
+# Once here an order never changes again, so its status page stops polling.
+FINAL = (Status.DELIVERED, Status.CANCELLED)
 
 
 def steps(order: Order) -> list[dict]:

@@ -1,0 +1,61 @@
+"""Fixtures for the browser tests: the real local stack (HAProxy + A, B, C on PostgreSQL) and
+Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# The stack tests' helpers (a fresh database per run) are the one home of that logic.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stack"))
+from stack_support import fresh_database  # noqa: E402
+
+from stack.local import PortPlan  # noqa: E402
+from stack.local import Stack  # noqa: E402
+
+from browser_support import POLL_SECONDS, STAFF_PASSWORD, chromium  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """A, B and C behind HAProxy on a database of their own, 100 ports above the stack tests' range
+    (both suites may run in one session)."""
+    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 100
+    database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_browser")
+    running = Stack(env="dev", state_dir=tmp_path_factory.mktemp("browser-stack"), ports=PortPlan(entry),
+                    database_url=database_url, quiet=True, workers=1, threads=4,
+                    extra_env={"STATUS_POLL_SECONDS": str(POLL_SECONDS)})
+    try:
+        running.start(staff_password=STAFF_PASSWORD)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile (no cookies) per test, at desktop size unless the test resizes it."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def db(stack):
+    """A psycopg2 connection to the stack's database, for checking what the browser really stored."""
+    import psycopg2
+
+    conn = psycopg2.connect(stack.database_url)
+    conn.autocommit = True
+    yield conn
+    conn.close()
