@@ -21,15 +21,17 @@ from browser_support import POLL_SECONDS, STAFF_PASSWORD, chromium  # noqa: E402
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """A, B and C behind HAProxy on a database of their own, 100 ports above the stack tests' range
-    (both suites may run in one session)."""
-    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 100
+    """A, B and C behind HAProxy on a database of their own, in the block 500 ports above the stack
+    tests' base (it lives for the whole session, beside the stack tests' own stacks at +0..+499)."""
+    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 500
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_browser")
     running = Stack(env="dev", state_dir=tmp_path_factory.mktemp("browser-stack"), ports=PortPlan(entry),
                     database_url=database_url, quiet=True, workers=1, threads=4,
                     extra_env={"STATUS_POLL_SECONDS": str(POLL_SECONDS)})
     try:
         running.start(staff_password=STAFF_PASSWORD)
+        # The suite walks the kitchen's and marketing's pages with one login: give it both (the admin role).
+        running.manage("ensure_staff", "--username", "staff", "--role", "admin")
         yield running
     finally:
         running.stop()
