@@ -7,7 +7,7 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test bench chaos migration-gate lock clean
+.PHONY: up test bench chaos canary migration-gate lock clean
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -43,6 +43,10 @@ bench: $(VENV)/.installed
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
+
+# canary releases a good and a bad build of variant A as canaries under load: one promoted, one rolled back.
+canary: $(VENV)/.installed
+	$(WITH_PG) $(PY) -m stack.deploy.canary_demo $(CANARY_ARGS)
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed
