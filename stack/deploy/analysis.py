@@ -12,8 +12,7 @@ extended). A check fails only when the canary is worse beyond a tolerance AND th
 chance unlikely (a one-sided binomial tail below `alpha`), so 3 errors in 15 orders fail where
 1 in 15 waits for more evidence.
 
-    python -m stack.deploy.analysis --prometheus URL --canary 'service="pizza-a-canary"' \
-        --stable 'service="pizza-a"' --window 5m      # exit 0 pass, 1 fail, 3 wait
+    python -m stack.deploy.analysis --prometheus URL --release pizza-a --window 300   # exit 0 pass, 1 fail, 3 wait
 """
 
 from __future__ import annotations
@@ -151,6 +150,7 @@ class Thresholds:
     min_exposures: int = 20  # visitors (exposures) per version before orders per visitor is judged
     max_error_increase: float = 0.01  # canary 5xx ratio may exceed stable's by this much
     max_refusal_increase: float = 0.05  # per refusal reason, as a share of order POSTs
+    min_latency_samples: int = 100  # order POSTs per version before p99 is judged (below ~100, p99 is the maximum)
     max_latency_ratio: float = 1.5  # canary order-POST p99 may be this many times stable's ...
     latency_floor: float = 0.5  # ... or up to this many seconds, whichever is larger
     min_conversion_ratio: float = 0.5  # canary orders per visitor at least this share of stable's
@@ -222,9 +222,9 @@ def ratio_check(name: str, bad_c: float, n_c: float, bad_s: float, n_s: float, m
 
 def latency_check(canary: Window, stable: Window, t: Thresholds) -> Check:
     p_c, p_s = quantile(0.99, canary.latency), quantile(0.99, stable.latency)
-    rule = f"<= max({t.max_latency_ratio:g} x stable, {t.latency_floor:g}s), n >= {t.min_order_posts}"
+    rule = f"<= max({t.max_latency_ratio:g} x stable, {t.latency_floor:g}s), n >= {t.min_latency_samples}"
     shown = (lambda p: "-" if p is None else f"{p * 1000:.0f} ms")
-    if canary.order_posts < t.min_order_posts or stable.order_posts < t.min_order_posts or p_c is None or p_s is None:
+    if min(canary.order_posts, stable.order_posts) < t.min_latency_samples or p_c is None or p_s is None:
         return Check("order POST latency p99", WAIT, shown(p_c), shown(p_s), rule)
     worse = p_c > max(p_s * t.max_latency_ratio, t.latency_floor)
     return Check("order POST latency p99", FAIL if worse else PASS, shown(p_c), shown(p_s), rule)
@@ -262,18 +262,25 @@ def analyse(canary: Window, stable: Window, t: Thresholds = Thresholds()) -> Ver
     return Verdict(status, checks)
 
 
+def selectors(release: str) -> tuple[str, str]:
+    """PromQL selectors of a release's canary and stable pods as kube-prometheus-stack labels them:
+    `namespace` is the release's (releases.py), `service` the Service scraped (the chart's <release>
+    and <release>-canary, templates/canary.yaml)."""
+    return f'namespace="{release}",service="{release}-canary"', f'namespace="{release}",service="{release}"'
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Judge a canary against its stable version from Prometheus.")
     parser.add_argument("--prometheus", required=True, help="base URL of the Prometheus the alerts use")
-    parser.add_argument("--canary", required=True, help='label selector of the canary, e.g. namespace="pizza-a",service="pizza-a-canary"')
-    parser.add_argument("--stable", required=True, help="label selector of the stable version")
+    parser.add_argument("--release", required=True, help="the Helm release whose canary is judged, e.g. pizza-a")
     parser.add_argument("--window", type=float, default=300, help="seconds of traffic to judge (the step so far)")
     for name, default in Thresholds().__dict__.items():
         parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
     args = parser.parse_args(argv)
     thresholds = Thresholds(**{name: getattr(args, name) for name in Thresholds().__dict__})
-    canary = PrometheusSource(args.prometheus, args.canary).window(args.window)
-    stable = PrometheusSource(args.prometheus, args.stable).window(args.window)
+    canary_selector, stable_selector = selectors(args.release)
+    canary = PrometheusSource(args.prometheus, canary_selector).window(args.window)
+    stable = PrometheusSource(args.prometheus, stable_selector).window(args.window)
     verdict = analyse(canary, stable, thresholds)
     report = f"## Canary analysis: {verdict.status.upper()}\n\n{verdict.table()}\n"
     print(report)

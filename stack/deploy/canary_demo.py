@@ -139,12 +139,15 @@ def parse(argv) -> argparse.Namespace:
     parser.add_argument("--env", default="dev")
     parser.add_argument("--report", default=str(REPO_ROOT / "reports" / "canary.json"))
     args = parser.parse_args(argv)
-    args.rate, args.views, args.threads = (12.0, 6.0, 12) if args.short else (30.0, 15.0, 24)
+    args.rate, args.views, args.threads = (12.0, 6.0, 12) if args.short else (24.0, 12.0, 24)
     args.visit = 4  # requests per visitor: a customer looks, then orders
     args.lead = 2.0 if args.short else 5.0
     args.steps = (25, 50) if args.short else (10, 50)
     args.interval = 4.0 if args.short else 20.0
-    args.thresholds = Thresholds(min_requests=30, min_order_posts=12, min_exposures=5) if args.short else Thresholds()
+    # Smaller samples than production's defaults (a few orders a second here); the short form's latency
+    # floor is generous because up to nine test sessions share this machine's two cores.
+    args.thresholds = (Thresholds(min_requests=30, min_order_posts=12, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
+                       if args.short else Thresholds(min_requests=60, min_order_posts=20, min_latency_samples=40, min_exposures=10))
     return args
 
 
