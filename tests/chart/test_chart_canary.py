@@ -100,3 +100,14 @@ def test_a_canary_without_a_tag_is_refused(chart):
     spec = releases("dev")[0]
     with pytest.raises(Exception, match="canary"):
         render_release(chart, "dev", spec, {"canary": {"enabled": True}})
+
+
+def test_the_schema_owner_migrates_with_the_canarys_code_before_any_canary_pod(chart):
+    """Migrations run once, before any code: the owner's pre-upgrade hook that starts a canary runs the new image."""
+    owner = next(spec for spec in releases("prod") if spec["schemaOwner"])
+    release = render_release(chart, "prod", owner, CANARY)
+    hook = [obj for obj in release.hooks("pre-upgrade") if obj["kind"] == "Job"]
+    assert hook and all(c["image"].endswith(":" + NEW_TAG) for job in hook for c in job["spec"]["template"]["spec"]["containers"])
+    plain = render_release(chart, "prod", owner)
+    assert not any(c["image"].endswith(":" + NEW_TAG) for job in plain.hooks("pre-upgrade") if job["kind"] == "Job"
+                   for c in job["spec"]["template"]["spec"]["containers"])
