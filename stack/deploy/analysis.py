@@ -26,10 +26,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+# ops.metrics is the app's (the stack package puts app/ on the path): one home for route names and reasons.
+from ops.metrics import ORDER_ROUTES, REFUSAL_REASONS
 from prometheus_client.parser import text_string_to_metric_families
-
-from .. import APP_DIR  # noqa: F401  (puts app/ on the import path)
-from ops.metrics import ORDER_ROUTES, REFUSAL_REASONS  # noqa: E402  one home for route names and reasons
 
 PASS, FAIL, WAIT = "pass", "fail", "wait"
 EXIT_CODES = {PASS: 0, FAIL: 1, WAIT: 3}
@@ -183,7 +182,7 @@ class Verdict:
 
 def binomial_sf(k: float, n: float, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p), summed in log space (n may be a day of requests)."""
-    k, n = max(int(round(k)), 0), int(round(n))
+    k, n = max(round(k), 0), round(n)
     if k > n:
         return 0.0
     if p <= 0.0 or p >= 1.0:

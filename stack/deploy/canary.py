@@ -23,7 +23,16 @@ from pathlib import Path
 from .. import APP_DIR, StackError
 from ..local import haproxy
 from ..local.stack import Stack
-from .analysis import FAIL, PASS, WAIT, ProcessSource, Thresholds, Verdict, Window, analyse
+from .analysis import (
+    FAIL,
+    PASS,
+    WAIT,
+    ProcessSource,
+    Thresholds,
+    Verdict,
+    Window,
+    analyse,
+)
 from .releases import release_name
 
 
