@@ -111,3 +111,22 @@ def test_the_schema_owner_migrates_with_the_canarys_code_before_any_canary_pod(c
     plain = render_release(chart, "prod", owner)
     assert not any(c["image"].endswith(":" + NEW_TAG) for job in plain.hooks("pre-upgrade") if job["kind"] == "Job"
                    for c in job["spec"]["template"]["spec"]["containers"])
+
+
+def test_checkov_finds_nothing_on_the_canary_objects(with_canary, tmp_path, repo_root, run_checkov):
+    import json
+
+    from test_chart_checkov import write_manifests
+
+    canaries = [type(r)(env=r.env, spec=r.spec, values=r.values, files={},
+                        # With the release's NetworkPolicies: they select the canary's pods too (CKV2_K8S_6).
+                        objects=[o for o in r.objects if o["metadata"]["name"].endswith("-canary") or o["kind"] == "NetworkPolicy"])
+                for r in with_canary]
+    assert write_manifests(canaries, tmp_path) > 0
+    result = run_checkov(repo_root / "chart" / ".checkov.yaml", "-d", str(tmp_path), "--framework", "kubernetes", "-o", "json")
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [f"{c['check_id']} {c['resource']}" for r in reports for c in r["results"]["failed_checks"]]
+    assert failed == [], "\n".join(failed)
+    assert sum(r["summary"]["passed"] for r in reports) > 0
