@@ -10,7 +10,8 @@ through the JSON API and the form, page views, a new visitor every few requests)
 Both end with every acknowledged order stored exactly once. Exit 0 only if both outcomes are as
 expected. `--short` is the form `make test` runs (tests/stack/test_canary.py).
 
-    python -m stack.deploy.canary_demo [--short] [--port BASE] [--report reports/canary.json]
+    python -m stack.deploy.canary_demo [--short] [--steps 10,50] [--interval 20] [--port BASE] [--report reports/canary.json]
+    make canary CANARY_ARGS="--steps 5,25,50 --interval 30"
 """
 
 from __future__ import annotations
@@ -138,12 +139,14 @@ def parse(argv) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("CANARY_PORT", "18200")), help="the stack's port base (base..base+99)")
     parser.add_argument("--env", default="dev")
     parser.add_argument("--report", default=str(REPO_ROOT / "reports" / "canary.json"))
+    parser.add_argument("--steps", help="the canary's shares of the variant, percent, e.g. 10,50 (default 10,50; short 25,50)")
+    parser.add_argument("--interval", type=float, help="seconds per step and per extension (default 20; short 4)")
     args = parser.parse_args(argv)
     args.rate, args.views, args.threads = (12.0, 6.0, 12) if args.short else (24.0, 12.0, 24)
     args.visit = 4  # requests per visitor: a customer looks, then orders
     args.lead = 2.0 if args.short else 5.0
-    args.steps = (25, 50) if args.short else (10, 50)
-    args.interval = 4.0 if args.short else 20.0
+    args.steps = tuple(int(x) for x in args.steps.split(",")) if args.steps else (25, 50) if args.short else (10, 50)
+    args.interval = args.interval or (4.0 if args.short else 20.0)
     # Smaller samples than production's defaults (a few orders a second here); the short form's latency
     # floor is generous because up to nine test sessions share this machine's two cores.
     args.thresholds = (Thresholds(min_requests=30, min_order_posts=12, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
