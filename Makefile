@@ -7,7 +7,7 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test bench chaos migration-gate lock clean screenshots
+.PHONY: up test bench chaos canary migration-gate lock clean screenshots
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -50,6 +50,10 @@ chaos: $(VENV)/.installed
 # the local stack on PostgreSQL, in Debian's Chromium (apt-get install chromium).
 screenshots: $(VENV)/.installed
 	$(WITH_PG) $(PY) tests/browser/screenshots.py
+
+# canary releases a good and a bad build of variant A as canaries under load: one promoted, one rolled back.
+canary: $(VENV)/.installed
+	$(WITH_PG) $(PY) -m stack.deploy.canary_demo $(CANARY_ARGS)
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

@@ -275,3 +275,12 @@ seccompProfile:
 {{- fail "ingress.host is required when ingress.enabled is true" }}
 {{- end }}
 {{- end }}
+
+{{/* pizza.migrationImage is the newest code present: the canary's when one starts, so its migrations run once, before any of its pods. */}}
+{{- define "pizza.migrationImage" -}}
+{{- if .Values.canary.enabled }}
+{{- printf "%s:%s" .Values.image.repository .Values.canary.image.tag }}
+{{- else }}
+{{- include "pizza.image" . }}
+{{- end }}
+{{- end }}

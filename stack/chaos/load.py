@@ -56,6 +56,8 @@ class Stats:
     served: list = field(default_factory=list)  # (monotonic time, variant) of every successful answer
     attempted: set = field(default_factory=set)  # order tokens sent
     acked: dict = field(default_factory=dict)  # token -> set of (reference or access token) seen
+    visitor_variants: dict = field(default_factory=dict)  # visitor number -> variants that answered them
+    visitors_failed: set = field(default_factory=set)  # visitors who saw at least one failed attempt
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def percentile_ms(self, p: float) -> float | None:
@@ -110,8 +112,12 @@ class Client:
             if kind is not None:
                 self.stats.unresolved[kind] += 1
             self.stats.latencies.append(end - start)
+            visitor = getattr(session, "visitor", None)
+            if errors:
+                self.stats.visitors_failed.add(visitor)
             if kind is None:
                 self.stats.served.append((end, response.headers.get("X-Pizza-Variant", "?")))
+                self.stats.visitor_variants.setdefault(visitor, set()).add(response.headers.get("X-Pizza-Variant", "?"))
         return response if kind is None else None
 
 
@@ -123,13 +129,15 @@ class Load:
     """Steady open-loop load through the load balancer: orders (JSON API and, one in ten, the HTML
     form) at `order_rate` per second plus page views (/ and /order/) at `view_rate` per second."""
 
-    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1):
+    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1,
+                 requests_per_visitor: int = 20):
         self.stats = Stats()
         self.client = Client(base, self.stats)
         self.pizzas = pizzas
         self.order_rate, self.view_rate = order_rate, view_rate
         self.total_rate = max(order_rate + view_rate, 0.1)
         self.form_share = form_share
+        self.requests_per_visitor = requests_per_visitor
         self.threads_n = threads
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -163,10 +171,11 @@ class Load:
             wait = self.t0 + i / self.total_rate - time.monotonic()
             if wait > 0 and self.stop_event.wait(wait):
                 break
-            if session is None or used >= 20:  # a new visitor now and then: the weighted split places it
+            if session is None or used >= self.requests_per_visitor:  # a new visitor now and then: the weighted split places it
                 if session is not None:
                     session.close()
                 session, used = requests.Session(), 0
+                session.visitor = i  # who saw what: the canary's customers are counted per visitor
             used += 1
             rng = random.Random(i)
             try:
