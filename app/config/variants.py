@@ -53,10 +53,6 @@ class VariantSet:
     def total_weight(self) -> int:
         return sum(v.weight for v in self.variants.values())
 
-    def share(self, name: str) -> float:
-        """The expected fraction of visitors that variant `name` gets."""
-        return self.variants[name].weight / self.total_weight
-
 
 def variants_path(env: str, root: Path | None = None) -> Path:
     return (root or REPO_ROOT) / "environments" / env / "variants.yaml"
