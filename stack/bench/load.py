@@ -24,7 +24,7 @@ def run_wrk(url: str, script: Path, duration: float, connections: int, args: lis
     if args:
         cmd += ["--", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((out for out in result.stdout.splitlines() if out.startswith("BENCH_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     data = json.loads(line[len("BENCH_JSON "):])
@@ -62,7 +62,7 @@ def combine(runs: list[dict]) -> dict:
 
 def round_ratios(runs: list[dict], reference: list[dict]) -> str:
     """Per-round ratios as 'a-b%': how much the rounds agree."""
-    ratios = [run["rps"] / ref["rps"] * 100 for run, ref in zip(runs, reference)]
+    ratios = [run["rps"] / ref["rps"] * 100 for run, ref in zip(runs, reference, strict=False)]
     if len(ratios) < 2:
         return ""
     return f", rounds {min(ratios):.0f}-{max(ratios):.0f}%"
