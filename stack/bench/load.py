@@ -17,7 +17,7 @@ ORDER_SCRIPT = Path(__file__).with_name("order.lua")
 GET_SCRIPT = Path(__file__).with_name("get.lua")
 
 
-def run_wrk(url: str, script: Path, duration: float, connections: int, args: list[str] = ()) -> dict:
+def run_wrk(url: str, script: Path, duration: float, connections: int, args: tuple[str, ...] | list[str] = ()) -> dict:
     # One wrk thread per connection: the order script keeps one customer's steps per thread.
     cmd = [WRK, "-t", str(connections), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
            "--timeout", "10s", "-s", str(script), url]

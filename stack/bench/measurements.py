@@ -121,7 +121,7 @@ def children(pid: int) -> list[int]:
 
 
 def memory_mb(pid: int) -> dict:
-    out = {"pid": pid}
+    out: dict[str, float] = {"pid": pid}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(("VmRSS:", "VmHWM:")):
