@@ -178,6 +178,7 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
     return done.returncode, calls, summary.read_text() if summary.exists() else ""
 
 
+@pytest.mark.slow  # the real roll script per environment
 def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested(env_name, fake_bin, tmp_path):
     upgraded = []
     for release in stack_releases(env_name):
@@ -225,6 +226,7 @@ def upgrade_sets(calls: list[list[str]]) -> list[str]:
     return [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
 
 
+@pytest.mark.slow  # the real roll script per environment
 def test_only_the_schema_owner_after_a_passed_contract_check_may_apply_contract_steps(env_name, fake_bin, tmp_path):
     for release in stack_releases(env_name):
         rc, calls, _ = roll(release, fake_bin, tmp_path, CONTRACT_CHECKED="true")
