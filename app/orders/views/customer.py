@@ -37,7 +37,7 @@ def order_create(request):
     if request.method != "POST":
         if not orders_open():
             return closed(request, status=200)
-        initial = {"form_token": uuid.uuid4()}
+        initial: dict[str, object] = {"form_token": uuid.uuid4()}
         if PIZZA_ID.fullmatch(request.GET.get("pizza", "")):
             initial["pizza"] = int(request.GET["pizza"])
         return render(request, "orders/order_form.html", {"form": OrderForm(initial=initial)})
