@@ -7,14 +7,15 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test bench chaos canary migration-gate lock clean screenshots
+.PHONY: up test check lint bench chaos canary migration-gate lock clean screenshots
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	@echo "==> installing the locked packages into $(VENV) (the first time takes a minute or two)"
 	$(PY) -m pip install -q --require-hashes -r requirements.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.txt
 	touch $@
 
 # checkov pins old versions of common packages, so it lives in a virtual environment of its own.
@@ -32,6 +33,18 @@ up: $(VENV)/.installed
 # test runs every test against a real PostgreSQL.
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(WITH_PG) $(PY) -m pytest $(PYTEST_ARGS)
+
+# check is the fast loop: every test but the `slow` and `stack` ones (about a minute). CI runs make test.
+check: $(VENV)/.installed
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(WITH_PG) $(PY) -m pytest -m "not slow and not stack" $(PYTEST_ARGS)
+
+# lint: ruff (lint, then format), mypy, and no model change without its migration. Config: pyproject.toml.
+# makemigrations --check reads the models only; an in-memory SQLite stands in for the database.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cd app && DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL= SQLITE_PATH=:memory: ../$(PY) manage.py makemigrations --check --dry-run
 
 # migration-gate fails when a migration would break a release still running older code.
 migration-gate: $(VENV)/.installed
@@ -58,7 +71,7 @@ canary: $(VENV)/.installed
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
-	$(VENV)/bin/pip-compile -q --strip-extras --extra dev --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt pyproject.toml
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --extra dev --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt pyproject.toml
 
 clean:
 	rm -rf .stack reports app/staticfiles

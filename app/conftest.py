@@ -71,7 +71,10 @@ def staff_user(django_user_model):
 
 @pytest.fixture
 def staff_client(staff_user):
-    client = Client()
+    # A browser's User-Agent: the experiment would take an empty one for a script and ignore it anyway.
+    from experiment.tests.factories import BROWSER
+
+    client = Client(HTTP_USER_AGENT=BROWSER)
     client.force_login(staff_user)
     return client
 

@@ -39,7 +39,20 @@ def checkov_binary() -> str:
     pytest.fail("checkov is not installed: run `make .venv-checkov/.installed` (make test does it)")
 
 
-def run_checkov(config: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run checkov with `config` (the one file that lists each skip beside its reason)."""
+def _run_checkov(config: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [checkov_binary(), "--config-file", str(config), "--quiet", "--compact", *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def run_checkov():
+    """Run checkov with a config file (the one file that lists each skip beside its reason), then args.
+    A fixture, not an import: `from tests.conftest import ...` loads this file a second time."""
+    return _run_checkov
+
+
+def pytest_collection_modifyitems(items):
+    # checkov takes tens of seconds per run: whatever uses it is `slow`, out of `make check`.
+    for item in items:
+        if "run_checkov" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

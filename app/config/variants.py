@@ -13,9 +13,20 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Promotion order, not alphabetical: the deploy and the workflows list them this way. A new directory
+# under environments/ that is missing here (or the reverse) fails tests/chart/test_chart_schema.py.
 ENVIRONMENTS = ("dev", "qa", "prod")
-THEMES = ("classic", "bold", "minimal")
-VARIANT_NAME = re.compile(r"^[a-e]$")
+
+
+def _theme_dirs() -> tuple[str, ...]:
+    """A theme is a directory of app/themes/ with templates: adding one is adding that directory."""
+    themes_dir = Path(__file__).resolve().parents[1] / "themes"
+    return tuple(sorted(d.name for d in themes_dir.iterdir() if (d / "templates").is_dir()))
+
+
+THEMES = _theme_dirs()
+VARIANT_NAMES = ("a", "b", "c", "d", "e")
+VARIANT_NAME = re.compile(rf"^[{''.join(VARIANT_NAMES)}]$")
 MAX_VARIANTS = 5  # the ALB allows five target groups in one forward action
 MAX_WEIGHT = 999  # the ALB's largest target group weight
 
@@ -41,10 +52,6 @@ class VariantSet:
     @property
     def total_weight(self) -> int:
         return sum(v.weight for v in self.variants.values())
-
-    def share(self, name: str) -> float:
-        """The expected fraction of visitors that variant `name` gets."""
-        return self.variants[name].weight / self.total_weight
 
 
 def variants_path(env: str, root: Path | None = None) -> Path:

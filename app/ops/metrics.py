@@ -135,7 +135,7 @@ def database_error(exc: BaseException, stage: str = "connect") -> None:
     if getattr(exc, "_pizza_counted", False):
         return
     try:
-        exc._pizza_counted = True
+        exc._pizza_counted = True  # type: ignore[attr-defined]  # a mark on this one exception object
     except AttributeError:
         pass
     DB_ERRORS.labels(**base_labels(), stage=stage, error=type(exc).__name__).inc()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     print(f"\n{len([r for r in rows if r['result'] == 'PASS'])} PASS, {len(misses)} MISS" + (f": {'; '.join(misses)}" if misses else ""))
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     (reports / "bench.json").write_text(json.dumps({
         "when": stamp, "command": command, "machine": facts, "settings": settings, "quick": args.quick,
         "rows": rows, "raw": results,

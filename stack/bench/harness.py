@@ -100,8 +100,8 @@ class Bench:
             for path in paths.values():
                 for _ in range(5 if self.quick else 10):
                     session.get(base + path, timeout=30)
-        times = {size: {page: [] for page in paths} for size, (_, _, paths) in targets.items()}
-        info = {size: {} for size in targets}
+        times: dict[str, dict[str, list[float]]] = {size: {page: [] for page in paths} for size, (_, _, paths) in targets.items()}
+        info: dict[str, dict] = {size: {} for size in targets}
         for _ in range(self.samples):
             for size, (base, session, paths) in targets.items():
                 for page, path in paths.items():
@@ -166,7 +166,7 @@ class Bench:
                     ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
                     ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
                     *[(name, url, f"direct to a variant-A process with {name}") for name, url in toggle_urls.items()]]
-            runs = {key: [] for key, _, _ in plan}
+            runs: dict[str, list[dict]] = {key: [] for key, _, _ in plan}
             for round_no in range(1, self.rounds + 1):
                 for key, url, what in plan:
                     if key == "lb_a_only":

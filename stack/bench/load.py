@@ -17,14 +17,14 @@ ORDER_SCRIPT = Path(__file__).with_name("order.lua")
 GET_SCRIPT = Path(__file__).with_name("get.lua")
 
 
-def run_wrk(url: str, script: Path, duration: float, connections: int, args: list[str] = ()) -> dict:
+def run_wrk(url: str, script: Path, duration: float, connections: int, args: tuple[str, ...] | list[str] = ()) -> dict:
     # One wrk thread per connection: the order script keeps one customer's steps per thread.
     cmd = [WRK, "-t", str(connections), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
            "--timeout", "10s", "-s", str(script), url]
     if args:
         cmd += ["--", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((out for out in result.stdout.splitlines() if out.startswith("BENCH_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     data = json.loads(line[len("BENCH_JSON "):])
@@ -62,7 +62,7 @@ def combine(runs: list[dict]) -> dict:
 
 def round_ratios(runs: list[dict], reference: list[dict]) -> str:
     """Per-round ratios as 'a-b%': how much the rounds agree."""
-    ratios = [run["rps"] / ref["rps"] * 100 for run, ref in zip(runs, reference)]
+    ratios = [run["rps"] / ref["rps"] * 100 for run, ref in zip(runs, reference, strict=False)]
     if len(ratios) < 2:
         return ""
     return f", rounds {min(ratios):.0f}-{max(ratios):.0f}%"

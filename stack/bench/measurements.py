@@ -121,7 +121,7 @@ def children(pid: int) -> list[int]:
 
 
 def memory_mb(pid: int) -> dict:
-    out = {"pid": pid}
+    out: dict[str, float] = {"pid": pid}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(("VmRSS:", "VmHWM:")):
@@ -139,8 +139,8 @@ def loadavg() -> str:
 
 
 def machine() -> dict:
-    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), platform.processor())
-    mem = next((int(l.split()[1]) // 1024 for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), 0)
+    model = next((row.split(":", 1)[1].strip() for row in Path("/proc/cpuinfo").read_text().splitlines() if row.startswith("model name")), platform.processor())
+    mem = next((int(row.split()[1]) // 1024 for row in Path("/proc/meminfo").read_text().splitlines() if row.startswith("MemTotal")), 0)
 
     def version(cmd):
         try:

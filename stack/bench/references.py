@@ -32,11 +32,11 @@ class BareApp:
         log = self.state_dir / "logs" / "bare.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
-            self.popen = subprocess.Popen(
+            popen = self.popen = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", str(APP_DIR / "gunicorn.conf.py"), "stack.bench.bare_wsgi:application"],
                 cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        if not wait_until_ready(self.url, 20, gone=lambda: self.popen.poll() is not None, interval=0.1):
+        if not wait_until_ready(self.url, 20, gone=lambda: popen.poll() is not None, interval=0.1):
             raise BenchError(f"the bare WSGI app did not start; see {log}")
         return self
 

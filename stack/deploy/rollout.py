@@ -41,7 +41,7 @@ def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 
     release = release_name(variant)
     old_slot = next((slot for (name, slot) in stack.processes if name == variant), 1)
     new_slot = 2 if old_slot == 1 else 1
-    names = {"old": server_name(variant, old_slot), "new": server_name(variant, new_slot), "new_slot": new_slot}
+    old, new_name = server_name(variant, old_slot), server_name(variant, new_slot)
     started = time.monotonic()
     new = stack.start_in_slot(variant, new_slot, app_dir=app_dir, env=env)
     if not stack.wait_ready(variant, new_slot, timeout=deadline):
@@ -52,9 +52,9 @@ def roll(stack: Stack, variant: str, app_dir: Path = APP_DIR, deadline: float = 
         message = f"rollout of release {release} failed: the new version {reason}; the previous version keeps serving"
         if tail:
             message += f" (last log line: {tail[0][:200]})"
-        return RolloutResult(release, False, time.monotonic() - started, message, **names)
+        return RolloutResult(release, False, time.monotonic() - started, message, old, new_name, new_slot)
     ready_after = time.monotonic() - started
-    result = RolloutResult(release, True, 0.0, "", ready_after=ready_after, **names)
+    result = RolloutResult(release, True, 0.0, "", old, new_name, new_slot, ready_after=ready_after)
     if (variant, old_slot) in stack.processes:
         retiring = time.monotonic()
         result.drained, result.in_flight, result.exit_code = stack.retire(variant, old_slot)

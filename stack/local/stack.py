@@ -42,7 +42,7 @@ class Stack:
     workers: int = 2
     threads: int = 4
     quiet: bool = False
-    variants: VariantSet | None = None
+    variants: VariantSet = None  # type: ignore[assignment]  # None means "load env's", done in __post_init__
     extra_env: dict = field(default_factory=dict)
     # migrate_database_url reaches PostgreSQL directly when database_url goes through a pooler.
     migrate_database_url: str | None = None
@@ -122,11 +122,17 @@ class Stack:
         """Migrate once (the schema owner's job), collect each theme's static files, ensure a staff login."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         owner = self.variants.schema_owner
+        database = "PostgreSQL (DATABASE_URL)" if self.database_url else f"SQLite {self.state_dir / 'db.sqlite3'}"
+        variants = ", ".join(f"{v.name.upper()} {v.theme}" for v in self.variants.variants.values())
+        self.say(f"==> environment {self.env}: {variants}; database {database}")
+        self.say(f"==> migrations (as {owner.upper()}, the schema owner)")
         direct = {"DATABASE_URL": self.migrate_database_url} if self.migrate_database_url else {}
         migrated = self.manage("migrate_safely", env={"VARIANT": owner, **direct})
         self.say(migrated.stdout.strip().splitlines()[-1] if migrated.stdout.strip() else "migrations applied")
         for theme in sorted({v.theme for v in self.variants.variants.values()}):
+            self.say(f"==> static files for the {theme} theme")
             self.manage("collectstatic", "--noinput", "-v", "0", env={"THEME": theme, "STATIC_ROOT": str(self.static_root(theme))})
+        self.say("==> staff login")
         # The password travels in the environment, not argv (which `ps` shows to every user).
         return self.manage("ensure_staff", env={"STAFF_PASSWORD": staff_password} if staff_password else None).stdout.strip()
 
@@ -265,9 +271,17 @@ class Stack:
         self.check_not_running()
         staff = self.prepare(staff_password)
         for name in self.names:
+            self.say(f"==> starting variant {name.upper()} (gunicorn on {self.variant_url(name)})")
             self.start_variant(name)
+        self.say(f"==> starting HAProxy on {self.url()}")
         self.start_haproxy()
-        not_ready = [name for name in self.names if not self.wait_ready(name, timeout=ready_timeout)]
+        not_ready = []
+        for name in self.names:
+            began = time.monotonic()
+            if self.wait_ready(name, timeout=ready_timeout):
+                self.say(f"==> variant {name.upper()} ready ({time.monotonic() - began:.1f}s more)")
+            else:
+                not_ready.append(name)
         if not_ready:
             logs = ", ".join(str(self.processes[(n, 1)].log) for n in not_ready if (n, 1) in self.processes)
             raise StackError(f"variant(s) {', '.join(not_ready)} did not become ready within {ready_timeout:g}s; see {logs}")

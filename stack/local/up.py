@@ -12,11 +12,12 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from .. import StackError
 from .ports import PortPlan
-from .stack import Stack
 from .prometheus import start_for_stack, where_metrics_are
+from .stack import Stack
 
 
 def main(argv=None) -> int:
@@ -29,7 +30,7 @@ def main(argv=None) -> int:
 
     pool = None
     try:
-        options = {"database_url": os.environ.get("DATABASE_URL")}
+        options: dict[str, Any] = {"database_url": os.environ.get("DATABASE_URL")}
         if os.environ.get("PROFILE") == "production":  # the scale tier's pool (stack/services/profile.py)
             from ..services.profile import production_like
 

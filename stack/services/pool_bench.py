@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 from ..bench.load import ORDER_SCRIPT, run_wrk
 from ..local import PortPlan, Stack
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     url = drop_database(server, "pizza_scale_poolbench", create_again=True)
     pool = PgBouncer(server, service_port("pgbouncer") + 1).start()
     entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 300
-    stack = Stack(env="dev", state_dir=tempfile.mkdtemp(prefix="pizza-poolbench."), ports=PortPlan(entry),
+    stack = Stack(env="dev", state_dir=Path(tempfile.mkdtemp(prefix="pizza-poolbench.")), ports=PortPlan(entry),
                   database_url=url, quiet=True, workers=2, threads=4, extra_env={"REQUEST_LOG": "0"})
     try:
         stack.prepare(staff_password="poolbench-password")

@@ -59,14 +59,3 @@ def kind_release(chart) -> RenderedRelease:
 @pytest.fixture(scope="session")
 def kube_version(repo_root) -> str:
     return validation_version(terraform_kube_version(repo_root / "terraform"))
-
-
-@pytest.fixture(scope="session")
-def run_checkov(request, repo_root):
-    """tests/conftest.py's run_checkov. Both conftest files are modules named `conftest`, so an
-    import would get whichever pytest loaded last; the plugin manager holds the right one."""
-    shared = repo_root / "tests" / "conftest.py"
-    for plugin in request.config.pluginmanager.get_plugins():
-        if getattr(plugin, "__file__", None) and plugin.__file__ == str(shared):
-            return plugin.run_checkov
-    pytest.fail(f"{shared} is not loaded as a conftest")

@@ -6,10 +6,13 @@ Each case renders a real release (dev, pizza-a) through helm-python-sdk with one
 
 from __future__ import annotations
 
+import json
+
 import helm_python
 import pytest
 
 from chart_support import release_values
+from config.variants import ENVIRONMENTS, THEMES, VARIANT_NAMES
 from stack.deploy.releases import deep_merge
 
 SCHEMA_CASES = {
@@ -96,3 +99,13 @@ def test_chart_defaults_alone_are_refused_until_image_and_database_are_set(chart
     message = str(caught.value)
     for key in ("/image/repository", "/image/tag", "/database/host"):
         assert key in message, message
+
+
+def test_schema_enums_match_the_themes_variants_and_environments_on_disk(repo_root):
+    """A new theme is a directory of app/themes/, a new environment one of environments/: the chart
+    schema's enums must list the same names, or the release is refused (or a typo accepted)."""
+    schema = json.loads((repo_root / "chart" / "values.schema.json").read_text())["properties"]
+    on_disk = sorted(d.name for d in (repo_root / "environments").iterdir() if (d / "variants.yaml").is_file())
+    assert sorted(schema["theme"]["enum"]) == sorted(THEMES)
+    assert sorted(schema["environment"]["enum"]) == on_disk == sorted(ENVIRONMENTS)
+    assert schema["variant"]["enum"] == list(VARIANT_NAMES)

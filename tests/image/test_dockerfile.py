@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from config.variants import ENVIRONMENTS, THEMES
 from dockerfile_support import (
     DOCKERFILE,
     REPO_ROOT,
@@ -19,9 +21,6 @@ from dockerfile_support import (
     in_build_context,
     instructions,
 )
-
-from config.variants import ENVIRONMENTS, THEMES
-from tests.conftest import run_checkov
 
 VENV_BIN = Path(sys.executable).parent
 ITEMS = instructions()
@@ -37,7 +36,7 @@ def test_hadolint_reports_nothing():
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
 
-def test_checkov_dockerfile_checks_pass():
+def test_checkov_dockerfile_checks_pass(run_checkov):
     result = run_checkov(REPO_ROOT / ".github" / ".checkov.yaml", "--framework", "dockerfile", "-f", str(DOCKERFILE), "-o", "json")
     report = json.loads(result.stdout)
     assert report["check_type"] == "dockerfile" and report["summary"]["passed"] > 0

@@ -49,5 +49,5 @@ def broken_copy(tmp_path: Path, source: Path) -> Path:
     """A build of the app whose code fails at start-up (an import-time error), like a bad release."""
     target = copy_app(tmp_path / "broken-app", source)
     urls = target / "config" / "urls.py"
-    urls.write_text(urls.read_text() + "\nraise RuntimeError('broken build: ' + %r)\n" % uuid.uuid4().hex[:6])
+    urls.write_text(urls.read_text() + f"\nraise RuntimeError('broken build: ' + {uuid.uuid4().hex[:6]!r})\n")
     return target

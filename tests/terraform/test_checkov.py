@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import run_checkov
-
 
 @pytest.fixture(scope="session")
-def checkov_result(terraform_dir):
+def checkov_result(terraform_dir, run_checkov):
     return run_checkov(terraform_dir / ".checkov.yaml", "-d", str(terraform_dir))
 
 

@@ -11,14 +11,6 @@ import pytest
 KUBERNETES_VERSION = re.compile(r'(kubernetes_version|cluster_version)\s*=\s*"(\d+\.\d+)"')
 
 
-def test_files_by_role(terraform_dir):
-    for name in ("terraform.tf", "providers.tf", "backend.tf", "variables.tf", "outputs.tf", "network.tf",
-                 "eks.tf", "rds.tf", "ecr.tf", "alb.tf", "iam.tf", "README.md", ".checkov.yaml"):
-        assert (terraform_dir / name).exists(), name
-    for name in ("terraform.tf", "providers.tf", "variables.tf", "main.tf", "outputs.tf"):
-        assert (terraform_dir / "bootstrap" / name).exists(), f"bootstrap/{name}"
-
-
 @pytest.mark.parametrize("stack_name", ["main_stack", "bootstrap_stack"])
 def test_every_variable_and_output_has_type_and_description(request, stack_name):
     stack = request.getfixturevalue(stack_name)

@@ -181,6 +181,7 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
     return done.returncode, calls, summary.read_text() if summary.exists() else ""
 
 
+@pytest.mark.slow  # the real roll script per environment
 def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested(env_name, fake_bin, tmp_path):
     upgraded = []
     for release in stack_releases(env_name):
@@ -235,6 +236,7 @@ def test_missing_network_ranges_or_public_host_stop_before_helm(missing, fake_bi
     assert rc != 0 and calls == []
 
 
+@pytest.mark.slow  # the real roll script per environment
 def test_only_the_schema_owner_after_a_passed_contract_check_may_apply_contract_steps(env_name, fake_bin, tmp_path):
     for release in stack_releases(env_name):
         rc, calls, _ = roll(release, fake_bin, tmp_path, CONTRACT_CHECKED="true")

@@ -112,7 +112,7 @@ def database_from_env() -> dict:
     """DATABASE_URL wins; else the split DATABASE_* variables the Helm chart sets from its Secret."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+        config: dict = dict(dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True))
     elif os.environ.get("DATABASE_HOST"):
         config = {
             "ENGINE": "django.db.backends.postgresql",
@@ -163,7 +163,7 @@ REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "2"))
 def replica_from_env(primary: dict) -> dict | None:
     url = os.environ.get("DATABASE_REPLICA_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+        config: dict = dict(dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True))
         config["OPTIONS"] = {k: v for k, v in primary.get("OPTIONS", {}).items()}
     elif os.environ.get("DATABASE_REPLICA_HOST") and primary["ENGINE"].endswith("postgresql"):
         config = dict(primary, OPTIONS=dict(primary.get("OPTIONS", {})))
@@ -260,7 +260,7 @@ USE_TZ = True
 # --- Logging ------------------------------------------------------------------------------
 # One JSON object per line on stdout; the request log can be switched off for benchmarks.
 REQUEST_LOG = env_bool("REQUEST_LOG", True)
-LOGGING = {
+LOGGING: dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "ops.logging.JsonFormatter"}},

@@ -18,7 +18,8 @@ from orders.phone import digit_count
 from orders.tests.factories import make_order
 from orders.validators import BIDI_CONTROLS
 
-pytestmark = pytest.mark.django_db
+# Hundreds of generated requests per test: `make test` runs them, `make check` does not.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXAMPLES = 25
 fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -164,6 +164,7 @@ def schema_one_step_behind(transactional_db):
     readiness.reset()
 
 
+@pytest.mark.slow  # two migrate processes and their lock waits
 def test_two_runs_at_once_one_applies_the_other_waits_and_no_ops(schema_one_step_behind):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])  # both start while the lock is taken
@@ -187,6 +188,7 @@ def test_two_runs_at_once_one_applies_the_other_waits_and_no_ops(schema_one_step
     assert "channel" in columns
 
 
+@pytest.mark.slow  # two migrate processes and their lock waits
 def test_second_run_gives_up_after_its_lock_wait(schema_one_step_behind):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
@@ -197,6 +199,7 @@ def test_second_run_gives_up_after_its_lock_wait(schema_one_step_behind):
     assert "gave up after 1s waiting for the migration lock" in output
 
 
+@pytest.mark.slow  # two migrate processes and their lock waits
 def test_blocked_migration_fails_fast_while_orders_keep_flowing(schema_one_step_behind):
     """A long transaction holds orders_order; the ALTER gives up after lock_timeout instead of
     queueing every INSERT behind it for as long as that transaction lasts."""

@@ -23,7 +23,7 @@ def run(args, **env):
 
 
 @pytest.mark.parametrize("name,value,allowed", [
-    ("THEME", "neon", "classic, bold, minimal"),
+    ("THEME", "neon", "bold, classic, minimal"),
     ("VARIANT", "z", "a, b, c"),
 ])
 def test_unknown_theme_or_variant_stops_start_up_with_one_line(name, value, allowed):

@@ -42,7 +42,7 @@ def order_create(request):
     if request.method != "POST":
         if not orders_open():
             return closed(request, status=200)
-        initial = {"form_token": uuid.uuid4()}
+        initial: dict[str, object] = {"form_token": uuid.uuid4()}
         initial["shown_by"] = form_variant_token(initial["form_token"])
         if PIZZA_ID.fullmatch(request.GET.get("pizza", "")):
             initial["pizza"] = int(request.GET["pizza"])
