@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from experiment.tokens import form_variant_token, read_form_variant
 from ops import metrics
