@@ -18,6 +18,7 @@ from ..local import PortPlan, Stack
 from ..local.haproxy import server_name
 from ..postgres import DisposablePostgres
 from .accounting import Result, account, max_order_id
+from .faults.network import DatabaseNetwork, NetworkUnavailable
 from .load import Load
 
 STAFF_PASSWORD = "chaos-" + uuid.uuid4().hex[:12]
@@ -35,6 +36,8 @@ class Chaos:
     def __init__(self, args):
         self.args = args
         self.pg: DisposablePostgres | None = None
+        self.network: DatabaseNetwork | None = None
+        self.network_error: str | None = None  # why there is no network namespace (scenarios needing it fail)
         self.stack: Stack | None = None
         self.active: dict[str, int] = {}  # variant -> the slot serving it
         self.temp_dirs: list[Path] = []
@@ -42,13 +45,29 @@ class Chaos:
 
     # --- setup and teardown -----------------------------------------------------------------------
     def setup(self) -> None:
-        say("starting a disposable PostgreSQL cluster")
-        self.pg = DisposablePostgres()
-        self.pg.init()
-        say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
         state_dir = REPO_ROOT / ".stack" / f"chaos-{self.args.port}"
         shutil.rmtree(state_dir / "logs", ignore_errors=True)
-        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=self.pg.url, quiet=True)
+        (state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        say("starting a disposable PostgreSQL cluster")
+        app_url = None
+        if self.args.network:
+            try:
+                self.network = DatabaseNetwork().create()
+            except NetworkUnavailable as exc:
+                self.network, self.network_error = None, str(exc)
+                say(f"NO NETWORK NAMESPACE: {exc}; the scenarios that need one will FAIL")
+        if self.network is not None:
+            self.pg = DisposablePostgres(host=self.network.address, wrap=self.network.wrap)
+            self.pg.init()
+            self.network.start_relay(self.pg.port, state_dir / "logs" / "relay.log")
+            app_url = self.network.url_through_relay(self.pg.url)
+            say(f"PostgreSQL in network namespace {self.network.name} on {self.pg.host}:{self.pg.port}; the app goes "
+                f"through the veth {self.network.host_if} and the relay at {app_url.split('@')[1]} ({self.pg.tmp})")
+        else:
+            self.pg = DisposablePostgres()
+            self.pg.init()
+            say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
+        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=app_url or self.pg.url, quiet=True)
         say(f"starting A/B/C behind HAProxy on {self.stack.url()} (logs in {state_dir / 'logs'})")
         try:
             self.stack.start(staff_password=STAFF_PASSWORD)
@@ -76,6 +95,8 @@ class Chaos:
                 say(f"stopping the stack: {exc}")
         if self.pg is not None:
             self.pg.teardown()
+        if self.network is not None:
+            self.network.teardown()
         for path in self.temp_dirs:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -122,6 +143,18 @@ class Chaos:
     def load(self, rate_factor: float = 1.0) -> Load:
         return Load(self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, self.args.threads)
 
+    def log_offsets(self) -> dict[Path, int]:
+        """Where every process log ends now; logs_since() reads what was written after."""
+        return {path: path.stat().st_size for path in (self.stack.state_dir / "logs").glob("*.log")}
+
+    def logs_since(self, offsets: dict[Path, int]) -> str:
+        text = []
+        for path in (self.stack.state_dir / "logs").glob("*.log"):
+            with open(path, "rb") as f:
+                f.seek(offsets.get(path, 0))
+                text.append(f.read().decode(errors="replace"))
+        return "".join(text)
+
     def max_order_id(self) -> int:
         return max_order_id(self.pg)
 
@@ -146,6 +179,8 @@ class Chaos:
         say(f"scenario {scenario.NUMBER}: {scenario.NAME}")
         started = time.monotonic()
         try:
+            if getattr(scenario, "NEEDS_NETWORK", False) and self.network is None:
+                raise ChaosError(f"needs the database in a network namespace, which this run has not: {self.network_error}")
             self.ensure_healthy()
             scenario.run(self, result)
         except Exception as exc:  # recorded as this scenario's failure; the next one starts from a checked state

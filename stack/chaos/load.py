@@ -55,11 +55,16 @@ class Stats:
     served: list = field(default_factory=list)  # (monotonic time, variant) of every successful answer
     attempted: set = field(default_factory=set)  # order tokens sent
     acked: dict = field(default_factory=dict)  # token -> set of (reference or access token) seen
+    attempt_log: list = field(default_factory=list)  # (monotonic end, seconds, kind or None, is an order POST) per attempt
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def percentile_ms(self, p: float) -> float | None:
         """The p-th percentile (0-100) of the latencies in milliseconds; None without requests."""
         return percentile(self.latencies, p) * 1000 if self.latencies else None
+
+    def attempts_between(self, since: float = 0.0, until: float = float("inf"), orders_only: bool = False) -> list:
+        with self.lock:
+            return [a for a in self.attempt_log if since <= a[0] <= until and (a[3] or not orders_only)]
 
     def served_by(self, since: float = 0.0, until: float = float("inf")) -> Counter:
         with self.lock:
@@ -82,6 +87,7 @@ class Client:
         response, kind = None, None
         while True:
             attempts += 1
+            sent = time.monotonic()
             try:
                 response = session.request(method, self.base + path, timeout=(3, 30), allow_redirects=False, **kwargs)
                 kind = None if response.status_code in accept else classify(response)
@@ -89,6 +95,9 @@ class Client:
                 response, kind = None, "timeout"
             except requests.RequestException:
                 response, kind = None, "conn_error"
+            with self.stats.lock:
+                done = time.monotonic()
+                self.stats.attempt_log.append((done, done - sent, kind, method == "POST"))
             if kind is None:
                 break
             errors.append(kind)

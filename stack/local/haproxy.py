@@ -31,7 +31,11 @@ def server_name(variant: str, slot: int) -> str:
     return f"{variant}{slot}"
 
 
-def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1") -> str:
+def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0) -> str:
+    """server_maxconn: requests HAProxy lets into one server at once (gunicorn's workers x threads,
+    what it can work on); the rest wait in HAProxy's queue for at most `timeout queue`, then get a
+    503 with Retry-After. Overload is shed at the door instead of growing latency up to gunicorn's
+    timeout (docs/chaos.md, scenario 9). 0: no limit."""
     names = list(variants.variants)
     total = variants.total_weight
     lines = [
@@ -53,7 +57,8 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "    retries 3",
         "    option redispatch 1",
         "    retry-on conn-failure empty-response",
-        "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2",
+        "    timeout queue 1s",
+        "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2" + (f" maxconn {server_maxconn}" if server_maxconn else ""),
         # Nothing ready anywhere (a database outage): say when to come back, as the app's own 503 does.
         '    http-error status 503 content-type "text/plain" string "No variant is ready right now; retry shortly." hdr Retry-After 5',
         "",

@@ -173,7 +173,7 @@ class Stack:
     def start_haproxy(self) -> Process:
         binary = ensure_haproxy()
         config = self.state_dir / "haproxy.cfg"
-        config.write_text(haproxy.render(self.variants, self.ports, self.haproxy_socket))
+        config.write_text(haproxy.render(self.variants, self.ports, self.haproxy_socket, server_maxconn=self.workers * self.threads))
         check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise StackError(f"generated HAProxy config is invalid:\n{check.stdout}{check.stderr}")
