@@ -42,7 +42,7 @@ bench: $(VENV)/.installed
 
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
-	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
+	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS) $(if $(SOAK),--soak $(SOAK))
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

@@ -140,8 +140,8 @@ class Chaos:
         self.temp_dirs.append(target.parent)
         return target
 
-    def load(self, rate_factor: float = 1.0) -> Load:
-        return Load(self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, self.args.threads)
+    def load(self, rate_factor: float = 1.0, stats=None, threads: int | None = None) -> Load:
+        return Load(self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, threads or self.args.threads, stats=stats)
 
     def log_offsets(self) -> dict[Path, int]:
         """Where every process log ends now; logs_since() reads what was written after."""
@@ -161,10 +161,10 @@ class Chaos:
     def account(self, result: Result, since_id: int) -> None:
         account(self.pg, result, since_id)
 
-    def run_load_scenario(self, result: Result, action) -> None:
+    def run_load_scenario(self, result: Result, action, rate_factor: float = 1.0) -> None:
         """Load for `lead` seconds, action(load), `lead` more seconds, then the accounting."""
         since = self.max_order_id()
-        load = self.load()
+        load = self.load(rate_factor)
         with load:
             time.sleep(self.args.lead)
             action(load)

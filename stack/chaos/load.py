@@ -27,8 +27,8 @@ def classify(response: requests.Response) -> str | None:
         return None
     from_app = "X-Pizza-Variant" in response.headers
     if code == 503:
-        if not from_app:
-            return "503_lb"
+        if not from_app:  # HAProxy's own: no ready server, or its queue timed out (overload shed)
+            return "503_lb" if response.headers.get("Retry-After") else "503_lb_no_retry_after"
         return "503_app" if response.headers.get("Retry-After") else "503_app_no_retry_after"
     if code in (502, 504) and not from_app:
         return f"{code}_lb"
@@ -131,8 +131,9 @@ class Load:
     """Steady open-loop load through the load balancer: orders (JSON API and, one in ten, the HTML
     form) at `order_rate` per second plus page views (/ and /order/) at `view_rate` per second."""
 
-    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1):
-        self.stats = Stats()
+    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1,
+                 stats: Stats | None = None):
+        self.stats = stats or Stats()  # several loads may share one Stats (one accounting over phases)
         self.client = Client(base, self.stats)
         self.pizzas = pizzas
         self.order_rate, self.view_rate = order_rate, view_rate

@@ -1,0 +1,103 @@
+"""11. Soak: mixed load for a long while (`make chaos SOAK=600`: ten minutes) with one fault drawn at
+random from scenarios 1-10 every period (a minute; 20 s in --short). Per-worker RSS grows less
+than 10% after warm-up, open file descriptors stay flat, nothing is lost or duplicated."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+from ..harness import say
+from ..load import Stats
+
+NUMBER = 11
+NAME = "soak"
+NEEDS_NETWORK = True  # it may draw 7 or 8
+BACKGROUND = 0.2  # the steady load under the faults, as a share of the normal rate
+RSS_GROWTH = 0.10
+FD_SLACK = 4  # a worker opens its threads' database connections lazily
+
+
+def workers(h) -> dict[int, str]:
+    """Every gunicorn worker of every running slot: pid -> slot name."""
+    found = {}
+    for (variant, slot), process in h.stack.processes.items():
+        if not process.alive():
+            continue
+        try:
+            children = Path(f"/proc/{process.popen.pid}/task/{process.popen.pid}/children").read_text().split()
+        except OSError:
+            continue
+        found.update({int(pid): f"{variant}{slot}" for pid in children})
+    return found
+
+
+def sample(h) -> dict[int, tuple[int, int]]:
+    """pid -> (RSS kB, open fds)."""
+    out = {}
+    for pid in workers(h):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            out[pid] = (rss, len(os.listdir(f"/proc/{pid}/fd")))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return out
+
+
+def run(h, result) -> None:
+    from . import REGISTRY  # the other scenarios, discovered when this one runs
+
+    total = h.args.soak
+    period = 20.0 if h.args.short else 60.0
+    seed = h.args.seed if h.args.seed is not None else random.randrange(10 ** 6)
+    rng = random.Random(seed)
+    faults = [n for n in REGISTRY if 1 <= n <= 10]
+    result.notes.append(f"seed {seed} (--seed to repeat), a fault every {period:g}s from {faults}, {total:g}s in all")
+    stats = Stats()
+    since = h.max_order_id()
+    samples: dict[int, list] = {}  # pid -> [(rss, fds), ...] one per period
+    subs = []
+    start = time.monotonic()
+    with h.load(rate_factor=BACKGROUND, stats=stats):
+        time.sleep(min(period, total))  # warm-up: every worker has served
+        for pid, value in sample(h).items():
+            samples.setdefault(pid, []).append(value)
+        while time.monotonic() - start + 1 < total:
+            began = time.monotonic()
+            number = rng.choice(faults)
+            say(f"  soak {began - start:.0f}s: fault {number} ({REGISTRY[number].NAME})")
+            sub = h.run(REGISTRY[number])
+            subs.append(sub)
+            result.notes.append(f"{began - start:.0f}s: {number} {REGISTRY[number].NAME}: {'PASS' if sub.passed else 'FAIL'}")
+            result.check(f"fault {number} ({REGISTRY[number].NAME}) at {began - start:.0f}s held its invariants", sub.passed)
+            if sub.broken_release:
+                result.notes.append(f"release {sub.broken_release} never became ready (expected: scenario 5)")
+            h.ensure_healthy()
+            time.sleep(max(0.0, min(period - (time.monotonic() - began), total - (time.monotonic() - start))))
+            for pid, value in sample(h).items():
+                samples.setdefault(pid, []).append(value)
+    # One accounting over the whole soak: the background's orders and every fault's own.
+    for sub in subs:
+        stats.attempted |= sub.stats.attempted
+        for token, seen in sub.stats.acked.items():
+            stats.acked.setdefault(token, set()).update(seen)
+    background_errors = set(stats.errors)
+    result.stats = stats
+    h.account(result, since)
+    result.check("the background load never got a 500", not any(k.startswith("500") or "traceback" in k or "no_retry_after" in k
+                                                                 for k in background_errors))
+    # A worker is judged from its second sample (one period old, warmed up) to its last.
+    judged = {pid: (values[1], values[-1]) for pid, values in samples.items() if len(values) >= 3}
+    growth = {pid: last[0] / first[0] - 1 for pid, (first, last) in judged.items()}
+    fds = {pid: last[1] - first[1] for pid, (first, last) in judged.items()}
+    if judged:
+        worst = max(growth, key=growth.get)
+        result.notes.append(f"{len(judged)} worker(s) lived through 3+ samples: RSS growth max {growth[worst] * 100:+.1f}% "
+                            f"({judged[worst][0][0] // 1024} -> {judged[worst][1][0] // 1024} MB), fd change max {max(fds.values()):+d}")
+    else:
+        result.notes.append("no worker lived through 3 samples (the faults restarted them all): RSS and fds not judged")
+    result.check(f"per-worker RSS growth after warm-up under {RSS_GROWTH:.0%}", all(g < RSS_GROWTH for g in growth.values()))
+    result.check(f"open file descriptors flat (within +{FD_SLACK})", all(d <= FD_SLACK for d in fds.values()))
