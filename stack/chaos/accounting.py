@@ -70,15 +70,16 @@ def max_order_id(pg: DisposablePostgres) -> int:
     return pg.query("SELECT coalesce(max(id), 0) FROM orders_order")[0][0]
 
 
-def account(pg: DisposablePostgres, result: Result, since_id: int) -> None:
-    """The invariant every scenario ends with, from the database itself."""
+def account(pg: DisposablePostgres, result: Result, since_id: int, foreign: frozenset | set = frozenset()) -> None:
+    """The invariant every scenario ends with, from the database itself. `foreign`: tokens another
+    load sent meanwhile (the soak's background), neither this scenario's nor "extra"."""
     s = result.stats
     rows = pg.query("SELECT form_token::text, reference, access_token FROM orders_order WHERE id > %s", (since_id,))
     stored = Counter(token for token, _, _ in rows)
     by_token = {token: ("ref:" + ref, "access:" + access) for token, ref, access in rows}
     result.orders_acked = len(s.acked)
     result.orders_in_db = sum(n for token, n in stored.items() if token in s.attempted)
-    result.extra = sum(n for token, n in stored.items() if token not in s.attempted)
+    result.extra = sum(n for token, n in stored.items() if token not in s.attempted and token not in foreign)
     result.lost = sum(1 for token in s.acked if token not in stored)
     mismatched = sum(1 for token, seen in s.acked.items() if token in by_token and not seen <= set(by_token[token]))
     result.duplicates = sum(n - 1 for n in stored.values() if n > 1) + sum(1 for seen in s.acked.values() if len({x for x in seen if x.startswith("ref:")}) > 1) + mismatched

@@ -37,6 +37,7 @@ class Chaos:
         self.args = args
         self.pg: DisposablePostgres | None = None
         self.network: DatabaseNetwork | None = None
+        self.background = None  # the Stats of a load running under every scenario (the soak's), if any
         self.network_error: str | None = None  # why there is no network namespace (scenarios needing it fail)
         self.stack: Stack | None = None
         self.active: dict[str, int] = {}  # variant -> the slot serving it
@@ -159,7 +160,11 @@ class Chaos:
         return max_order_id(self.pg)
 
     def account(self, result: Result, since_id: int) -> None:
-        account(self.pg, result, since_id)
+        foreign = set()
+        if self.background is not None and self.background is not result.stats:
+            with self.background.lock:
+                foreign = set(self.background.attempted)
+        account(self.pg, result, since_id, foreign)
 
     def run_load_scenario(self, result: Result, action, rate_factor: float = 1.0) -> None:
         """Load for `lead` seconds, action(load), `lead` more seconds, then the accounting."""

@@ -34,15 +34,18 @@ def workers(h) -> dict[int, str]:
     return found
 
 
-def sample(h) -> dict[int, tuple[int, int]]:
-    """pid -> (RSS kB, open fds)."""
+def sample(h) -> dict[int, tuple[int, int, float]]:
+    """pid -> (RSS kB, open fds, age in seconds)."""
     out = {}
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
     for pid in workers(h):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
             rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-            out[pid] = (rss, len(os.listdir(f"/proc/{pid}/fd")))
-        except (OSError, StopIteration, ValueError):
+            started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+            out[pid] = (rss, len(os.listdir(f"/proc/{pid}/fd")), uptime - started)
+        except (OSError, StopIteration, ValueError, IndexError):
             continue
     return out
 
@@ -61,6 +64,15 @@ def run(h, result) -> None:
     samples: dict[int, list] = {}  # pid -> [(rss, fds), ...] one per period
     subs = []
     start = time.monotonic()
+    h.background = stats
+    try:
+        soak(h, result, stats, samples, subs, start, total, period, rng, faults, REGISTRY)
+    finally:
+        h.background = None
+    judge(h, result, stats, samples, subs, since, period)
+
+
+def soak(h, result, stats, samples, subs, start, total, period, rng, faults, REGISTRY) -> None:
     with h.load(rate_factor=BACKGROUND, stats=stats):
         time.sleep(min(period, total))  # warm-up: every worker has served
         for pid, value in sample(h).items():
@@ -71,7 +83,9 @@ def run(h, result) -> None:
             say(f"  soak {began - start:.0f}s: fault {number} ({REGISTRY[number].NAME})")
             sub = h.run(REGISTRY[number])
             subs.append(sub)
-            result.notes.append(f"{began - start:.0f}s: {number} {REGISTRY[number].NAME}: {'PASS' if sub.passed else 'FAIL'}")
+            failed = [d for d, ok in sub.checks if not ok] + ([sub.error] if sub.error else [])
+            result.notes.append(f"{began - start:.0f}s: {number} {REGISTRY[number].NAME}: {'PASS' if sub.passed else 'FAIL'}"
+                                + (f" ({'; '.join(failed)}; errors {dict(sub.stats.errors)})" if failed else ""))
             result.check(f"fault {number} ({REGISTRY[number].NAME}) at {began - start:.0f}s held its invariants", sub.passed)
             if sub.broken_release:
                 result.notes.append(f"release {sub.broken_release} never became ready (expected: scenario 5)")
@@ -79,6 +93,9 @@ def run(h, result) -> None:
             time.sleep(max(0.0, min(period - (time.monotonic() - began), total - (time.monotonic() - start))))
             for pid, value in sample(h).items():
                 samples.setdefault(pid, []).append(value)
+
+
+def judge(h, result, stats, samples, subs, since, period) -> None:
     # One accounting over the whole soak: the background's orders and every fault's own.
     for sub in subs:
         stats.attempted |= sub.stats.attempted
@@ -89,15 +106,20 @@ def run(h, result) -> None:
     h.account(result, since)
     result.check("the background load never got a 500", not any(k.startswith("500") or "traceback" in k or "no_retry_after" in k
                                                                  for k in background_errors))
-    # A worker is judged from its second sample (one period old, warmed up) to its last.
-    judged = {pid: (values[1], values[-1]) for pid, values in samples.items() if len(values) >= 3}
+    # A worker is judged from its first sample taken once it was warm (at least 20 s old, having
+    # served under load) to its last.
+    judged = {}
+    for pid, values in samples.items():
+        warm = [v for v in values if v[2] >= min(period, 20.0)]
+        if len(warm) >= 2:
+            judged[pid] = (warm[0], warm[-1])
     growth = {pid: last[0] / first[0] - 1 for pid, (first, last) in judged.items()}
     fds = {pid: last[1] - first[1] for pid, (first, last) in judged.items()}
     if judged:
         worst = max(growth, key=growth.get)
-        result.notes.append(f"{len(judged)} worker(s) lived through 3+ samples: RSS growth max {growth[worst] * 100:+.1f}% "
+        result.notes.append(f"{len(judged)} worker(s) sampled warm twice or more: RSS growth max {growth[worst] * 100:+.1f}% "
                             f"({judged[worst][0][0] // 1024} -> {judged[worst][1][0] // 1024} MB), fd change max {max(fds.values()):+d}")
     else:
-        result.notes.append("no worker lived through 3 samples (the faults restarted them all): RSS and fds not judged")
+        result.notes.append("no worker was sampled warm twice (the faults restarted them all): RSS and fds not judged")
     result.check(f"per-worker RSS growth after warm-up under {RSS_GROWTH:.0%}", all(g < RSS_GROWTH for g in growth.values()))
     result.check(f"open file descriptors flat (within +{FD_SLACK})", all(d <= FD_SLACK for d in fds.values()))
