@@ -43,10 +43,14 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "global",
         "    maxconn 4096",
         f"    stats socket {socket_path} mode 600 level admin",
+        "    log stdout format raw local0 info",
         "",
         "defaults",
         "    mode http",
-        "    option httplog",
+        # One line per request, for the load balancer's own timings (make chaos reads them, scenario 9):
+        # accept time, status, ms queued, ms in all, termination state, backend/server.
+        "    log global",
+        '    log-format "%Ts.%ms %ST %Tw %Ta %tsc %b/%s"',
         "    option forwardfor",
         "    timeout connect 2s",
         "    timeout client 60s",

@@ -60,7 +60,7 @@ def assert_accounting(row: dict) -> None:
 
 
 def test_the_full_short_run_passes_and_prints_the_table(chaos):
-    run, data = chaos
+    run, data, _ = chaos
     assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
     assert [row["scenario"] for row in data["scenarios"]] == sorted(SCENARIOS)
     for column in ("requests", "failed 1st try", "retries", "acked", "in DB", "dup", "lost", "p50 ms", "p99 ms", "result"):

@@ -96,9 +96,13 @@ def run(h, result) -> None:
                         f"failed by kind {sorted(kinds)}")
     direct = [p for p in probes if p[1] != 200]
     result.notes.append(f"direct probes: {len(probes)}, {len(direct)} not 200, longest {max((p[4] for p in probes), default=0):.1f}s")
+    # A direct probe may wait for a gunicorn thread (they are all stuck on the database) and be
+    # served after the network is back: a 200 is fine if it came within the bound.
     result.check(f"no request took longer than {BOUND:g}s (longest {longest:.1f}s)", longest <= BOUND)
     result.check("customers saw only 503 with Retry-After (never a 500, a 503 without Retry-After, or a hung connection)",
                  set(result.stats.errors) <= ALLOWED)
-    result.check("the app itself answered 503 + Retry-After, no traceback, within the bound, while the database was gone",
-                 bool(direct) and all(s == 503 and ra and not tb and d <= BOUND for _, s, ra, tb, d in direct))
+    result.check("the app itself answered 503 + Retry-After (no traceback) or served, always within the bound",
+                 bool(probes) and all((s == 200 or (s == 503 and ra and not tb)) and d <= BOUND for _, s, ra, tb, d in probes))
+    result.check("the app said 503 + Retry-After while the database was gone (direct probes or the clients' 503_app)",
+                 bool(direct) or "503_app" in result.stats.errors)
     result.check("no gunicorn worker was killed for timeout", "WORKER TIMEOUT" not in logs)
