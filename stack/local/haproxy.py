@@ -31,11 +31,11 @@ def server_name(variant: str, slot: int) -> str:
     return f"{variant}{slot}"
 
 
-def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0) -> str:
-    """server_maxconn: requests HAProxy lets into one server at once (gunicorn's workers x threads,
-    what it can work on); the rest wait in HAProxy's queue for at most `timeout queue`, then get a
-    503 with Retry-After. Overload is shed at the door instead of growing latency up to gunicorn's
-    timeout (docs/chaos.md, scenario 9). 0: no limit."""
+def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0,
+           queue_timeout_ms: int = 500) -> str:
+    """server_maxconn: requests HAProxy lets into one server at once; the rest wait in HAProxy's
+    queue for at most queue_timeout_ms, then get a 503 with Retry-After. Overload is shed at the
+    door instead of growing latency up to gunicorn's timeout (docs/chaos.md, scenario 9). 0: no limit."""
     names = list(variants.variants)
     total = variants.total_weight
     lines = [
@@ -61,7 +61,7 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "    retries 3",
         "    option redispatch 1",
         "    retry-on conn-failure empty-response",
-        "    timeout queue 1s",
+        f"    timeout queue {queue_timeout_ms}ms",
         "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2" + (f" maxconn {server_maxconn}" if server_maxconn else ""),
         # Nothing ready anywhere (a database outage): say when to come back, as the app's own 503 does.
         '    http-error status 503 content-type "text/plain" string "No variant is ready right now; retry shortly." hdr Retry-After 5',
