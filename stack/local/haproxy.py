@@ -32,7 +32,7 @@ def server_name(variant: str, slot: int) -> str:
 
 
 def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0,
-           queue_timeout_ms: int = 500) -> str:
+           queue_timeout_ms: int = 1000) -> str:
     """server_maxconn: requests HAProxy lets into one server at once; the rest wait in HAProxy's
     queue for at most queue_timeout_ms, then get a 503 with Retry-After. Overload is shed at the
     door instead of growing latency up to gunicorn's timeout (docs/chaos.md, scenario 9). 0: no limit."""

@@ -60,9 +60,11 @@ def test_blackhole_makes_connections_hang_then_restore_serves_again(network):
 def test_delay_adds_latency_each_way_and_goes_away(network):
     plain = echo(network.address, RELAY_PORT)
     network.delay(200)
+    time.sleep(0.2)  # the relay rereads its setting every 50 ms
     slow = echo(network.address, RELAY_PORT)
     assert slow >= 0.4, f"round trip through the delayed path took {slow:.3f}s"
     network.restore()
+    time.sleep(0.2)
     assert echo(network.address, RELAY_PORT) < 0.4 or plain > 0.3
 
 
