@@ -141,7 +141,7 @@ def database_from_env() -> dict:
         options = config.setdefault("OPTIONS", {})
         # A request never waits long on a lock or a slow query; the app answers 503 instead of hanging.
         options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
-        options.setdefault("options", "-c statement_timeout=15000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=10000")
+        options.setdefault("options", "-c statement_timeout=15000 -c lock_timeout=5000")
         options.setdefault("application_name", f"pizza-{VARIANT}")
         # A database that vanishes (a failover, a partition: packets dropped, no RST) must not hang a
         # request either: the kernel drops a connection whose sent data stays unacknowledged for
