@@ -12,6 +12,11 @@ per scenario and prints a table:
   4. PostgreSQL stopped and started again mid-load
   5. a broken release (code that fails at start-up) that must never become ready nor get traffic
   6. staff contention: 50 concurrent status changes on one order
+  7. database blackhole: every packet to PostgreSQL dropped (its own network namespace, nftables)
+  8. slow database: 200 ms added each way on the network to PostgreSQL
+  9. overload: three times the measured capacity; HAProxy sheds with 503 + Retry-After
+ 10. PostgreSQL out of connections: another client holds every slot
+ 11. soak: mixed load with a random fault from 1-10 every minute (--soak S; `make chaos SOAK=600`)
 
 Every scenario ends with the same accounting, read from the database itself: every order the
 client saw acknowledged is stored exactly once, and nothing was stored that the client did not
