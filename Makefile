@@ -57,7 +57,7 @@ bench: $(VENV)/.installed
 
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
-	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
+	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS) $(if $(SOAK),--soak $(SOAK))
 
 # screenshots regenerates docs/screenshots/ (every page of every theme, phone and desktop) from
 # the local stack on PostgreSQL, in Debian's Chromium (apt-get install chromium).

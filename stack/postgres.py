@@ -54,15 +54,21 @@ def free_port() -> int:
 # --- A disposable PostgreSQL ---------------------------------------------------------------------
 
 class DisposablePostgres:
-    """A throw-away cluster on a free loopback port, owned by an unprivileged user when run as root."""
+    """A throw-away cluster on a free loopback port, owned by an unprivileged user when run as root.
 
-    def __init__(self):
+    `host` and `wrap` put it elsewhere: the chaos harness runs it inside a network namespace of its
+    own (wrap = ["ip", "netns", "exec", NAME], host = the namespace's address) so it can cut or slow
+    the network to it. Server-side TCP keepalives end the sessions of clients that vanished.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", wrap: list[str] | None = None):
         self.bindir = self._find_bindir()
+        self.host = host
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="pizza-pg."))
         self.data = self.tmp / "data"
         self.log = self.tmp / "postgres.log"
-        self.run_as: list[str] = []
+        self.run_as: list[str] = list(wrap or [])
         if os.geteuid() == 0:  # initdb refuses to run as root: hand the cluster to an unprivileged user
             import pwd
 
@@ -71,8 +77,9 @@ class DisposablePostgres:
             except KeyError:
                 entry = pwd.getpwnam("nobody")
             os.chown(self.tmp, entry.pw_uid, entry.pw_gid)
-            self.run_as = ["runuser", "-u", entry.pw_name, "--"]
-        self.options = f"-h 127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
+            self.run_as += ["runuser", "-u", entry.pw_name, "--"]
+        self.options = (f"-h {host} -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
+                        " -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2")
 
     @staticmethod
     def _find_bindir() -> Path:
@@ -88,7 +95,7 @@ class DisposablePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgres://postgres@{self.host}:{self.port}/postgres"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([*self.run_as, *args], capture_output=True, text=True)
@@ -98,6 +105,9 @@ class DisposablePostgres:
 
     def init(self) -> None:
         self._run(str(self.bindir / "initdb"), "-N", "-A", "trust", "-U", "postgres", "-D", str(self.data))
+        if self.host != "127.0.0.1":  # clients on the host's end of the namespace's own /30 (nothing else reaches it)
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write("host all all samenet trust\n")
         self.start()
 
     def start(self) -> None:

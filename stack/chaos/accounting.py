@@ -28,13 +28,21 @@ class Result:
     broken_release: str | None = None
     error: str | None = None
 
-    def check(self, description: str, ok: bool) -> bool:
+    timing: set = field(default_factory=set)  # descriptions of checks that are speed targets
+    timing_advisory: bool = False  # --short (make test): speed targets are reported, not enforced
+
+    def check(self, description: str, ok: bool, timing: bool = False) -> bool:
+        """timing: a speed target (a p99, a recovery time). `make chaos` enforces it; the short form
+        in `make test` only reports it, as speed targets belong in benchmarks, not tests."""
         self.checks.append((description, bool(ok)))
+        if timing:
+            self.timing.add(description)
         return ok
 
     @property
     def passed(self) -> bool:
-        return self.error is None and bool(self.checks) and all(ok for _, ok in self.checks)
+        return self.error is None and bool(self.checks) and all(
+            ok or (self.timing_advisory and d in self.timing) for d, ok in self.checks)
 
     def as_dict(self) -> dict:
         s = self.stats
@@ -59,9 +67,10 @@ class Result:
             "p99_ms": round(s.percentile_ms(99), 1) if s.latencies else None,
             "served_by": dict(Counter(v for _, v in s.served)),
             "broken_release": self.broken_release,
-            "checks": [{"check": d, "ok": ok} for d, ok in self.checks],
+            "checks": [{"check": d, "ok": ok, "timing": d in self.timing} for d, ok in self.checks],
             "notes": self.notes,
             "error": self.error,
+            "timing_over": [d for d, ok in self.checks if not ok and d in self.timing],
         }
 
 
@@ -70,15 +79,16 @@ def max_order_id(pg: DisposablePostgres) -> int:
     return pg.query("SELECT coalesce(max(id), 0) FROM orders_order")[0][0]
 
 
-def account(pg: DisposablePostgres, result: Result, since_id: int) -> None:
-    """The invariant every scenario ends with, from the database itself."""
+def account(pg: DisposablePostgres, result: Result, since_id: int, foreign: frozenset | set = frozenset()) -> None:
+    """The invariant every scenario ends with, from the database itself. `foreign`: tokens another
+    load sent meanwhile (the soak's background), neither this scenario's nor "extra"."""
     s = result.stats
     rows = pg.query("SELECT form_token::text, reference, access_token FROM orders_order WHERE id > %s", (since_id,))
     stored = Counter(token for token, _, _ in rows)
     by_token = {token: ("ref:" + ref, "access:" + access) for token, ref, access in rows}
     result.orders_acked = len(s.acked)
     result.orders_in_db = sum(n for token, n in stored.items() if token in s.attempted)
-    result.extra = sum(n for token, n in stored.items() if token not in s.attempted)
+    result.extra = sum(n for token, n in stored.items() if token not in s.attempted and token not in foreign)
     result.lost = sum(1 for token in s.acked if token not in stored)
     mismatched = sum(1 for token, seen in s.acked.items() if token in by_token and not seen <= set(by_token[token]))
     result.duplicates = sum(n - 1 for n in stored.values() if n > 1) + sum(1 for seen in s.acked.values() if len({x for x in seen if x.startswith("ref:")}) > 1) + mismatched

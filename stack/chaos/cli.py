@@ -12,6 +12,11 @@ per scenario and prints a table:
   4. PostgreSQL stopped and started again mid-load
   5. a broken release (code that fails at start-up) that must never become ready nor get traffic
   6. staff contention: 50 concurrent status changes on one order
+  7. database blackhole: every packet to PostgreSQL dropped (its own network namespace, nftables)
+  8. slow database: 200 ms added each way on the network to PostgreSQL
+  9. overload: three times the measured capacity; HAProxy sheds with 503 + Retry-After
+ 10. PostgreSQL out of connections: another client holds every slot
+ 11. soak: mixed load with a random fault from 1-10 every minute (--soak S; `make chaos SOAK=600`)
 
 Every scenario ends with the same accounting, read from the database itself: every order the
 client saw acknowledged is stored exactly once, and nothing was stored that the client did not
@@ -49,6 +54,9 @@ def main(argv=None) -> int:
     parser.add_argument("--views", type=float, help="page views per second (default 20, short 5)")
     parser.add_argument("--threads", type=int, help="client threads (default 32, short 12)")
     parser.add_argument("--outage", type=float, default=4.0, help="seconds PostgreSQL stays down in scenario 4")
+    parser.add_argument("--blackhole", type=float, help="seconds the database's network drops every packet in scenario 7 (default 20, short 5)")
+    parser.add_argument("--soak", type=float, help="seconds of the soak (scenario 11; default 120, short 40); given alone it runs only the soak")
+    parser.add_argument("--seed", type=int, help="the soak's random seed (to repeat a run)")
     parser.add_argument("--env", default="dev", help="which environments/<env>/variants.yaml")
     parser.add_argument("--port", type=int, default=int(os.environ.get("CHAOS_PORT", "18000")), help="the stack's port base: HAProxy's entry; every other port follows it (README, 'Ports')")
     parser.add_argument("--report", default=str(REPO_ROOT / "reports" / "chaos.json"), help="where to write the JSON report")
@@ -66,7 +74,13 @@ def main(argv=None) -> int:
     args.logins = 5 if args.short else 10
     if args.short:
         args.outage = min(args.outage, 3.0)
+    args.blackhole = args.blackhole or (5.0 if args.short else 20.0)
+    if args.soak and not args.scenario:
+        args.scenario = [11]  # `make chaos SOAK=600`
+    args.soak = args.soak or (40.0 if args.short else 120.0)
     chosen = sorted(set(args.scenario or SCENARIOS))
+    # The database goes into a network namespace of its own when a chosen scenario cuts or slows its network.
+    args.network = any(getattr(REGISTRY[n], "NEEDS_NETWORK", False) for n in chosen)
     if args.expect_broken is None:
         args.expect_broken = args.scenario is None
 

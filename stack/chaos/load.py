@@ -28,8 +28,8 @@ def classify(response: requests.Response) -> str | None:
         return None
     from_app = "X-Pizza-Variant" in response.headers
     if code == 503:
-        if not from_app:
-            return "503_lb"
+        if not from_app:  # HAProxy's own: no ready server, or its queue timed out (overload shed)
+            return "503_lb" if response.headers.get("Retry-After") else "503_lb_no_retry_after"
         return "503_app" if response.headers.get("Retry-After") else "503_app_no_retry_after"
     if code in (502, 504) and not from_app:
         return f"{code}_lb"
@@ -58,11 +58,16 @@ class Stats:
     acked: dict = field(default_factory=dict)  # token -> set of (reference or access token) seen
     visitor_variants: dict = field(default_factory=dict)  # visitor number -> variants that answered them
     visitors_failed: set = field(default_factory=set)  # visitors who saw at least one failed attempt
+    attempt_log: list = field(default_factory=list)  # (monotonic end, seconds, kind or None, is an order POST) per attempt
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def percentile_ms(self, p: float) -> float | None:
         """The p-th percentile (0-100) of the latencies in milliseconds; None without requests."""
         return percentile(self.latencies, p) * 1000 if self.latencies else None
+
+    def attempts_between(self, since: float = 0.0, until: float = float("inf"), orders_only: bool = False) -> list:
+        with self.lock:
+            return [a for a in self.attempt_log if since <= a[0] <= until and (a[3] or not orders_only)]
 
     def served_by(self, since: float = 0.0, until: float = float("inf")) -> Counter:
         with self.lock:
@@ -85,6 +90,7 @@ class Client:
         response, kind = None, None
         while True:
             attempts += 1
+            sent = time.monotonic()
             try:
                 response = session.request(method, self.base + path, timeout=(3, 30), allow_redirects=False, **kwargs)
                 kind = None if response.status_code in accept else classify(response)
@@ -92,6 +98,9 @@ class Client:
                 response, kind = None, "timeout"
             except requests.RequestException:
                 response, kind = None, "conn_error"
+            with self.stats.lock:
+                done = time.monotonic()
+                self.stats.attempt_log.append((done, done - sent, kind, method == "POST"))
             if kind is None:
                 break
             errors.append(kind)
@@ -130,8 +139,8 @@ class Load:
     form) at `order_rate` per second plus page views (/ and /order/) at `view_rate` per second."""
 
     def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1,
-                 requests_per_visitor: int = 20):
-        self.stats = Stats()
+                 requests_per_visitor: int = 20, stats: Stats | None = None):
+        self.stats = stats or Stats()  # several loads may share one Stats (one accounting over phases)
         self.client = Client(base, self.stats)
         self.pizzas = pizzas
         self.order_rate, self.view_rate = order_rate, view_rate

@@ -56,7 +56,11 @@ def assignment_rules(variants: VariantSet, salt: int) -> list[str]:
     return lines
 
 
-def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1") -> str:
+def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0,
+           queue_timeout_ms: int = 1000) -> str:
+    """server_maxconn: requests HAProxy lets into one server at once; the rest wait in HAProxy's
+    queue for at most queue_timeout_ms, then get a 503 with Retry-After. Overload is shed at the
+    door instead of growing latency up to gunicorn's timeout (docs/chaos.md, scenario 9). 0: no limit."""
     names = list(variants.variants)
     total = variants.total_weight
     lines = [
@@ -64,10 +68,14 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "global",
         "    maxconn 4096",
         f"    stats socket {socket_path} mode 600 level admin",
+        "    log stdout format raw local0 info",
         "",
         "defaults",
         "    mode http",
-        "    option httplog",
+        # One line per request, for the load balancer's own timings (make chaos reads them, scenario 9):
+        # accept time, status, ms queued, ms in all, termination state, backend/server.
+        "    log global",
+        '    log-format "%Ts.%ms %ST %Tw %Ta %tsc %b/%s"',
         "    option forwardfor",
         "    timeout connect 2s",
         "    timeout client 60s",
@@ -78,7 +86,8 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
         "    retries 3",
         "    option redispatch 1",
         "    retry-on conn-failure empty-response",
-        "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2",
+        f"    timeout queue {queue_timeout_ms}ms",
+        "    default-server inter 1s fastinter 300ms downinter 1s rise 2 fall 2" + (f" maxconn {server_maxconn}" if server_maxconn else ""),
         # Nothing ready anywhere (a database outage): say when to come back, as the app's own 503 does.
         '    http-error status 503 content-type "text/plain" string "No variant is ready right now; retry shortly." hdr Retry-After 5',
         "",

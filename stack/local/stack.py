@@ -47,6 +47,13 @@ class Stack:
     # migrate_database_url reaches PostgreSQL directly when database_url goes through a pooler.
     migrate_database_url: str | None = None
 
+    @property
+    def server_maxconn(self) -> int:
+        """Requests HAProxy lets into one process at once: what gunicorn works on (workers x threads).
+        Fewer would keep CPU-bound requests faster under overload but starve a slow database's
+        waits (docs/chaos.md, scenarios 8 and 9)."""
+        return self.workers * self.threads
+
     def __post_init__(self):
         self.state_dir = Path(self.state_dir)
         self.variants = self.variants or load_variants(self.env)
@@ -183,7 +190,7 @@ class Stack:
     def start_haproxy(self) -> Process:
         binary = ensure_haproxy()
         config = self.state_dir / "haproxy.cfg"
-        config.write_text(haproxy.render(self.variants, self.ports, self.haproxy_socket))
+        config.write_text(haproxy.render(self.variants, self.ports, self.haproxy_socket, server_maxconn=self.server_maxconn))
         check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise StackError(f"generated HAProxy config is invalid:\n{check.stdout}{check.stderr}")

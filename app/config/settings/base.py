@@ -108,6 +108,14 @@ TEMPLATES = [
 CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "300"))
 
 
+# Bounds on a database that does not answer (docs/chaos.md, scenario 7). A request waits at most
+# about tcp_user_timeout (a broken persistent connection) + connect_timeout (the reconnect) before
+# the app answers 503 + Retry-After, well under gunicorn's timeout (30 s).
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))  # seconds; libpq's minimum is 2
+DATABASE_TCP_USER_TIMEOUT_MS = int(os.environ.get("DATABASE_TCP_USER_TIMEOUT_MS", "3000"))
+DATABASE_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1, "keepalives_count": 2}
+
+
 def database_from_env() -> dict:
     """DATABASE_URL wins; else the split DATABASE_* variables the Helm chart sets from its Secret."""
     url = os.environ.get("DATABASE_URL")
@@ -135,12 +143,17 @@ def database_from_env() -> dict:
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
         options = config.setdefault("OPTIONS", {})
         # A request never waits long on a lock or a slow query; the app answers 503 instead of hanging.
-        options.setdefault("connect_timeout", 5)
+        options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
         if not env_bool("DATABASE_POOLED"):
             # Behind a transaction pooler (DATABASE_POOLED) this startup parameter is refused or pins the
             # connection; the pool's own connections carry the same timeouts (the role's defaults).
             options.setdefault("options", "-c statement_timeout=15000 -c lock_timeout=5000")
         options.setdefault("application_name", f"pizza-{VARIANT}")
+        # A database that vanishes (a failover, a partition: packets dropped, no RST) must not hang a
+        # request either: the kernel drops a connection whose sent data stays unacknowledged for
+        # tcp_user_timeout ms, and keepalives find one that went silent while waiting for an answer.
+        options.setdefault("tcp_user_timeout", DATABASE_TCP_USER_TIMEOUT_MS)
+        options.update({k: v for k, v in DATABASE_KEEPALIVES.items() if k not in options})
     else:
         # Three processes share one SQLite file: wait for the write lock instead of failing at once.
         config.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

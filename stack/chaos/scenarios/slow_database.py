@@ -1,0 +1,73 @@
+"""8. A slow database: +200 ms each way on the network to PostgreSQL for a while. No 5xx, liveness
+never fails (a slow database must not restart pods), the order POST's p99 stays under a stated
+bound, and throughput recovers when the delay is removed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ...http import http_get
+from ...stats import percentile
+from ..harness import say
+
+NUMBER = 8
+NAME = "slow database"
+NEEDS_NETWORK = True
+DELAY_MS = 200
+P99_BOUND = 10.0  # seconds for an order POST while every round trip to PostgreSQL takes 400 ms more
+# A request holds its place (HAProxy lets 8 per process in, 24 in all) for every round trip it
+# makes, so a 400 ms round trip cuts what the stack carries to a fraction: an order makes about six,
+# ~2.5 s. This scenario runs at 3 orders/s + 1.5 page views/s, well within what 24 places carry at
+# that latency (docs/chaos.md); the normal load would be shed as overload (scenario 9).
+ORDERS, VIEWS = 3.0, 1.5
+LIVENESS_TIMEOUT = 2.0  # seconds: the chart's livenessProbe timeoutSeconds
+
+
+def liveness_loop(h, stop: threading.Event, probes: list) -> None:
+    while not stop.is_set():
+        for variant, slot in h.active.items():
+            try:
+                status, _, _ = http_get(h.stack.variant_url(variant, "/healthz", slot), timeout=LIVENESS_TIMEOUT)
+            except OSError:
+                status = 0
+            probes.append((variant, status))
+        stop.wait(0.5)
+
+
+def run(h, result) -> None:
+    seconds = max(h.args.duration, 6.0) if h.args.short else 30.0
+    probes: list = []
+    window = {}
+
+    def action(load):
+        stop = threading.Event()
+        prober = threading.Thread(target=liveness_loop, args=(h, stop, probes), daemon=True)
+        prober.start()
+        window["on"] = time.monotonic()
+        mechanism = h.network.delay(DELAY_MS)
+        say(f"  {mechanism}, for {seconds:g}s")
+        time.sleep(seconds)
+        h.network.restore()
+        window["off"] = time.monotonic()
+        say("  delay removed")
+        time.sleep(max(h.args.lead, 3.0))
+        stop.set()
+        prober.join()
+        result.notes.append(mechanism)
+
+    h.run_load_scenario(result, action, rate_factor=(ORDERS + VIEWS) / max(h.args.rate + h.args.views, 0.1))
+    attempts = result.stats.attempt_log
+    on, off = window.get("on", 0), window.get("off", 0)
+    slow_orders = [a[1] for a in attempts if a[3] and on + 1 <= a[0] <= off and a[2] is None]
+    span = max(h.args.lead, 1.0)  # equal windows: just before the delay, and after it (1 s to settle)
+    rate_before = len([a for a in attempts if on - span <= a[0] < on and a[2] is None]) / span
+    rate_after = len([a for a in attempts if off + 1 <= a[0] < off + 1 + span and a[2] is None]) / span
+    p99 = percentile(slow_orders, 99) if slow_orders else None
+    dead = [p for p in probes if p[1] != 200]
+    result.notes.append(f"order POST p99 with the delay: {'-' if p99 is None else f'{p99 * 1000:.0f} ms'} over {len(slow_orders)} orders; "
+                        f"answers/s before {rate_before:.1f}, after {rate_after:.1f}; liveness probes {len(probes)}, failed {len(dead)}")
+    result.check("no 5xx at all (first attempts included)", not any(k[0] == "5" or k in ("timeout", "conn_error") for k in result.stats.errors))
+    result.check(f"liveness (/healthz within {LIVENESS_TIMEOUT:g}s) never failed", bool(probes) and not dead)
+    result.check(f"order POST p99 under the delay within {P99_BOUND:g}s", p99 is not None and p99 <= P99_BOUND, timing=True)
+    result.check("throughput recovered after the delay (answers/s at least 80% of before)", rate_after >= 0.8 * rate_before, timing=True)
