@@ -43,7 +43,7 @@ BASE = ("variant", "theme")
 CHANNELS = ("web", "api")
 REFUSAL_REASONS = ("validation", "closed", "csrf", "bad_request")
 READINESS_OUTCOMES = ("ready", "database", "migrations")
-ORDER_ROUTES = ("orders:order_create", "orders:api_orders")
+ORDER_ROUTES = ("orders:order_create", "api-v1:orders")
 
 REQUESTS = Counter("pizza_http_requests", "HTTP requests answered, by URL name and status class.",
                    [*BASE, "route", "method", "status_class"])

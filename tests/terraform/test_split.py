@@ -38,7 +38,8 @@ def test_target_group_names_fit_the_alb_limit(variant_sets):
 
 def test_listener_rule_forwards_by_the_files_weights_with_group_stickiness(main_stack):
     rules = main_stack.resources_of("aws_lb_listener_rule")
-    assert sorted(rules) == ["assigned", "split"]  # assigned: tests/terraform/test_experiment_routing.py
+    # assigned: tests/terraform/test_experiment_routing.py; metrics_denied: /metrics never through the ALB.
+    assert sorted(rules) == ["assigned", "metrics_denied", "split"]
     action = rules["split"]["action"][0]
     assert action["type"] == "forward"
     forward = action["forward"][0]
