@@ -7,7 +7,7 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test bench chaos migration-gate lock clean
+.PHONY: up test bench chaos migration-gate lock clean restore-drill
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -44,6 +44,12 @@ bench: $(VENV)/.installed
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
+
+# restore-drill restores PostgreSQL to a point in time under live orders and prints RPO and RTO;
+# SIZE=1000000 adds a drill with that many bulk orders, to show how restore time grows with size.
+SIZE ?= 0
+restore-drill: $(VENV)/.installed
+	$(PY) -m stack.drill --sizes $(if $(filter 0,$(SIZE)),0,0,$(SIZE)) $(DRILL_ARGS)
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

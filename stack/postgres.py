@@ -56,9 +56,11 @@ def free_port() -> int:
 class DisposablePostgres:
     """A throw-away cluster on a free loopback port, owned by an unprivileged user when run as root."""
 
-    def __init__(self):
+    def __init__(self, settings: dict | None = None, port: int | None = None):
+        # settings: extra postgresql.conf lines (WAL archiving for the restore drill); written after initdb.
+        self.settings = dict(settings or {})
         self.bindir = self._find_bindir()
-        self.port = free_port()
+        self.port = port or free_port()  # a fixed port keeps a caller inside its port range
         self.tmp = Path(tempfile.mkdtemp(prefix="pizza-pg."))
         self.data = self.tmp / "data"
         self.log = self.tmp / "postgres.log"
@@ -98,7 +100,15 @@ class DisposablePostgres:
 
     def init(self) -> None:
         self._run(str(self.bindir / "initdb"), "-N", "-A", "trust", "-U", "postgres", "-D", str(self.data))
+        self.write_settings()
         self.start()
+
+    def write_settings(self, settings: dict | None = None, conf: str = "postgresql.conf") -> None:
+        """Append `settings` (default: the constructor's) to a configuration file of the data directory."""
+        lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in (settings or self.settings).items()]
+        if lines:
+            with open(self.data / conf, "a") as out:
+                out.write("\n" + "\n".join(lines) + "\n")
 
     def start(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log), "-o", self.options, "start")
