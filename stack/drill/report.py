@@ -45,6 +45,7 @@ def details(drill: Drill) -> str:
         lines.append(f"  {f['in_flight_at_t']} order(s) in flight at T (sent before, acknowledged after): "
                      f"{f['in_flight_kept']} restored (committed before T), the rest not (committed after)")
     lines += [f"  {'ok  ' if ok else 'FAIL'} {description}" for description, ok in drill.result.checks]
+    lines += [f"  note: {note}" for note in drill.result.notes]
     if drill.result.stats.unresolved:
         lines.append(f"  note: client requests never answered: {dict(drill.result.stats.unresolved)}")
     if drill.result.error:

@@ -29,6 +29,9 @@ from .load import TimedLoad, insert_bulk
 from .verify import fingerprint, verify_orders, verify_schema
 
 
+NEW_SLOT = 2  # the releases pointed at the restored cluster run in the surge slot (stack/local/ports.py)
+
+
 @dataclass
 class Options:
     port: int = 48000  # the stack uses port..port+99, the two clusters port+100 and port+101
@@ -95,12 +98,17 @@ def _run(drill: Drill, primary: ArchivingPrimary, stack: Stack):
     restored = restore_to(primary, target, port=options.port + 101)
     figures["restore_s"] = time.monotonic() - start
     say(f"restored to T and promoted in {figures['restore_s']:.1f}s; pointing the releases at it")
+    # New processes in the surge slot, as a values change rolls out new pods (slot 1's ports may still
+    # be held for a moment by what the old processes leave behind).
     stack.database_url = restored.url
     for name in stack.names:
-        stack.start_variant(name)
-    not_ready = [name for name in stack.names if not stack.wait_ready(name, timeout=120)]
+        stack.start_variant(name, NEW_SLOT)
+    not_ready = [name for name in stack.names if not stack.wait_ready(name, NEW_SLOT, timeout=120)]
     figures["rto_s"] = time.monotonic() - start
     drill.result.check("every release answers /readyz ready on the restored cluster (through HAProxy)", not not_ready)
+    for name in not_ready:
+        log = stack.processes[(name, NEW_SLOT)].log
+        drill.result.notes.append(f"{name}{NEW_SLOT} not ready; last lines of {log}:\n" + "\n".join(log.read_text().splitlines()[-15:]))
 
     figures.update(verify_orders(restored, load, target, since_id, options.size, drill.result))
     verify_schema(before, restored, drill.result)
