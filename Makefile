@@ -46,7 +46,8 @@ chaos: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.chaos $(CHAOS_ARGS)
 
 # restore-drill restores PostgreSQL to a point in time under live orders and prints RPO and RTO;
-# SIZE=1000000 adds a drill with that many bulk orders, to show how restore time grows with size.
+# SIZE=1000000 adds a drill with that many bulk orders, to show how restore time grows with size;
+# DRILL_ARGS="--port N --lead S" moves its ports (N..N+101) and sets the seconds of orders around T.
 SIZE ?= 0
 restore-drill: $(VENV)/.installed
 	$(PY) -m stack.drill --sizes $(if $(filter 0,$(SIZE)),0,0,$(SIZE)) $(DRILL_ARGS)
