@@ -7,7 +7,7 @@ ENV ?= dev
 # WITH_PG runs a command with TEST_DATABASE_URL set to a real PostgreSQL (see stack/postgres.py).
 WITH_PG := $(PY) -m stack.postgres
 
-.PHONY: up test check lint bench chaos canary migration-gate lock clean screenshots
+.PHONY: up test check lint bench chaos canary restore-drill migration-gate lock clean screenshots
 
 # $(VENV)/.installed is rebuilt whenever a lock file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -67,6 +67,13 @@ screenshots: $(VENV)/.installed
 # canary releases a good and a bad build of variant A as canaries under load: one promoted, one rolled back.
 canary: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.deploy.canary_demo $(CANARY_ARGS)
+
+# restore-drill restores PostgreSQL to a point in time under live orders and prints RPO and RTO;
+# SIZE=1000000 adds a drill with that many bulk orders, to show how restore time grows with size;
+# DRILL_ARGS="--port N --lead S" moves its ports (N..N+101) and sets the seconds of orders around T.
+SIZE ?= 0
+restore-drill: $(VENV)/.installed
+	$(PY) -m stack.drill --sizes $(if $(filter 0,$(SIZE)),0,0,$(SIZE)) $(DRILL_ARGS)
 
 # lock recompiles the lock files from pyproject.toml.
 lock: $(VENV)/.installed

@@ -5,6 +5,7 @@
     stack/deploy/    release list, rolling restart, the deploy's smoke check
     stack/chaos/     `make chaos`: faults under load and exactly-once accounting
     stack/bench/     `make bench`: throughput, staff table and memory beside a ceiling
+    stack/drill/     `make restore-drill`: point-in-time restore under live orders, RPO and RTO
     stack/http.py    HTTP helpers shared by all of them (wait until ready, forms, staff login)
     stack/stats.py   the one percentile function
 

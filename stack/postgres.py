@@ -61,10 +61,12 @@ class DisposablePostgres:
     the network to it. Server-side TCP keepalives end the sessions of clients that vanished.
     """
 
-    def __init__(self, host: str = "127.0.0.1", wrap: list[str] | None = None):
+    def __init__(self, host: str = "127.0.0.1", wrap: list[str] | None = None, settings: dict | None = None, port: int | None = None):
+        # settings: extra postgresql.conf lines (WAL archiving for the restore drill); written after initdb.
+        self.settings = dict(settings or {})
         self.bindir = self._find_bindir()
         self.host = host
-        self.port = free_port()
+        self.port = port or free_port()  # a fixed port keeps a caller inside its port range
         self.tmp = Path(tempfile.mkdtemp(prefix="pizza-pg."))
         self.data = self.tmp / "data"
         self.log = self.tmp / "postgres.log"
@@ -108,7 +110,15 @@ class DisposablePostgres:
         if self.host != "127.0.0.1":  # clients on the host's end of the namespace's own /30 (nothing else reaches it)
             with open(self.data / "pg_hba.conf", "a") as hba:
                 hba.write("host all all samenet trust\n")
+        self.write_settings()
         self.start()
+
+    def write_settings(self, settings: dict | None = None, conf: str = "postgresql.conf") -> None:
+        """Append `settings` (default: the constructor's) to a configuration file of the data directory."""
+        lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in (settings or self.settings).items()]
+        if lines:
+            with open(self.data / conf, "a") as out:
+                out.write("\n" + "\n".join(lines) + "\n")
 
     def start(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log), "-o", self.options, "start")

@@ -248,7 +248,8 @@ resource "aws_acm_certificate_validation" "web" {
 }
 
 resource "aws_route53_record" "web" {
-  count = local.https ? 1 : 0
+  # With dns_failover the name is dr.tf's failover records instead.
+  count = local.https && !local.dns_failover ? 1 : 0
 
   zone_id = data.aws_route53_zone.web[0].zone_id
   name    = var.domain_name

@@ -3,7 +3,7 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  name = "pizza-${var.environment}"
+  name = "pizza-${var.environment}${var.region_role == "standby" ? "-dr" : ""}" # dr.tf: IAM and S3 names are global
 
   # Kubernetes minor version of the control plane and node group; an upgrade is a reviewed code change.
   kubernetes_version = "1.33"

@@ -271,3 +271,57 @@ variable "edge_api_rate_limit" {
   description = "Requests per client IP per 5 minutes to /api/ at the edge (the mobile API's own limit)."
   default     = 600
 }
+
+# --- Disaster recovery (dr.tf) -------------------------------------------------------------------------
+
+variable "region_role" {
+  description = "primary: the stack that serves; standby: the second region's copy of the same environment (environments/<env>-<region>/), with a cross-region replica of the primary's database."
+  type        = string
+  default     = "primary"
+
+  validation {
+    condition     = contains(["primary", "standby"], var.region_role)
+    error_message = "region_role must be primary or standby."
+  }
+}
+
+variable "peer_region" {
+  description = "The other region of the pair (the standby's region on the primary side, the primary's on the standby side); empty means one region, no DR resources."
+  type        = string
+  default     = ""
+}
+
+variable "dr_backup_retention_days" {
+  description = "Days of automated backups kept in peer_region (point-in-time restore there)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.dr_backup_retention_days >= 1 && var.dr_backup_retention_days <= 35
+    error_message = "dr_backup_retention_days must be from 1 to 35."
+  }
+}
+
+variable "dr_db_instance_class" {
+  description = "Instance class of the standby's cross-region replica; empty means db_instance_class (it becomes the primary on failover)."
+  type        = string
+  default     = ""
+}
+
+variable "dr_max_lag_seconds" {
+  description = "Cross-region replica lag (seconds) above which the standby alarm fires: the data a failover would lose."
+  type        = number
+  default     = 60
+}
+
+variable "dr_promoted" {
+  description = "Standby side only: true once the runbook has promoted the cross-region replica (it no longer replicates from peer_region)."
+  type        = bool
+  default     = false
+}
+
+variable "dns_failover" {
+  description = "Serve domain_name as Route 53 failover records (PRIMARY/SECONDARY, health-checked on each ALB) instead of one alias record; set in both regions' tfvars."
+  type        = bool
+  default     = false
+}

@@ -40,3 +40,9 @@ waf_rate_limit = 20000
 
 # Scale tier: a read replica for the staff table, the experiment report and the menu.
 db_replica_enabled = true
+
+# Disaster recovery (terraform/dr.tf): backups and images replicated to the standby region, which
+# environments/prod-eu-north-1/ stands up with a cross-region replica. Set dns_failover = true in both
+# once domain_name is set: the public name then fails over between the two ALBs.
+peer_region              = "eu-north-1"
+dr_backup_retention_days = 7
