@@ -104,8 +104,14 @@ def test_nothing_but_the_alb_and_the_release_test_pod_reaches_the_pods(env_deplo
         port = release.values["containerPort"]
         for what, labels in pod_templates(release):
             ingress = rules(release, labels, "ingress")
+            metrics_port = release.values["metrics"]["port"]
             for rule in ingress:
                 assert "from" in rule, f"{env}/{what}: an ingress rule without sources admits everyone"
+                if ports_of(rule) == {(metrics_port, "TCP")}:
+                    # The metrics port: the scraper's namespace only, never an address range.
+                    scraper = {"kubernetes.io/metadata.name": release.values["metrics"]["scraperNamespace"]}
+                    assert rule["from"] == [{"namespaceSelector": {"matchLabels": scraper}}], f"{env}/{what}: metrics from {rule['from']}"
+                    continue
                 assert ports_of(rule) == {(port, "TCP")}, f"{env}/{what}: ingress on {ports_of(rule)}"
                 for peer in rule["from"]:
                     if "ipBlock" in peer:
@@ -118,7 +124,8 @@ def test_nothing_but_the_alb_and_the_release_test_pod_reaches_the_pods(env_deplo
                         assert selector.get("app.kubernetes.io/instance") == release.release["name"]
                         assert selector.get("app.kubernetes.io/component") == "test"
             for outside in [*OUTSIDE, *layout["private"], *layout["database"]]:
-                assert not ip_allowed(ingress, "ingress", outside, port), f"{env}/{what}: {outside} reaches the pods"
+                for any_port in (port, metrics_port):
+                    assert not ip_allowed(ingress, "ingress", outside, any_port), f"{env}/{what}: {outside} reaches :{any_port}"
 
 
 def test_the_pods_reach_the_database_and_cache_subnets_and_dns_and_nothing_else(env_deploy):
