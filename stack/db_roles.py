@@ -69,6 +69,19 @@ def ensure_roles(server_url: str, database: str) -> tuple[str, str]:
     return owner_url, with_credentials(server_url, database, web, web_password)
 
 
+def roles_for(database_url: str) -> tuple[str, str]:
+    """ensure_roles for a DATABASE_URL as `make up` takes it (a superuser's URL naming the database)."""
+    parts = urlsplit(database_url)
+    database = parts.path.lstrip("/")
+    if not database:
+        raise ValueError(f"DATABASE_URL names no database: {database_url!r}")
+    try:
+        return ensure_roles(urlunsplit(parts._replace(path="/postgres")), database)
+    except psycopg2.Error as exc:
+        raise ValueError(f"cannot set up the owner and web roles on {database} (DATABASE_URL must be a "
+                         f"superuser's, e.g. postgres://postgres@127.0.0.1:5432/pizza): {exc}".strip()) from exc
+
+
 def drop_roles(server_url: str, database: str) -> None:
     """Drop the database and both roles (test clean-up)."""
     admin = psycopg2.connect(server_url)

@@ -19,6 +19,12 @@ resource "aws_ssm_parameter" "deploy_outputs" {
     database_subnet_cidrs = { value = module.vpc.database_subnets_cidr_blocks }
     public_host           = { value = local.public_host }
     public_scheme         = { value = local.public_scheme }
-    site_url              = { value = "${local.public_scheme}://${local.public_host}" }
+    site_url              = { value = "https://${local.public_host}" }
+    # The scale tier (issue 13): the web pods go through RDS Proxy (pooled), the migration hook
+    # straight to the instance (database_host); the replica is empty where none exists; the cache
+    # sits in the subnets of its subnet group (cache.tf), the pods' only way out on 6379.
+    database_proxy_host   = { value = aws_db_proxy.web.endpoint }
+    database_replica_host = { value = var.db_replica_enabled ? aws_db_instance.replica[0].address : "" }
+    cache_subnet_cidrs    = { value = module.vpc.database_subnets_cidr_blocks }
   })
 }

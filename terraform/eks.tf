@@ -234,6 +234,7 @@ data "aws_iam_policy_document" "external_secrets" {
       aws_secretsmanager_secret.database_owner.arn,
       aws_secretsmanager_secret.django.arn,
       aws_secretsmanager_secret.alerting.arn, # Alertmanager's receivers (observability.tf)
+      aws_secretsmanager_secret.cache.arn,    # REDIS_URL, when the chart's cache.enabled (cache.tf)
     ]
   }
 

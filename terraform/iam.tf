@@ -60,7 +60,7 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "RefreshAppSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.database.arn, aws_secretsmanager_secret.database_owner.arn, aws_secretsmanager_secret.django.arn]
+    resources = [aws_secretsmanager_secret.database.arn, aws_secretsmanager_secret.database_owner.arn, aws_secretsmanager_secret.django.arn, aws_secretsmanager_secret.cache.arn]
   }
 
   statement {

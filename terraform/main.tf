@@ -28,8 +28,11 @@ locals {
   is_prod     = var.environment == "prod"
   secret_path = "pizza/${var.environment}"
 
-  # public_host is the one name the site answers on: the domain, or (without one) the ALB's own DNS
-  # name over plain HTTP. The deploy hands both to the chart (ALLOWED_HOSTS, CSRF origins, redirect).
-  public_host   = local.https ? var.domain_name : aws_lb.web.dns_name
+  # public_host is the one name visitors use: the domain, or (without one) the edge's own
+  # cloudfront.net name. CloudFront forwards the viewer's Host header (edge.tf, allViewer), so the
+  # app sees that name either way (ALLOWED_HOSTS); visitors always arrive over HTTPS (site_url,
+  # CSRF origins). public_scheme is the ALB listener behind it, i.e. what the app itself is told
+  # (X-Forwarded-Proto): http without a domain, so the app must not redirect to HTTPS itself.
+  public_host   = local.https ? var.domain_name : aws_cloudfront_distribution.web.domain_name
   public_scheme = local.https ? "https" : "http"
 }

@@ -49,8 +49,8 @@ output "alb_dns_name" {
 }
 
 output "site_url" {
-  description = "Where the shop answers."
-  value       = "${local.public_scheme}://${local.public_host}"
+  description = "Where visitors reach the shop: always HTTPS (the domain's listener, or the edge's cloudfront.net name)."
+  value       = "https://${local.public_host}"
 }
 
 output "apply_role_arn" {
@@ -103,7 +103,7 @@ output "database_subnet_cidrs" {
 }
 
 output "public_host" {
-  description = "The host name the site answers on: domain_name, or the ALB's DNS name when there is none (ALLOWED_HOSTS)."
+  description = "The host name visitors use: domain_name, or the CloudFront domain name when there is none (ALLOWED_HOSTS)."
   value       = local.public_host
 }
 
@@ -115,4 +115,9 @@ output "public_scheme" {
 output "database_owner_secret_arn" {
   description = "ARN of the Secrets Manager secret pizza/<env>/database-owner (the RDS master user; the migration job only)."
   value       = aws_secretsmanager_secret.database_owner.arn
+}
+
+output "cache_subnet_cidrs" {
+  description = "CIDR blocks of the cache's subnets (cache.tf's subnet group), for the app's NetworkPolicy egress to 6379."
+  value       = module.vpc.database_subnets_cidr_blocks
 }

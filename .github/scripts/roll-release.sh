@@ -10,8 +10,13 @@
 #   DATABASE_HOST      the environment's PostgreSQL host name (terraform output database_host)
 #   ALB_SUBNET_CIDRS, DATABASE_SUBNET_CIDRS  JSON lists (terraform outputs alb_subnet_cidrs,
 #                      database_subnet_cidrs): the NetworkPolicy's ingress and database egress ranges
-#   PUBLIC_HOST, PUBLIC_SCHEME  where the ALB answers (terraform outputs public_host, public_scheme):
-#                      the app's ALLOWED_HOSTS, CSRF origins and HTTPS redirect follow the listener
+#   PUBLIC_HOST, PUBLIC_SCHEME  the name visitors use and the ALB listener's scheme (terraform outputs
+#                      public_host, public_scheme): ALLOWED_HOSTS, and the app's own HTTPS redirect
+#   SITE_URL           where visitors are (terraform output site_url, always https): the CSRF origin
+#   DATABASE_PROXY_HOST  RDS Proxy (terraform output database_proxy_host): the pods' database.host,
+#                      pooled; DATABASE_HOST then goes to database.directHost (the migration hook)
+#   DATABASE_REPLICA_HOST  the read replica (terraform output database_replica_host); may be empty
+#   CACHE_SUBNET_CIDRS JSON list (terraform output cache_subnet_cidrs): the NetworkPolicy's egress to 6379
 #   CONTRACT_CHECKED   "true" once `migrate_safely --check-contract` passed in this job; only then,
 #                      and only for the schema owner, is migrations.allowContract=true passed, so its
 #                      pre-upgrade hook runs `migrate_safely --allow-contract`
@@ -32,14 +37,18 @@ if [[ -z "${DATABASE_HOST:-}" ]]; then
   echo "::error::no DATABASE_HOST (terraform output database_host)"
   exit 1
 fi
-for cidrs in ALB_SUBNET_CIDRS DATABASE_SUBNET_CIDRS; do
+if [[ -z "${DATABASE_PROXY_HOST:-}" ]]; then
+  echo "::error::no DATABASE_PROXY_HOST (terraform output database_proxy_host)"
+  exit 1
+fi
+for cidrs in ALB_SUBNET_CIDRS DATABASE_SUBNET_CIDRS CACHE_SUBNET_CIDRS; do
   if ! jq -e 'type == "array" and length > 0' <<<"${!cidrs:-null}" > /dev/null 2>&1; then
     echo "::error::no $cidrs (terraform output ${cidrs,,}): the NetworkPolicy would cut the pods off"
     exit 1
   fi
 done
-if [[ -z "${PUBLIC_HOST:-}" || ! "${PUBLIC_SCHEME:-}" =~ ^https?$ ]]; then
-  echo "::error::no PUBLIC_HOST/PUBLIC_SCHEME (terraform outputs public_host, public_scheme)"
+if [[ -z "${PUBLIC_HOST:-}" || ! "${PUBLIC_SCHEME:-}" =~ ^https?$ || ! "${SITE_URL:-}" =~ ^https?://[^/,[:space:]]+$ ]]; then
+  echo "::error::no PUBLIC_HOST/PUBLIC_SCHEME/SITE_URL (terraform outputs public_host, public_scheme, site_url)"
   exit 1
 fi
 
@@ -50,9 +59,14 @@ while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$
 # targetGroupBinding.targetGroupName; the weight is Terraform's (the listener rule), not a chart value.
 while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
-  --set-string "targetGroupBinding.targetGroupARN=$target_group" --set-string "database.host=$DATABASE_HOST"
+  --set-string "targetGroupBinding.targetGroupARN=$target_group"
+  # The pods through RDS Proxy (a transaction pooler), the migration hook straight to the instance.
+  --set-string "database.host=$DATABASE_PROXY_HOST" --set database.pooled=true
+  --set-string "database.directHost=$DATABASE_HOST" --set-string "database.replicaHost=${DATABASE_REPLICA_HOST:-}"
   --set-json "networkPolicy.ingressCidrs=$ALB_SUBNET_CIDRS" --set-json "database.cidrs=$DATABASE_SUBNET_CIDRS"
+  --set-json "cache.cidrs=$CACHE_SUBNET_CIDRS"
   --set-json "allowedHosts=$(jq -cn --arg host "$PUBLIC_HOST" '[$host]')" --set-string "publicScheme=$PUBLIC_SCHEME"
+  --set-json "csrfTrustedOrigins=$(jq -cn --arg url "$SITE_URL" '[$url]')"
   # The variants file beside the values file, i.e. the one Terraform's listener rule was built from.
   --set-file "variantsFile=$(dirname "$(jq -r '.valuesFiles[0]' <<<"$RELEASE")")/variants.yaml")
 if [[ "$owner" == true && "${CONTRACT_CHECKED:-}" == true ]]; then

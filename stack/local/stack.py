@@ -44,7 +44,8 @@ class Stack:
     quiet: bool = False
     variants: VariantSet = None  # type: ignore[assignment]  # None means "load env's", done in __post_init__
     extra_env: dict = field(default_factory=dict)
-    # migrate_database_url reaches PostgreSQL directly when database_url goes through a pooler.
+    # migrate_database_url is the migrations' login: directly to PostgreSQL (never the pooler) and,
+    # with production's two roles, as the owner, while database_url is the variants' web role.
     migrate_database_url: str | None = None
 
     @property

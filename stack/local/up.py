@@ -1,7 +1,8 @@
 """`make up` (python -m stack.local): run A, B and C behind HAProxy until Ctrl-C.
 
 With no DATABASE_URL the three share a SQLite file in .stack/ (the embedded default); with
-DATABASE_URL pointing at PostgreSQL the same stack runs on it.
+DATABASE_URL pointing at PostgreSQL (a superuser's URL) the same stack runs on it with production's
+two roles: migrations as <db>_owner, the variants as <db>_web (no DDL).
 """
 
 from __future__ import annotations
@@ -31,10 +32,17 @@ def main(argv=None) -> int:
     pool = None
     try:
         options: dict[str, Any] = {"database_url": os.environ.get("DATABASE_URL")}
+        if (options["database_url"] or "").startswith(("postgres://", "postgresql://")):
+            # Production's two roles (stack/db_roles.py): the migrations run as the owner, the
+            # variants as the web role, which may change rows but not the schema.
+            from ..db_roles import roles_for
+
+            owner_url, web_url = roles_for(options["database_url"])
+            options = {"database_url": web_url, "migrate_database_url": owner_url}
         if os.environ.get("PROFILE") == "production":  # the scale tier's pool (stack/services/profile.py)
             from ..services.profile import production_like
 
-            options, pool = production_like(options["database_url"], args.port)
+            options, pool = production_like(options["database_url"], args.port, options.get("migrate_database_url"))
             atexit.register(pool.stop)
         stack = Stack(env=args.env, ports=PortPlan(args.port), **options)
     except (ValueError, StackError) as exc:

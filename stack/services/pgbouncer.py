@@ -111,6 +111,17 @@ class PgBouncer:
         self.popen = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def allow(self, *users: str) -> None:
+        """Let more roles log in through the running pool (e.g. a test database's web role): the
+        auth file gains them and PgBouncer re-reads it (RELOAD), without dropping its clients."""
+        added = [u for u in users if u not in self.users]
+        if not added:
+            return
+        self.users = tuple(dict.fromkeys([*added, *self.users]))  # the admin user stays last
+        (self.dir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in self.users))
+        if self.popen and self.popen.poll() is None:
+            self.admin("RELOAD")
+
     def url_for(self, database_url: str) -> str:
         """database_url (direct to PostgreSQL) rewritten to go through this pool."""
         parts = urlsplit(database_url)

@@ -24,11 +24,12 @@ TEST_IMAGE_TAG = "3f2c1a9"
 # The database host as the deploy passes it (--set-string database.host=<terraform output database_host>);
 # environments/<env>/values.yaml leaves it empty so that nothing renders without it.
 TEST_DATABASE_HOST = "pizza-test.abcdefghijkl.eu-west-1.rds.amazonaws.com"
-# The network ranges as the deploy passes them (--set-json from Terraform's alb_subnet_cidrs and
-# database_subnet_cidrs); tests/crosslayer checks the real ones against the VPC layout.
+# The network ranges as the deploy passes them (--set-json from Terraform's alb_subnet_cidrs,
+# database_subnet_cidrs and cache_subnet_cidrs); tests/crosslayer checks the real ones against the VPC layout.
 DEPLOY_VALUES = {
     "image": {"tag": TEST_IMAGE_TAG},
     "database": {"host": TEST_DATABASE_HOST, "cidrs": ["10.0.52.0/24", "10.0.53.0/24", "10.0.54.0/24"]},
+    "cache": {"cidrs": ["10.0.52.0/24", "10.0.53.0/24", "10.0.54.0/24"]},
     "networkPolicy": {"ingressCidrs": ["10.0.48.0/24", "10.0.49.0/24", "10.0.50.0/24"]},
 }
 DEFAULT_KUBE_VERSION = "1.33"

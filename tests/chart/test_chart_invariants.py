@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
-from chart_support import CHART_DIR, HOOK, RenderedRelease, render_release
+from chart_support import CHART_DIR, HOOK, RenderedRelease, release_values, render_release
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|DATABASE_URL", re.I)
 APP_PORT = 8000
@@ -123,10 +124,22 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
         assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}], [{"port": 9100, "protocol": "TCP"}], [{"port": APP_PORT, "protocol": "TCP"}]]
         assert [peer["ipBlock"]["cidr"] for peer in spec["ingress"][0]["from"]] == release.values["networkPolicy"]["ingressCidrs"]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
-        cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache, in the database subnets
+        cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache
         assert egress_ports == sorted([(53, "TCP"), (53, "UDP"), (release.values["database"]["port"], "TCP"), *cache])
         db_rule = spec["egress"][1]
         assert [peer["ipBlock"]["cidr"] for peer in db_rule["to"]] == release.values["database"]["cidrs"]
+        assert db_rule["ports"] == [{"port": release.values["database"]["port"], "protocol": "TCP"}]
+        if cache:  # 6379 only to the cache's subnets, its own rule
+            cache_rule = spec["egress"][2]
+            assert cache_rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
+            assert [peer["ipBlock"]["cidr"] for peer in cache_rule["to"]] == release.values["cache"]["cidrs"]
+
+
+def test_cache_enabled_without_its_subnets_refuses_to_render(chart):
+    spec, values = release_values("dev")
+    values["cache"] = {"enabled": True, "cidrs": []}
+    with pytest.raises(Exception, match="cache.cidrs"):
+        chart.render(values, name=spec["name"], namespace=spec["namespace"], is_install=True)
 
 
 def test_exactly_one_release_per_environment_migrates_and_it_is_the_schema_owner(rendered, variant_sets):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chart_support import render_release
 
 from stack.deploy.releases import releases
-from tests.terraform.conftest import TERRAFORM_DIR, load_stack
+from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack
 
 POOLED = {"database": {"host": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com", "pooled": True,
                        "directHost": "pizza-prod.x.us-east-1.rds.amazonaws.com",

@@ -15,7 +15,7 @@ from chart_support import render_release
 
 from stack.deploy.releases import releases
 from stack.services import pgbouncer
-from tests.terraform.conftest import TERRAFORM_DIR, load_stack, load_tfvars
+from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
 
 # Nominal memory of the RDS classes the environments may pick (GiB), from AWS's instance class table.
 RDS_MEMORY_GIB = {

@@ -46,6 +46,18 @@ def alb_dns_name(env: str, region: str) -> str:
     return f"pizza-{env}-1234567890.{region}.elb.amazonaws.com"
 
 
+def edge_domain_name(env: str) -> str:
+    return f"d{env}0123456789.cloudfront.net"
+
+
+def proxy_host(env: str, region: str) -> str:
+    return f"pizza-{env}.proxy-abcdefghijkl.{region}.rds.amazonaws.com"
+
+
+def replica_host(env: str, region: str) -> str:
+    return f"pizza-{env}-replica.abcdefghijkl.{region}.rds.amazonaws.com"
+
+
 # --- Terraform ------------------------------------------------------------------------------------
 
 
@@ -105,14 +117,17 @@ def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
         "module.vpc.public_subnets_cidr_blocks": [str(n) for n in layout["public"]],
         "module.vpc.database_subnets_cidr_blocks": [str(n) for n in layout["database"]],
         "module.vpc.private_subnets_cidr_blocks": [str(n) for n in layout["private"]],
+        "aws_db_proxy.web.endpoint": proxy_host(env, region),
+        'var.db_replica_enabled ? aws_db_instance.replica[0].address : ""':
+            replica_host(env, region) if tfvars["db_replica_enabled"] else "",
     }
     # The locals are modelled; where one is used, main.tf must still say what the model assumes.
     locals_ = stack().locals
     if "public_host" in locals_:
         assert locals_["https"] == '${var.domain_name != ""}'
-        assert locals_["public_host"] == "${local.https ? var.domain_name : aws_lb.web.dns_name}"
+        assert locals_["public_host"] == "${local.https ? var.domain_name : aws_cloudfront_distribution.web.domain_name}"
         assert locals_["public_scheme"] == '${local.https ? "https" : "http"}'
-        refs["local.public_host"] = tfvars["domain_name"] if https else dns
+        refs["local.public_host"] = tfvars["domain_name"] if https else edge_domain_name(env)
         refs["local.public_scheme"] = "https" if https else "http"
     return refs
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.crosslayer.deploy_model import CHART_DIR, load_workflow, stack
+from tests.crosslayer.deploy_model import CHART_DIR, edge_domain_name, load_workflow, proxy_host, replica_host, stack, variables
 
 SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
 DOMAIN = {"domain_name": "shop.example.org", "route53_zone_name": "example.org"}
@@ -35,7 +35,8 @@ def set_keys(args: list[str]) -> list[str]:
 def test_every_value_the_deploy_passes_to_helm_is_in_the_chart_schema(deployed, env_name):
     for release in deployed(env_name):
         keys = set_keys(release.helm_args)
-        assert {"networkPolicy.ingressCidrs", "database.cidrs", "allowedHosts", "publicScheme", "database.host"} <= set(keys)
+        assert {"networkPolicy.ingressCidrs", "database.cidrs", "allowedHosts", "publicScheme", "database.host",
+                "database.pooled", "database.directHost", "database.replicaHost", "cache.cidrs", "csrfTrustedOrigins"} <= set(keys)
         for key in keys:
             assert schema_has(key.split(".")), f"{release.release['name']}: --set {key} is not in values.schema.json"
 
@@ -64,16 +65,37 @@ def listener_scheme(tfvars_https: bool) -> str:
     return "https" if tfvars_https else "http"
 
 
+def edge_forwards_the_viewer_host() -> bool:
+    """Does CloudFront pass the visitor's Host header to the ALB for pages and the API (edge.tf)?"""
+    distribution = stack().resource("aws_cloudfront_distribution", "web")
+    policy = stack().resource("aws_cloudfront_origin_request_policy", "app")
+    blocks = lambda v: v if isinstance(v, list) else [v]  # noqa: E731 - python-hcl2 gives blocks as lists
+    behaviours = [*blocks(distribution["default_cache_behavior"]),
+                  *[b for b in blocks(distribution["ordered_cache_behavior"]) if b["path_pattern"] != "/static/*"]]
+    headers = blocks(policy["headers_config"])[0]
+    uses_policy = all(b.get("origin_request_policy_id") == "${aws_cloudfront_origin_request_policy.app.id}" for b in behaviours)
+    assert uses_policy, "edge.tf: a dynamic behaviour without the app's origin request policy"
+    return headers["header_behavior"] in ("allViewer", "allViewerAndWhitelistCloudFront")
+
+
 @pytest.mark.parametrize("env,tfvars", [("dev", {}), ("qa", {}), ("qa", DOMAIN), ("prod", DOMAIN)])
-def test_allowed_hosts_and_csrf_origins_match_the_listener_the_alb_has(deployed, env, tfvars):
+def test_allowed_hosts_and_csrf_origins_match_the_name_visitors_use(deployed, env, tfvars):
+    """With a domain, visitors use it (Route 53 -> the ALB's 443 listener); without one, the edge's
+    cloudfront.net name over HTTPS, which CloudFront forwards as the Host header to the ALB's port 80."""
+    from django.http.request import validate_host
+
     releases = deployed(env, **tfvars)
     scheme = listener_scheme(bool(tfvars))
-    host = tfvars.get("domain_name") or releases[0].outputs["alb_dns_name"]["value"]
+    assert edge_forwards_the_viewer_host(), "edge.tf no longer forwards Host: ALLOWED_HOSTS must then be the ALB's name"
+    viewer_host = tfvars.get("domain_name") or edge_domain_name(env)
     for release in releases:
         (config,) = [c for c in release.of_kind("ConfigMap") if not c["metadata"]["name"].endswith("-variants")]
         data = config["data"]
-        assert data["ALLOWED_HOSTS"].split(",") == [host], release.release["name"]
-        assert data["CSRF_TRUSTED_ORIGINS"].split(",") == [f"{scheme}://{host}"]
+        # Django's own host check, as it runs on the request the edge (or Route 53) delivers.
+        assert validate_host(viewer_host, data["ALLOWED_HOSTS"].split(",")), release.release["name"]
+        assert data["ALLOWED_HOSTS"].split(",") == [viewer_host], release.release["name"]
+        # The browser's Origin is https:// either way (the edge redirects to HTTPS), even where the app is told http.
+        assert data["CSRF_TRUSTED_ORIGINS"].split(",") == [f"https://{viewer_host}"]
         # The app turns its HTTPS redirect and secure-only cookies off exactly when there is no 443 listener
         # (app/ops/tests/test_settings.py drives that setting).
         assert data["PUBLIC_SCHEME"] == scheme
@@ -82,7 +104,46 @@ def test_allowed_hosts_and_csrf_origins_match_the_listener_the_alb_has(deployed,
             env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
             assert env_vars["ALLOWED_HOSTS"] == data["ALLOWED_HOSTS"] and env_vars["PUBLIC_SCHEME"] == scheme
     # The smoke check goes where customers go.
-    assert releases[0].outputs["site_url"]["value"] == f"{scheme}://{host}"
+    assert releases[0].outputs["site_url"]["value"] == f"https://{viewer_host}"
+
+
+@pytest.mark.parametrize("env", ["dev", "qa", "prod"])
+def test_the_pods_use_the_proxy_the_migration_hook_the_instance_and_reads_the_replica(deployed, env):
+    """database_proxy_host, database_host and database_replica_host land where the app reads them."""
+    releases = deployed(env)
+    outputs = releases[0].outputs
+    tfvars = variables(env)
+    region = tfvars["region"]
+    assert outputs["database_proxy_host"]["value"] == proxy_host(env, region)
+    replica = replica_host(env, region) if tfvars["db_replica_enabled"] else ""
+    assert outputs["database_replica_host"]["value"] == replica
+    for release in releases:
+        (config,) = [c for c in release.of_kind("ConfigMap") if not c["metadata"]["name"].endswith("-variants")]
+        data = config["data"]
+        assert (data["DATABASE_HOST"], data["DATABASE_POOLED"]) == (proxy_host(env, region), "true")
+        assert data.get("DATABASE_REPLICA_HOST", "") == replica
+        for job in release.of_kind("Job"):
+            for container in [*job["spec"]["template"]["spec"].get("initContainers", []), *job["spec"]["template"]["spec"]["containers"]]:
+                env_vars = {e["name"]: e.get("value") for e in container.get("env", [])}
+                if "DATABASE_HOST" in env_vars:  # the owner: straight to the instance, never pooled
+                    assert env_vars["DATABASE_HOST"] == outputs["database_host"]["value"], container["name"]
+                    assert env_vars["DATABASE_POOLED"] == "false", container["name"]
+
+
+def test_rds_proxy_admits_the_pods_and_the_web_role_only():
+    """The pods reach RDS Proxy with the EKS node security group (VPC CNI, no security groups per
+    pod); the proxy logs in the web role, never the owner (which the migration hook uses directly)."""
+    eks = stack().modules["eks"]
+    assert not eks.get("enable_security_groups_for_pods"), "pods would carry their own security group"
+    ingress = stack().resource("aws_vpc_security_group_ingress_rule", "rds_proxy_from_cluster")
+    assert ingress["security_group_id"] == "${aws_security_group.rds_proxy.id}"
+    assert (ingress["from_port"], ingress["to_port"], ingress["ip_protocol"]) == (5432, 5432, "tcp")
+    assert ingress["referenced_security_group_id"] == "${module.eks.node_security_group_id}"
+    proxy = stack().resource("aws_db_proxy", "web")
+    assert proxy["vpc_security_group_ids"] == ["${aws_security_group.rds_proxy.id}"]
+    assert stack().locals["db_proxy_secret_arns"] == ["${aws_secretsmanager_secret.database.arn}"]
+    web_secret = stack().resource("aws_secretsmanager_secret_version", "database")["secret_string"]
+    assert "random_password.database_web" in web_secret and "database_owner" not in web_secret
 
 
 def test_the_pods_read_the_deployed_variants_file_the_listener_rule_was_built_from(deployed, env_name, tmp_path):

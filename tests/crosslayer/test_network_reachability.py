@@ -2,7 +2,8 @@
 
 Every release of every environment, rendered from the values the deploy workflow really passes
 (deploy_model): the ALB's subnets reach the pods' port, the pods reach the database subnets on
-5432 and the cluster DNS, and nothing else is allowed.
+5432 (the instance, its replica and RDS Proxy live there), the cache's subnets on 6379 where the
+cache is on, and the cluster DNS, and nothing else is allowed.
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def test_terraform_puts_the_alb_database_and_nodes_in_the_subnets_the_model_comp
     assert stack().modules["vpc"]["create_database_subnet_group"] is True
     assert stack().modules["eks"]["subnet_ids"] == "${module.vpc.private_subnets}"
     assert stack().resource("aws_lb_target_group", "variant")["target_type"] == "ip"  # the ALB sends from its subnets to pod IPs
+    # The scale tier: RDS Proxy in the database subnets; a same-region replica inherits the primary's subnet group.
+    assert stack().resource("aws_db_proxy", "web")["vpc_subnet_ids"] == "${module.vpc.database_subnets}"
+    assert "db_subnet_group_name" not in stack().resource("aws_db_instance", "replica")
+    # The cache's subnets are the ones whose CIDRs the deploy publishes as cache_subnet_cidrs.
+    assert stack().resource("aws_elasticache_replication_group", "cache")["subnet_group_name"] == "${aws_elasticache_subnet_group.cache.name}"
+    assert stack().resource("aws_elasticache_subnet_group", "cache")["subnet_ids"] == "${module.vpc.database_subnets}"
+    assert stack().outputs["cache_subnet_cidrs"]["value"] == "${module.vpc.database_subnets_cidr_blocks}"
 
 
 def test_the_alb_subnets_reach_every_pod_port(env_deploy):
@@ -96,8 +104,14 @@ def test_nothing_but_the_alb_and_the_release_test_pod_reaches_the_pods(env_deplo
         port = release.values["containerPort"]
         for what, labels in pod_templates(release):
             ingress = rules(release, labels, "ingress")
+            metrics_port = release.values["metrics"]["port"]
             for rule in ingress:
                 assert "from" in rule, f"{env}/{what}: an ingress rule without sources admits everyone"
+                if ports_of(rule) == {(metrics_port, "TCP")}:
+                    # The metrics port: the scraper's namespace only, never an address range.
+                    scraper = {"kubernetes.io/metadata.name": release.values["metrics"]["scraperNamespace"]}
+                    assert rule["from"] == [{"namespaceSelector": {"matchLabels": scraper}}], f"{env}/{what}: metrics from {rule['from']}"
+                    continue
                 assert ports_of(rule) == {(port, "TCP")}, f"{env}/{what}: ingress on {ports_of(rule)}"
                 for peer in rule["from"]:
                     if "ipBlock" in peer:
@@ -110,27 +124,37 @@ def test_nothing_but_the_alb_and_the_release_test_pod_reaches_the_pods(env_deplo
                         assert selector.get("app.kubernetes.io/instance") == release.release["name"]
                         assert selector.get("app.kubernetes.io/component") == "test"
             for outside in [*OUTSIDE, *layout["private"], *layout["database"]]:
-                assert not ip_allowed(ingress, "ingress", outside, port), f"{env}/{what}: {outside} reaches the pods"
+                for any_port in (port, metrics_port):
+                    assert not ip_allowed(ingress, "ingress", outside, any_port), f"{env}/{what}: {outside} reaches :{any_port}"
 
 
-def test_the_pods_reach_the_database_subnets_and_dns_and_nothing_else(env_deploy):
+def test_the_pods_reach_the_database_and_cache_subnets_and_dns_and_nothing_else(env_deploy):
     env, releases, layout = env_deploy
+    # Where the cache is: the subnets of cache.tf's subnet group (asserted above to be the database subnets).
+    cache_subnets = layout["database"]
     for release in releases:
         db_port = release.values["database"]["port"]
         assert db_port == 5432
+        cache_on = release.values["cache"]["enabled"]
+        allowed = {(db_port, "TCP"): layout["database"], **({(6379, "TCP"): cache_subnets} if cache_on else {})}
         for what, labels in pod_templates(release):
             egress = rules(release, labels, "egress")
             for subnet in layout["database"]:
                 assert ip_allowed(egress, "egress", subnet, db_port), f"{env}/{what}: cannot reach the database subnet {subnet}"
+            for subnet in cache_subnets:
+                assert ip_allowed(egress, "egress", subnet, 6379) == cache_on, f"{env}/{what}: cache {subnet}:6379 (cache on: {cache_on})"
             dns = [r for r in egress if r.get("to") == [DNS_PEER]]
             assert dns and ports_of(dns[0]) == {(53, "UDP"), (53, "TCP")}, f"{env}/{what}: no DNS"
             for rule in egress:
                 assert "to" in rule, f"{env}/{what}: an egress rule without destinations allows everything"
                 if rule["to"] == [DNS_PEER]:
                     continue
-                assert ports_of(rule) == {(db_port, "TCP")}, f"{env}/{what}: egress on {ports_of(rule)}"
-                for peer in rule["to"]:
-                    net = ipaddress.ip_network(peer["ipBlock"]["cidr"])
-                    assert any(net.subnet_of(s) for s in layout["database"]), f"{env}/{what}: egress to {net}, not a database subnet"
+                assert rule.get("ports"), f"{env}/{what}: an egress rule on every port"
+                for port in ports_of(rule):
+                    assert port in allowed, f"{env}/{what}: egress on {port}"
+                    for peer in rule["to"]:
+                        net = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                        assert any(net.subnet_of(s) for s in allowed[port]), f"{env}/{what}: {port} to {net}, outside its subnets"
             for outside in [*OUTSIDE, *layout["public"], *layout["private"]]:
-                assert not ip_allowed(egress, "egress", outside, db_port), f"{env}/{what}: reaches {outside}"
+                for port in (db_port, 6379):
+                    assert not ip_allowed(egress, "egress", outside, port), f"{env}/{what}: reaches {outside}:{port}"

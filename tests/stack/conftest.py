@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import pytest
 from stack_support import fresh_database
 
+from stack.db_roles import ensure_roles
 from stack.local import PortPlan, Stack
 from stack.services.pgbouncer import shared_for_tests
 
@@ -18,11 +20,14 @@ def stack(tmp_path_factory):
     entry = int(os.environ.get("PIZZA_TEST_PORT", "38000"))
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_e2e")
     state = tmp_path_factory.mktemp("stack")
-    # The variants reach PostgreSQL through the PgBouncer twin (transaction mode), as the pods go through
-    # RDS Proxy; the migration run connects directly, as the migration job does.
+    # Production's two roles: the migration run connects directly as the owner, as the migration job
+    # does; the variants as the web role (no DDL) through the PgBouncer twin (transaction mode), as
+    # the pods go through RDS Proxy.
+    owner_url, web_url = ensure_roles(os.environ["TEST_DATABASE_URL"], database_url.rsplit("/", 1)[1])
     pool = shared_for_tests(os.environ["TEST_DATABASE_URL"])
-    running = Stack(env="dev", state_dir=state, ports=PortPlan(entry), database_url=pool.url_for(database_url),
-                    quiet=True, workers=1, threads=4, migrate_database_url=database_url, extra_env={"DATABASE_POOLED": "1"})
+    pool.allow(urlsplit(web_url).username)
+    running = Stack(env="dev", state_dir=state, ports=PortPlan(entry), database_url=pool.url_for(web_url),
+                    quiet=True, workers=1, threads=4, migrate_database_url=owner_url, extra_env={"DATABASE_POOLED": "1"})
     try:
         running.start(staff_password="e2e-staff-password")
         yield running

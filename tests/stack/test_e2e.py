@@ -162,3 +162,30 @@ def test_an_oversized_form_through_haproxy_gets_the_413_page_never_a_reset(stack
         assert "256 KB" in response.text and "data-theme=" in response.text
     huge = requests.post(stack.url("/order/"), data=b"x" * (MAX_DRAIN_BYTES + 1), headers=form, timeout=30)
     assert huge.status_code == 413
+
+
+def test_the_variants_run_as_the_web_role_which_cannot_change_the_schema(stack):
+    """Production's two roles on the running stack: every variant's pool client is the web role
+    (stack/db_roles.py), and that login is refused DDL; the owner migrated (the tables exist)."""
+    import os
+    from urllib.parse import urlsplit
+
+    import psycopg2
+
+    from stack.db_roles import role_names
+    from stack.services.pgbouncer import shared_for_tests
+
+    pool = shared_for_tests(os.environ["TEST_DATABASE_URL"])
+    database = urlsplit(stack.database_url).path.lstrip("/")
+    owner, web = role_names(database)
+    assert urlsplit(stack.database_url).username == web and urlsplit(stack.migrate_database_url).username == owner
+    for name, slot in list(stack.processes):
+        assert requests.get(stack.variant_url(name, "/order/", slot=slot), timeout=10).status_code == 200
+    clients = [c for c in pool.show("CLIENTS") if c["database"] == database and c["application_name"].startswith("pizza-")]
+    assert clients and {c["user"] for c in clients} == {web}
+    with psycopg2.connect(stack.database_url, connect_timeout=5) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM django_migrations")  # rows: yes
+        assert cur.fetchone()[0] > 0
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("CREATE TABLE e2e_web_may_not (id int)")
+    conn.close()

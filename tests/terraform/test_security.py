@@ -135,6 +135,7 @@ def test_external_secrets_reads_only_the_app_secrets(main_stack):
         "${aws_secretsmanager_secret.database_owner.arn}",
         "${aws_secretsmanager_secret.django.arn}",
         "${aws_secretsmanager_secret.alerting.arn}",  # Alertmanager's receivers (observability.tf)
+        "${aws_secretsmanager_secret.cache.arn}",  # REDIS_URL (cache.tf; tests/crosslayer/test_first_install.py)
     ]
     assert all(a.startswith("secretsmanager:") and "*" not in a for a in statements["ReadAppSecrets"]["actions"])
     assert statements["DecryptAppSecrets"]["actions"] == ["kms:Decrypt"]

@@ -20,6 +20,7 @@ from config.variants import load_variants
 ROLL = SCRIPTS_DIR / "roll-release.sh"
 TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
 DATABASE_HOST = "pizza-dev.abcdefghijkl.eu-west-1.rds.amazonaws.com"
+PROXY_HOST = "pizza-dev.proxy-abcdefghijkl.eu-west-1.rds.amazonaws.com"
 
 
 def expected_releases(env: str) -> list[tuple[str, str, str, bool]]:
@@ -173,7 +174,8 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
         "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567", "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
         "DATABASE_HOST": DATABASE_HOST,
         "ALB_SUBNET_CIDRS": '["10.0.48.0/24"]', "DATABASE_SUBNET_CIDRS": '["10.0.52.0/24"]',
-        "PUBLIC_HOST": "pizza.example.com", "PUBLIC_SCHEME": "https",
+        "PUBLIC_HOST": "pizza.example.com", "PUBLIC_SCHEME": "https", "SITE_URL": "https://pizza.example.com",
+        "DATABASE_PROXY_HOST": PROXY_HOST, "DATABASE_REPLICA_HOST": "", "CACHE_SUBNET_CIDRS": '["10.0.52.0/24"]',
         **fake,
     }
     done = subprocess.run(["bash", str(ROLL)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -197,7 +199,9 @@ def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested
         assert f"theme={release['theme']}" in sets
         assert f"image.tag={'0123456789abcdef0123456789abcdef01234567'}" in sets
         assert f"targetGroupBinding.targetGroupARN={TARGET_GROUPS[release['variant']]}" in sets
-        assert f"database.host={DATABASE_HOST}" in sets
+        # The pods through RDS Proxy, the migration hook straight to the instance.
+        assert f"database.host={PROXY_HOST}" in sets and "database.pooled=true" in sets
+        assert f"database.directHost={DATABASE_HOST}" in sets
         assert not any(s.startswith("weight=") for s in sets), "the chart has no weight; Terraform's rule holds it"
         assert "migrations.allowContract=true" not in sets, "no contract check ran in this call"
         assert f"environments/{env_name}/values.yaml" == upgrade[upgrade.index("-f") + 1]
@@ -229,7 +233,8 @@ def upgrade_sets(calls: list[list[str]]) -> list[str]:
     return [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
 
 
-@pytest.mark.parametrize("missing", ["ALB_SUBNET_CIDRS", "DATABASE_SUBNET_CIDRS", "PUBLIC_HOST"])
+@pytest.mark.parametrize("missing", ["ALB_SUBNET_CIDRS", "DATABASE_SUBNET_CIDRS", "CACHE_SUBNET_CIDRS", "PUBLIC_HOST",
+                                     "SITE_URL", "DATABASE_PROXY_HOST"])
 def test_missing_network_ranges_or_public_host_stop_before_helm(missing, fake_bin, tmp_path):
     # An empty range would render a NetworkPolicy that cuts the pods off (or, for the ALB, opens them).
     rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, **{missing: "[]" if "CIDRS" in missing else ""})
@@ -284,6 +289,7 @@ def test_the_deploy_reads_terraforms_outputs_from_ssm_not_the_state(deploy):
     for job in ("deploy-owner", "deploy-others"):
         env = deploy["jobs"][job]["env"]
         assert env["DATABASE_HOST"] == "${{ needs.build.outputs.database_host }}"
+        assert env["DATABASE_PROXY_HOST"] == "${{ needs.build.outputs.database_proxy_host }}"
         assert env["TARGET_GROUP_ARNS"] == "${{ needs.build.outputs.target_groups }}"
         assert env["IMAGE_REPOSITORY"] == "${{ needs.build.outputs.repository }}"
 
