@@ -53,7 +53,11 @@ resource "helm_release" "kube_prometheus_stack" {
     value = random_password.grafana_admin.result
   }]
 
-  depends_on = [helm_release.external_secrets, helm_release.platform]
+  # Like every cluster release: after the nodes and CoreDNS (the whole EKS module), with time for fresh nodes.
+  wait    = true
+  timeout = local.controller_timeout_seconds
+
+  depends_on = [module.eks, helm_release.external_secrets, helm_release.platform]
 }
 
 # The ALB answers /metrics itself: the app never serves it on the public port, and this keeps the
