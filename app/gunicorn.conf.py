@@ -34,7 +34,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # files here, and /metrics merges them. Set before the app loads (preload_app) and emptied, so a
 # restarted server never adds the previous run's counters.
 PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(worker_tmp_dir, f"prometheus-{os.environ.get('VARIANT', 'app')}-{os.environ.get('PORT', '8000')}"))
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(worker_tmp_dir, f"prometheus-{os.environ.get('VARIANT', 'app')}-{os.environ.get('PORT', '8000')}"),
+)
 shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
 os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 

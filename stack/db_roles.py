@@ -78,8 +78,10 @@ def roles_for(database_url: str) -> tuple[str, str]:
     try:
         return ensure_roles(urlunsplit(parts._replace(path="/postgres")), database)
     except psycopg2.Error as exc:
-        raise ValueError(f"cannot set up the owner and web roles on {database} (DATABASE_URL must be a "
-                         f"superuser's, e.g. postgres://postgres@127.0.0.1:5432/pizza): {exc}".strip()) from exc
+        raise ValueError(
+            f"cannot set up the owner and web roles on {database} (DATABASE_URL must be a "
+            f"superuser's, e.g. postgres://postgres@127.0.0.1:5432/pizza): {exc}".strip()
+        ) from exc
 
 
 def drop_roles(server_url: str, database: str) -> None:

@@ -7,7 +7,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from . import StackError
 
@@ -27,8 +27,9 @@ def http_get(url: str, timeout: float = 2.0, headers: dict | None = None) -> tup
         return exc.code, dict(exc.headers), exc.read()
 
 
-def wait_until_ready(url: str, timeout: float = 60.0, also: Callable[[], bool] | None = None,
-                     gone: Callable[[], bool] | None = None, interval: float = 0.2) -> bool:
+def wait_until_ready(
+    url: str, timeout: float = 60.0, also: Callable[[], bool] | None = None, gone: Callable[[], bool] | None = None, interval: float = 0.2
+) -> bool:
     """True once GET `url` answers 200 (and `also()` holds, if given); False after `timeout` or as
     soon as `gone()` says the process behind it has exited."""
     deadline = time.monotonic() + timeout
@@ -62,9 +63,13 @@ def staff_login(base: str, username: str, password: str):
     token = form_fields(page.text).get("csrfmiddlewaretoken")
     if page.status_code != 200 or not token:
         raise StackError(f"login page at {base}: {page.status_code}")
-    done = session.post(f"{base}/accounts/login/", timeout=10, allow_redirects=False,
-                        headers={"Referer": f"{base}/accounts/login/"},
-                        data={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/staff/orders/"})
+    done = session.post(
+        f"{base}/accounts/login/",
+        timeout=10,
+        allow_redirects=False,
+        headers={"Referer": f"{base}/accounts/login/"},
+        data={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/staff/orders/"},
+    )
     if done.status_code != 302 or "sessionid" not in session.cookies:
         raise StackError(f"staff login at {base} failed: {done.status_code}")
     return session

@@ -53,6 +53,7 @@ def free_port() -> int:
 
 # --- A disposable PostgreSQL ---------------------------------------------------------------------
 
+
 class DisposablePostgres:
     """A throw-away cluster on a free loopback port, owned by an unprivileged user when run as root.
 
@@ -80,8 +81,10 @@ class DisposablePostgres:
                 entry = pwd.getpwnam("nobody")
             os.chown(self.tmp, entry.pw_uid, entry.pw_gid)
             self.run_as += ["runuser", "-u", entry.pw_name, "--"]
-        self.options = (f"-h {host} -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
-                        " -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2")
+        self.options = (
+            f"-h {host} -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
+            " -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2"
+        )
 
     @staticmethod
     def _find_bindir() -> Path:
@@ -89,7 +92,9 @@ class DisposablePostgres:
         if shutil.which("pg_config"):
             out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
             candidates.append(Path(out))
-        candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
+        candidates += sorted(
+            Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True
+        )
         for candidate in candidates:
             if (candidate / "initdb").exists():
                 return candidate

@@ -33,13 +33,21 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 
 def missing_key() -> Problem:
-    return Problem(400, "idempotency-key-missing", "Idempotency-Key required",
-                   f"Send an {HEADER} header holding a fresh UUID (for example a version 4 UUID) with every new order.")
+    return Problem(
+        400,
+        "idempotency-key-missing",
+        "Idempotency-Key required",
+        f"Send an {HEADER} header holding a fresh UUID (for example a version 4 UUID) with every new order.",
+    )
 
 
 def malformed_key() -> Problem:
-    return Problem(400, "idempotency-key-malformed", "Malformed Idempotency-Key",
-                   f"The {HEADER} header must hold a UUID (8-4-4-4-12 hex digits) other than the nil UUID.")
+    return Problem(
+        400,
+        "idempotency-key-malformed",
+        "Malformed Idempotency-Key",
+        f"The {HEADER} header must hold a UUID (8-4-4-4-12 hex digits) other than the nil UUID.",
+    )
 
 
 def parse_key(value: str | None) -> uuid.UUID:
@@ -67,14 +75,22 @@ class Claim:
 
 
 def reused() -> Problem:
-    return Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                   f"This {HEADER} was already used with a different request body. Use a new key for a new order.")
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        f"This {HEADER} was already used with a different request body. Use a new key for a new order.",
+    )
 
 
 def in_flight() -> Problem:
-    return Problem(409, "idempotency-key-in-flight", "Request in progress",
-                   f"A request with this {HEADER} is still being processed. Retry shortly with the same key.",
-                   headers={"Retry-After": "1"})
+    return Problem(
+        409,
+        "idempotency-key-in-flight",
+        "Request in progress",
+        f"A request with this {HEADER} is still being processed. Retry shortly with the same key.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def claim(key: uuid.UUID, print_: str) -> Claim:
@@ -83,8 +99,9 @@ def claim(key: uuid.UUID, print_: str) -> Claim:
     for _ in range(3):
         try:
             with transaction.atomic():
-                row = IdempotencyKey.objects.create(key=key, fingerprint=print_, started_at=now,
-                                                    expires_at=now + timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS))
+                row = IdempotencyKey.objects.create(
+                    key=key, fingerprint=print_, started_at=now, expires_at=now + timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
+                )
             return Claim(row)
         except IntegrityError:
             pass  # another request holds the key: the UNIQUE index waited for it to commit
@@ -100,8 +117,9 @@ def claim(key: uuid.UUID, print_: str) -> Claim:
             return Claim(row, replay=True)
         stale = now - timedelta(seconds=settings.API_IDEMPOTENCY_IN_FLIGHT_SECONDS)
         # Compare-and-set on started_at: of several retries of a dead attempt, one takes it over.
-        if row.started_at <= stale and IdempotencyKey.objects.filter(
-                pk=row.pk, completed_at=None, started_at=row.started_at).update(started_at=now):
+        if row.started_at <= stale and IdempotencyKey.objects.filter(pk=row.pk, completed_at=None, started_at=row.started_at).update(
+            started_at=now
+        ):
             row.started_at = now
             return Claim(row)
         raise in_flight()
@@ -114,8 +132,7 @@ def release(row: IdempotencyKey) -> None:
 
 
 def complete(row: IdempotencyKey, order, status: int, body: dict) -> None:
-    IdempotencyKey.objects.filter(pk=row.pk).update(order=order, response_status=status, response_body=body,
-                                                     completed_at=timezone.now())
+    IdempotencyKey.objects.filter(pk=row.pk).update(order=order, response_status=status, response_body=body, completed_at=timezone.now())
 
 
 def purge_expired(now=None) -> int:

@@ -22,8 +22,11 @@ class ProblemMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (request.path.startswith(API_PREFIX) and response.status_code >= 400
-                and response.get("Content-Type", "").split(";")[0] != PROBLEM_JSON):
+        if (
+            request.path.startswith(API_PREFIX)
+            and response.status_code >= 400
+            and response.get("Content-Type", "").split(";")[0] != PROBLEM_JSON
+        ):
             response = self.as_problem(response)
         if request.method == "POST" and response.status_code >= 400:
             count_refusal(request, response)

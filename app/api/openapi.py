@@ -1,6 +1,6 @@
 """The committed OpenAPI document (docs/api/openapi.json): what client generators read.
 
-    .venv/bin/python -m api.openapi --write    (from app/; `make openapi` does this)
+.venv/bin/python -m api.openapi --write    (from app/; `make openapi` does this)
 """
 
 from __future__ import annotations

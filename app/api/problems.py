@@ -32,8 +32,15 @@ TITLES = {
 class Problem(Exception):
     """Raised anywhere under /api/ to answer with a problem document."""
 
-    def __init__(self, status: int, kind: str | None = None, title: str | None = None, detail: str = "",
-                 errors: list[dict] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        kind: str | None = None,
+        title: str | None = None,
+        detail: str = "",
+        errors: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail or title or str(status))
         self.status = status
         self.type = f"{TYPE_PREFIX}{kind}" if kind else "about:blank"

@@ -46,6 +46,10 @@ def check(request, scope: str) -> None:
         count = 1
     if count > limit:
         retry_after = max(1, int((slot + 1) * window - now + 0.999))
-        raise Problem(429, "rate-limited", "Too many orders",
-                      f"At most {limit} order requests per {window} seconds from one client. Retry after {retry_after} s.",
-                      headers={"Retry-After": str(retry_after)})
+        raise Problem(
+            429,
+            "rate-limited",
+            "Too many orders",
+            f"At most {limit} order requests per {window} seconds from one client. Retry after {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -20,8 +20,9 @@ _form = OrderForm.base_fields
 
 def text(name: str, description: str, required: bool = True, pattern: str | None = None):
     field = _form[name]
-    return Annotated[StrictStr, Field(min_length=1 if required else 0, max_length=field.max_length, pattern=pattern,
-                                      description=description)]
+    return Annotated[
+        StrictStr, Field(min_length=1 if required else 0, max_length=field.max_length, pattern=pattern, description=description)
+    ]
 
 
 SizeName = Literal[tuple(Size.values)]  # type: ignore[valid-type]
@@ -35,18 +36,16 @@ class OrderIn(Schema):
 
     pizza: Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="A pizza `id` from GET /menu")]
     size: SizeName = Field(description="Pizza size")  # type: ignore[valid-type]
-    quantity: Annotated[StrictInt, Field(ge=_form["quantity"].min_value, le=_form["quantity"].max_value,
-                                         description="How many pizzas")]
+    quantity: Annotated[StrictInt, Field(ge=_form["quantity"].min_value, le=_form["quantity"].max_value, description="How many pizzas")]
     customer_name: text("customer_name", "Who receives the order")  # type: ignore[valid-type]
-    phone: text("phone", "6 to 15 digits, optionally starting with +; spaces, dots, dashes and brackets allowed",
-                pattern=PHONE.pattern)  # type: ignore[valid-type]
+    phone: text("phone", "6 to 15 digits, optionally starting with +; spaces, dots, dashes and brackets allowed", pattern=PHONE.pattern)  # type: ignore[valid-type]
     address: text("address", "Delivery address; may span lines")  # type: ignore[valid-type]
     comments: text("comments", "For the kitchen or the driver", required=False) = ""  # type: ignore[valid-type]
 
 
 class SizePrice(Schema):
     size: SizeName  # type: ignore[valid-type]
-    price: str = Field(description="Decimal string, e.g. \"9.60\"")
+    price: str = Field(description='Decimal string, e.g. "9.60"')
 
 
 class MenuPizza(Schema):

@@ -39,7 +39,7 @@ POST_ERRORS = frozenset({400, 409, 413, 415, 422, 429, 503})
 HEADERS = {
     ("menu", "200"): {"ETag": "Version of the menu: send it back in If-None-Match", "Cache-Control": "no-cache: revalidate"},
     ("menu", "304"): {"ETag": "Version of the menu, unchanged"},
-    ("place_order", "201"): {"Location": "Where to read the order", f"{idempotency.REPLAY_HEADER}": "\"true\" on a replayed response"},
+    ("place_order", "201"): {"Location": "Where to read the order", f"{idempotency.REPLAY_HEADER}": '"true" on a replayed response'},
     ("place_order", "409"): {"Retry-After": "Seconds to wait before retrying with the same key"},
     ("place_order", "429"): {"Retry-After": "Seconds until the client may order again"},
     ("place_order", "503"): {"Retry-After": "Seconds to wait before retrying"},
@@ -58,12 +58,10 @@ class PizzaAPI(NinjaAPI):
                         response["content"] = {PROBLEM_JSON: content.pop("application/json")}
                     if (operation["operationId"], code) == ("place_order", "201"):
                         # A client (and Schemathesis's stateful phase) follows the token to the order.
-                        response["links"] = {"ReadOrder": {"operationId": "order",
-                                                           "parameters": {"token": "$response.body#/token"}}}
+                        response["links"] = {"ReadOrder": {"operationId": "order", "parameters": {"token": "$response.body#/token"}}}
                     headers = HEADERS.get((operation["operationId"], code))
                     if headers:
-                        response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
-                                               for name, text in headers.items()}
+                        response["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()}
         return schema
 
 
@@ -81,6 +79,7 @@ api = PizzaAPI(
 
 
 # --- Errors: every one a problem document --------------------------------------------------
+
 
 @api.exception_handler(Problem)
 def on_problem(request, exc: Problem):
@@ -118,17 +117,26 @@ def on_validation_error(request, exc: ValidationError):
         return idempotency.missing_key().response()
     if any(error.get("loc", ("",))[0] == "path" for error in exc.errors):
         return Problem(404, detail="No such resource.").response()
-    errors = [{"pointer": pointer(e.get("loc", ())), "detail": e.get("msg", "invalid"), "code": e.get("type", "invalid")}
-              for e in exc.errors]
+    errors = [
+        {"pointer": pointer(e.get("loc", ())), "detail": e.get("msg", "invalid"), "code": e.get("type", "invalid")} for e in exc.errors
+    ]
     return Problem(422, "validation", "Invalid request body", "Some fields need attention: see errors.", errors).response()
 
 
 # --- Menu and shop --------------------------------------------------------------------------
 
+
 def menu_body() -> dict:
-    pizzas = [{"id": p.pk, "name": p.name, "description": p.description, "price": str(p.price),
-               "sizes": [{"size": size, "price": str(unit_price(p, size))} for size in Size.values]}
-              for p in Pizza.objects.filter(active=True)]
+    pizzas = [
+        {
+            "id": p.pk,
+            "name": p.name,
+            "description": p.description,
+            "price": str(p.price),
+            "sizes": [{"size": size, "price": str(unit_price(p, size))} for size in Size.values],
+        }
+        for p in Pizza.objects.filter(active=True)
+    ]
     return {"pizzas": pizzas, "currency": CURRENCY}
 
 
@@ -139,9 +147,15 @@ def etag_matches(header: str, etag: str) -> bool:
     return any(candidate.strip().removeprefix("W/") == etag for candidate in header.split(","))
 
 
-@api.get("/menu", response={200: Menu, 304: None, 503: ProblemDoc}, url_name="menu", operation_id="menu",
-         summary="The menu", description="Active pizzas with the price of each size. Send the ETag back as "
-         "If-None-Match: 304 Not Modified (no body) while the menu is unchanged.")
+@api.get(
+    "/menu",
+    response={200: Menu, 304: None, 503: ProblemDoc},
+    url_name="menu",
+    operation_id="menu",
+    summary="The menu",
+    description="Active pizzas with the price of each size. Send the ETag back as "
+    "If-None-Match: 304 Not Modified (no body) while the menu is unchanged.",
+)
 def menu(request):
     body = json.dumps(menu_body(), separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -154,8 +168,7 @@ def menu(request):
     return response
 
 
-@api.get("/shop", response={200: Shop, 503: ProblemDoc}, url_name="shop", operation_id="shop",
-         summary="Is the shop taking orders?")
+@api.get("/shop", response={200: Shop, 503: ProblemDoc}, url_name="shop", operation_id="shop", summary="Is the shop taking orders?")
 def shop(request):
     response = HttpResponse(json.dumps({"open": orders_open()}), content_type="application/json")
     response["Cache-Control"] = "no-cache"
@@ -163,6 +176,7 @@ def shop(request):
 
 
 # --- Orders -------------------------------------------------------------------------------
+
 
 def timeline(order: Order) -> list[dict]:
     """Where the order is: done, current and still-to-come steps (a cancelled order is one step)."""
@@ -174,8 +188,14 @@ def timeline(order: Order) -> list[dict]:
     steps = []
     for i, status in enumerate(flow):
         at = order.created_at if i == 0 else order.updated_at if i == reached else None
-        steps.append({"status": status.value, "label": status.label, "at": at,
-                      "state": "done" if i < reached else "current" if i == reached else "todo"})
+        steps.append(
+            {
+                "status": status.value,
+                "label": status.label,
+                "at": at,
+                "state": "done" if i < reached else "current" if i == reached else "todo",
+            }
+        )
     return steps
 
 
@@ -205,18 +225,27 @@ def json_response(body: dict, status: int = 200) -> HttpResponse:
 
 
 def form_problem(form: OrderForm) -> Problem:
-    errors = [field_error(name, error.messages[0], error.code or "invalid")
-              for name, errors in form.errors.as_data().items() for error in errors]
+    errors = [
+        field_error(name, error.messages[0], error.code or "invalid") for name, errors in form.errors.as_data().items() for error in errors
+    ]
     return Problem(422, "validation", "Invalid order", "Some fields need attention: see errors.", errors)
 
 
-@api.post("/orders", response={201: OrderOut, POST_ERRORS: ProblemDoc}, url_name="orders", operation_id="place_order",
-          summary="Place an order",
-          description="Needs an Idempotency-Key header (a UUID, new for each order). A retry with the same key and "
-          "body answers the original 201 again with `Idempotent-Replayed: true`; the same key with another body is "
-          "422 (idempotency-key-reused); while the first request is still running, 409 with Retry-After.")
-def place(request, payload: OrderIn, idempotency_key: str = Header(
-        ..., alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN, description="A UUID, new for each order")):
+@api.post(
+    "/orders",
+    response={201: OrderOut, POST_ERRORS: ProblemDoc},
+    url_name="orders",
+    operation_id="place_order",
+    summary="Place an order",
+    description="Needs an Idempotency-Key header (a UUID, new for each order). A retry with the same key and "
+    "body answers the original 201 again with `Idempotent-Replayed: true`; the same key with another body is "
+    "422 (idempotency-key-reused); while the first request is still running, 409 with Retry-After.",
+)
+def place(
+    request,
+    payload: OrderIn,
+    idempotency_key: str = Header(..., alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN, description="A UUID, new for each order"),
+):
     key = idempotency.parse_key(idempotency_key)
     data = payload.model_dump()
     claim_ = idempotency.claim(key, idempotency.fingerprint(data))
@@ -225,8 +254,7 @@ def place(request, payload: OrderIn, idempotency_key: str = Header(
     try:
         ratelimit.check(request, "orders")  # replays, conflicts and reuses above are not counted
         if not orders_open():
-            raise Problem(503, "shop-closed", "Shop closed", "The shop is not taking orders right now.",
-                          headers={"Retry-After": "600"})
+            raise Problem(503, "shop-closed", "Shop closed", "The shop is not taking orders right now.", headers={"Retry-After": "600"})
         # The web form's rules, unchanged: the API's types are strict, so str() of each value is exact.
         form = OrderForm(data={**{name: str(value) for name, value in data.items()}, "form_token": str(key)})
         if not form.is_valid():
@@ -253,8 +281,14 @@ def replay(row) -> HttpResponse:
     return response
 
 
-@api.get("/orders/{token}", response={200: OrderOut, READ_ERRORS: ProblemDoc}, url_name="order", operation_id="order",
-         summary="Read an order", description="`token` is the order's secret from the 201 of POST /orders.")
+@api.get(
+    "/orders/{token}",
+    response={200: OrderOut, READ_ERRORS: ProblemDoc},
+    url_name="order",
+    operation_id="order",
+    summary="Read an order",
+    description="`token` is the order's secret from the 201 of POST /orders.",
+)
 def order(request, token: str):
     found = Order.objects.select_related("pizza").filter(access_token=token).first()
     if found is None:

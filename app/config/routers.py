@@ -65,7 +65,8 @@ class _Health:
                 # Lag is zero when everything received is applied, else the age of the last applied commit.
                 cursor.execute(
                     "SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-                    " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")
+                    " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+                )
                 lag = float(cursor.fetchone()[0] or 0)
         except DatabaseError as exc:
             connection.close()
@@ -114,8 +115,14 @@ class ReplicaReadsMiddleware:
             if _wrote.get():
                 # Milliseconds since the epoch: any process of any variant can compare it with its clock.
                 until = int((time.time() + settings.REPLICA_PIN_SECONDS) * 1000)
-                response.set_cookie(PIN_COOKIE, str(until), max_age=int(settings.REPLICA_PIN_SECONDS) + 1,
-                                    httponly=True, samesite="Lax", secure=request.is_secure())
+                response.set_cookie(
+                    PIN_COOKIE,
+                    str(until),
+                    max_age=int(settings.REPLICA_PIN_SECONDS) + 1,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=request.is_secure(),
+                )
             return response
         finally:
             _allowed.reset(allowed_token)

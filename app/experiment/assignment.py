@@ -40,7 +40,7 @@ def xxh32(data: bytes, seed: int = 0) -> int:
         lanes = [(seed + _P1 + _P2) & _MASK, (seed + _P2) & _MASK, seed & _MASK, (seed - _P1) & _MASK]
         while i + 16 <= n:
             for k in range(4):
-                word = int.from_bytes(data[i:i + 4], "little")
+                word = int.from_bytes(data[i : i + 4], "little")
                 lanes[k] = (_rotl((lanes[k] + word * _P2) & _MASK, 13) * _P1) & _MASK
                 i += 4
         h = (_rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)) & _MASK
@@ -48,7 +48,7 @@ def xxh32(data: bytes, seed: int = 0) -> int:
         h = (seed + _P5) & _MASK
     h = (h + n) & _MASK
     while i + 4 <= n:
-        h = (_rotl((h + int.from_bytes(data[i:i + 4], "little") * _P3) & _MASK, 17) * _P4) & _MASK
+        h = (_rotl((h + int.from_bytes(data[i : i + 4], "little") * _P3) & _MASK, 17) * _P4) & _MASK
         i += 4
     while i < n:
         h = (_rotl((h + data[i] * _P5) & _MASK, 11) * _P1) & _MASK

@@ -38,26 +38,35 @@ def conversion_chart(report: Report) -> dict:
     for i, row in enumerate(rows):
         centre = LEFT + slot * (i + 0.5)
         bar_w = min(64.0, slot * 0.5)
-        bars.append({
-            "name": row.name.upper(),
-            "control": row.is_control,
-            "significant": row.significant,
-            "x": round(centre - bar_w / 2, 1),
-            "width": round(bar_w, 1),
-            "y": y(row.rate_pct or 0.0),
-            "height": round(y(0.0) - y(row.rate_pct or 0.0), 1),
-            "centre": round(centre, 1),
-            "whisker_low": y(row.ci_low_pct or 0.0),
-            "whisker_high": y(row.ci_high_pct or 0.0),
-            "cap_left": round(centre - bar_w / 4, 1),
-            "cap_right": round(centre + bar_w / 4, 1),
-            "label": f"{row.rate_pct:.2f} %",
-            "title": f"{row.name.upper()}: {row.rate_pct:.2f} % (95 % CI {row.ci_low_pct:.2f}–{row.ci_high_pct:.2f} %)",
-        })
+        bars.append(
+            {
+                "name": row.name.upper(),
+                "control": row.is_control,
+                "significant": row.significant,
+                "x": round(centre - bar_w / 2, 1),
+                "width": round(bar_w, 1),
+                "y": y(row.rate_pct or 0.0),
+                "height": round(y(0.0) - y(row.rate_pct or 0.0), 1),
+                "centre": round(centre, 1),
+                "whisker_low": y(row.ci_low_pct or 0.0),
+                "whisker_high": y(row.ci_high_pct or 0.0),
+                "cap_left": round(centre - bar_w / 4, 1),
+                "cap_right": round(centre + bar_w / 4, 1),
+                "label": f"{row.rate_pct:.2f} %",
+                "title": f"{row.name.upper()}: {row.rate_pct:.2f} % (95 % CI {row.ci_low_pct:.2f}–{row.ci_high_pct:.2f} %)",
+            }
+        )
     ticks = [{"y": y(top * k / 4), "label": f"{top * k / 4:g} %"} for k in range(5)]
     return {
-        "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "baseline": y(0.0),
-        "label_y": HEIGHT - BOTTOM + 16, "bars": bars, "ticks": ticks, "empty": not rows,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "baseline": y(0.0),
+        "label_y": HEIGHT - BOTTOM + 16,
+        "bars": bars,
+        "ticks": ticks,
+        "empty": not rows,
     }
 
 
@@ -71,10 +80,23 @@ def split_chart(report: Report) -> dict:
         for index, row in enumerate(rows):
             share = getattr(row, attr) or 0.0
             w = width * share
-            out.append({"x": round(x, 1), "width": round(w, 1), "name": row.name.upper(), "pct": f"{share * 100:.1f} %",
-                        "shade": index % 5, "wide": w > 48})
+            out.append(
+                {
+                    "x": round(x, 1),
+                    "width": round(w, 1),
+                    "name": row.name.upper(),
+                    "pct": f"{share * 100:.1f} %",
+                    "shade": index % 5,
+                    "wide": w > 48,
+                }
+            )
             x += w
         return out
 
-    return {"width": WIDTH, "left": LEFT, "expected": segments("expected_share"),
-            "observed": segments("observed_share") if report.total_visitors else [], "flagged": report.split.flagged}
+    return {
+        "width": WIDTH,
+        "left": LEFT,
+        "expected": segments("expected_share"),
+        "observed": segments("observed_share") if report.total_visitors else [],
+        "flagged": report.split.flagged,
+    }

@@ -6,7 +6,6 @@ from django import forms
 
 from .report import MAX_DAYS, default_control, default_period
 
-
 # Dates whose period arithmetic stays representable (date_to + 1 day, date_to - the default span).
 EARLIEST, LATEST = date.min + timedelta(days=MAX_DAYS), date.max - timedelta(days=1)
 

@@ -136,7 +136,12 @@ class VisitorMiddleware:
         response = self.get_response(request)
         if is_new:
             response.set_cookie(
-                VISITOR_COOKIE, visitor_id, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure(),
+                VISITOR_COOKIE,
+                visitor_id,
+                max_age=COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
             )
         routed = assignment.assigned_variant(visitor_id, weights()) if sum(weights().values()) else settings.VARIANT
         if request.COOKIES.get(ROUTE_COOKIE) != routed:

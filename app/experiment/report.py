@@ -60,7 +60,8 @@ def default_control(variant_set: VariantSet) -> str:
 def counts_by_variant(date_from: date, date_to: date) -> dict[str, dict]:
     """Every counter summed per variant over the range's cohort days."""
     rows = (
-        DailyCount.objects.filter(day__gte=date_from, day__lte=date_to).values("variant")
+        DailyCount.objects.filter(day__gte=date_from, day__lte=date_to)
+        .values("variant")
         .annotate(**{c: Sum(c) for c in ("visitors", "converters", "orders", "revenue", "revenue_sq", "crossovers", "unattributed")})
         .order_by()
     )
@@ -284,6 +285,7 @@ class Report:
 
 # --- Analysis --------------------------------------------------------------------------------
 
+
 def check_split(rows: list[VariantRow]) -> SplitCheck:
     unexpected = [(row.name, row.visitors) for row in rows if not row.active and row.visitors]
     cells = [row for row in rows if row.active]
@@ -299,7 +301,11 @@ def check_split(rows: list[VariantRow]) -> SplitCheck:
     if min(result.expected) < SRM_MIN_EXPECTED:
         return SplitCheck(result, False, f"Too few visitors to check the split (each variant should expect at least {SRM_MIN_EXPECTED}).")
     if result.p_value < SRM_ALPHA:
-        return SplitCheck(result, True, f"Sample ratio mismatch: the visitors are not split as the weights say ({p_phrase(result.p_value)}, flagged below {SRM_ALPHA}). Fix the split before trusting any difference.")
+        return SplitCheck(
+            result,
+            True,
+            f"Sample ratio mismatch: the visitors are not split as the weights say ({p_phrase(result.p_value)}, flagged below {SRM_ALPHA}). Fix the split before trusting any difference.",
+        )
     return SplitCheck(result, False, f"No sample ratio mismatch: the split is consistent with the weights ({p_phrase(result.p_value)}).")
 
 
@@ -330,30 +336,51 @@ def make_plan(arms: list[VariantRow], control: VariantRow, family_size: int, day
     return Plan(mde, stats.POWER, baseline, needed, daily, days_left)
 
 
-def _verdict(arms: list[VariantRow], control: VariantRow, split: SplitCheck, decision: stats.Decision | None,
-             plan: Plan) -> tuple[str | None, str | None, str]:
+def _verdict(
+    arms: list[VariantRow], control: VariantRow, split: SplitCheck, decision: stats.Decision | None, plan: Plan
+) -> tuple[str | None, str | None, str]:
     """(winner or None, the metric it wins on, what marketing may conclude today, in one or two sentences)."""
     if len(arms) < 2:
         return None, None, "Only one variant is in the split: there is nothing to compare."
-    keep_going = (f"Keep collecting: about {plan.days_left} more day{'s' if plan.days_left != 1 else ''} at this traffic "
-                  f"to detect a {plan.mde_pct:.0f} % lift with {plan.power:.0%} power." if plan.days_left else
-                  f"Keep collecting: the planned horizon to detect a {plan.mde_pct:.0f} % lift is reached, so the designs most likely "
-                  "differ by less than that; you may stop and keep the control." if plan.days_left == 0 else
-                  "Keep collecting.")
+    keep_going = (
+        f"Keep collecting: about {plan.days_left} more day{'s' if plan.days_left != 1 else ''} at this traffic "
+        f"to detect a {plan.mde_pct:.0f} % lift with {plan.power:.0%} power."
+        if plan.days_left
+        else f"Keep collecting: the planned horizon to detect a {plan.mde_pct:.0f} % lift is reached, so the designs most likely "
+        "differ by less than that; you may stop and keep the control."
+        if plan.days_left == 0
+        else "Keep collecting."
+    )
     short = [row for row in arms if not row.enough_data]
     if short:
         names = ", ".join(f"{row.name.upper()} ({row.visitors} visitors, {row.converters} ordering)" for row in short)
-        return None, None, (f"No winner yet: each variant needs at least {MIN_VISITORS} visitors and {MIN_ORDERS} ordering visitors "
-                            f"before one can be named (still short: {names}). {keep_going}")
+        return (
+            None,
+            None,
+            (
+                f"No winner yet: each variant needs at least {MIN_VISITORS} visitors and {MIN_ORDERS} ordering visitors "
+                f"before one can be named (still short: {names}). {keep_going}"
+            ),
+        )
     if split.flagged:
-        return None, None, "No winner: the split itself is unhealthy (see the split check), so no comparison can be trusted. Fix the split first."
+        return (
+            None,
+            None,
+            "No winner: the split itself is unhealthy (see the split check), so no comparison can be trusted. Fix the split first.",
+        )
     for metric, words in (("conversion", "converts best"), ("revenue", "earns the most per visitor")):
         index = decision.winners[metric]
         if index >= 0:
             best = arms[index]
-            return best.name, metric, (f"{best.name.upper()} {words}: it is significantly better than every other design "
-                                       f"(always-valid test, Holm-adjusted across all {len(decision.tests)} comparisons). "
-                                       f"You may stop the experiment and roll out {best.name.upper()}.")
+            return (
+                best.name,
+                metric,
+                (
+                    f"{best.name.upper()} {words}: it is significantly better than every other design "
+                    f"(always-valid test, Holm-adjusted across all {len(decision.tests)} comparisons). "
+                    f"You may stop the experiment and roll out {best.name.upper()}."
+                ),
+            )
     worse = [row.name.upper() for row in arms if row is not control and row.significant and row.conversion.difference < 0]
     note = f" {', '.join(worse)} converts significantly worse than the control {control.name.upper()}." if worse else ""
     return None, None, f"No winner yet: no design is significantly better than all the others.{note} {keep_going}"
@@ -406,8 +433,18 @@ def build_report(variant_set: VariantSet, date_from: date, date_to: date, contro
     plan = make_plan(arms, control_row, family, days_observed)
     winner, metric, verdict = _verdict(arms, control_row, split, decision, plan)
     return Report(
-        date_from=date_from, date_to=date_to, control=control, rows=rows, split=split, total_visitors=total_visitors,
-        crossovers=sum(row.crossovers for row in rows), winner=winner, winner_metric=metric, verdict=verdict,
-        enough_data=all(row.enough_data for row in arms), plan=plan, revenue_cap=settings.EXPERIMENT_REVENUE_CAP,
+        date_from=date_from,
+        date_to=date_to,
+        control=control,
+        rows=rows,
+        split=split,
+        total_visitors=total_visitors,
+        crossovers=sum(row.crossovers for row in rows),
+        winner=winner,
+        winner_metric=metric,
+        verdict=verdict,
+        enough_data=all(row.enough_data for row in arms),
+        plan=plan,
+        revenue_cap=settings.EXPERIMENT_REVENUE_CAP,
         family_size=family,
     )

@@ -132,7 +132,7 @@ def chi_square_goodness_of_fit(observed: list[int], weights: list[float]) -> Goo
         return None
     weight_sum = float(sum(weights))
     expected = tuple(total * w / weight_sum for w in weights)
-    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected))
+    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected, strict=False))
     df = len(observed) - 1
     return GoodnessOfFit(statistic, df, chi2_sf(statistic, df), expected)
 
@@ -141,7 +141,11 @@ def chi_square_goodness_of_fit(observed: list[int], weights: list[float]) -> Goo
 
 # Element-wise operations for plain floats; numpy offers the same names for arrays.
 MATH = SimpleNamespace(
-    log=math.log, sqrt=math.sqrt, exp=math.exp, minimum=min, maximum=max,
+    log=math.log,
+    sqrt=math.sqrt,
+    exp=math.exp,
+    minimum=min,
+    maximum=max,
     where=lambda condition, a, b: a if condition else b,
 )
 _UNKNOWN_VARIANCE = 1e100  # a variance nothing can be concluded from
@@ -217,7 +221,7 @@ def holm_adjust(p_values: list, xp=MATH) -> list:
             if j != i:
                 rank = rank + ((q < p) if j > i else (q <= p)) * 1
         ranks.append(rank)
-    steps = [xp.minimum(1.0, (k - rank) * p) for rank, p in zip(ranks, p_values)]
+    steps = [xp.minimum(1.0, (k - rank) * p) for rank, p in zip(ranks, p_values, strict=False)]
     adjusted = []
     for i in range(k):
         value = steps[i]
@@ -295,8 +299,9 @@ def compare(arms: list[Arm], i: int, j: int, metric: str, mde: float, alpha: flo
     variance = var_i / n_i + var_j / n_j
     tau2 = mixture_tau2(mean_i, n_i, mean_j, n_j, mde)
     difference = mean_j - mean_i
-    test = PairTest(i, j, metric, difference, always_valid_half_width(variance, tau2, alpha, xp),
-                    always_valid_p(difference, variance, tau2, xp))
+    test = PairTest(
+        i, j, metric, difference, always_valid_half_width(variance, tau2, alpha, xp), always_valid_p(difference, variance, tau2, xp)
+    )
     # Relative lift on the log scale (delta method), the same mixture spread in log units.
     safe_i, safe_j = xp.maximum(mean_i, _FLOOR), xp.maximum(mean_j, _FLOOR)
     log_ratio = xp.log(safe_j / safe_i)
@@ -318,8 +323,15 @@ class Decision:
         return next(t for t in self.tests if {t.i, t.j} == {i, j} and t.metric == metric)
 
 
-def decide(arms: list[Arm], mde: float, alpha: float = ALPHA, min_visitors: int = 0, min_orders: int = 0,
-           metrics: tuple[str, ...] = METRICS, xp=MATH) -> Decision:
+def decide(
+    arms: list[Arm],
+    mde: float,
+    alpha: float = ALPHA,
+    min_visitors: int = 0,
+    min_orders: int = 0,
+    metrics: tuple[str, ...] = METRICS,
+    xp=MATH,
+) -> Decision:
     """The page's verdict, for plain numbers or arrays of simulated experiments.
 
     The family is every pair of arms on every metric. A winner on a metric is an arm significantly
@@ -330,7 +342,7 @@ def decide(arms: list[Arm], mde: float, alpha: float = ALPHA, min_visitors: int 
     family = max(1, len(pairs) * len(metrics))
     # Intervals at alpha / family (Bonferroni): they hold for every comparison at every look at once.
     tests = [compare(arms, i, j, metric, mde, alpha / family, xp) for metric in metrics for i, j in pairs]
-    for test, adjusted in zip(tests, holm_adjust([t.p_value for t in tests], xp)):
+    for test, adjusted in zip(tests, holm_adjust([t.p_value for t in tests], xp), strict=False):
         test.adjusted_p = adjusted
     enough = True
     for arm in arms:
@@ -362,8 +374,9 @@ def detection_probability(baseline: float, mde: float, n_control: float, n_varia
     return 1.0 - normal_sf((p_v - p_c - half) / math.sqrt(variance))
 
 
-def visitors_needed(baseline: float, mde: float, share_control: float, share_variant: float, alpha: float,
-                    power: float = POWER) -> int | None:
+def visitors_needed(
+    baseline: float, mde: float, share_control: float, share_variant: float, alpha: float, power: float = POWER
+) -> int | None:
     """Total visitors (all variants) until the smallest pair reaches `power` at `mde`; None when undefined."""
     if not 0.0 < baseline < 1.0 or mde <= 0 or baseline * (1 + mde) >= 1.0 or share_control <= 0 or share_variant <= 0:
         return None

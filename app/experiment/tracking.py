@@ -39,8 +39,7 @@ def add_to_counts(day, variant: str, shard: int, **deltas) -> None:
     table = _table(DailyCount)
     sql = (
         f"INSERT INTO {table} (day, variant, shard, {', '.join(columns)}) VALUES (%s, %s, %s, {', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT (day, variant, shard) DO UPDATE SET "
-        + ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
+        f"ON CONFLICT (day, variant, shard) DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
     )
     values = [connection.ops.adapt_datefield_value(day), variant, shard]
     for c in columns:
@@ -101,8 +100,15 @@ def record_order(visitor_id: str, variant: str, total: Decimal, created_at) -> b
                 day, credited, orders, revenue = row
                 after = float(revenue)
                 before = after - float(amount)
-                add_to_counts(day, credited, _shard(visitor_id), orders=1, converters=1 if orders == 1 else 0,
-                              revenue=amount, revenue_sq=after * after - before * before)
+                add_to_counts(
+                    day,
+                    credited,
+                    _shard(visitor_id),
+                    orders=1,
+                    converters=1 if orders == 1 else 0,
+                    revenue=amount,
+                    revenue_sq=after * after - before * before,
+                )
                 return True
     # One statement in autocommit: no transaction needed for a single upsert.
     add_to_counts(timezone.localdate(created_at), variant, _shard(visitor_id), unattributed=1)

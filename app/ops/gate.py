@@ -34,31 +34,52 @@ class Problem:
 
 # (rule, pattern, advice, contract_may_do_it): applied to statements on tables that existed before.
 RULES = [
-    ("drops a column", re.compile(r"ALTER TABLE .* DROP COLUMN", re.I),
-     "keep the column until no running release reads it; drop it in a contract step "
-     "(set contract_safe_from to the migration whose code stopped using it)", True),
-    ("drops a table", re.compile(r"^DROP TABLE", re.I),
-     "drop it in a contract step once no running release uses the model", True),
-    ("renames a column or table", re.compile(r"\bRENAME\b", re.I),
-     "add the new column (expand), write both, backfill, switch reads, then drop the old one in a "
-     "contract step (see docs/schema-changes.md)", True),
-    ("changes a column's type", re.compile(r"ALTER COLUMN \S+ TYPE", re.I),
-     "add a new column of the new type, backfill it, switch the code, and drop the old one later", False),
-    ("makes a column NOT NULL", re.compile(r"ALTER COLUMN \S+ SET NOT NULL", re.I),
-     "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, "
-     "and only then SET NOT NULL in a contract step", True),
-    ("builds an index without CONCURRENTLY (blocks writes to the table)",
-     re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)", re.I),
-     "use ops.migration_ops.AddIndexOnline (CREATE INDEX CONCURRENTLY) in a migration with atomic = False", False),
-    ("adds a constraint that scans the table under lock (no NOT VALID)",
-     re.compile(r"ADD CONSTRAINT .*\b(CHECK|FOREIGN KEY)\b(?!.*NOT VALID)", re.I),
-     "add it NOT VALID (RunSQL) and VALIDATE CONSTRAINT in a separate migration", False),
+    (
+        "drops a column",
+        re.compile(r"ALTER TABLE .* DROP COLUMN", re.I),
+        "keep the column until no running release reads it; drop it in a contract step "
+        "(set contract_safe_from to the migration whose code stopped using it)",
+        True,
+    ),
+    ("drops a table", re.compile(r"^DROP TABLE", re.I), "drop it in a contract step once no running release uses the model", True),
+    (
+        "renames a column or table",
+        re.compile(r"\bRENAME\b", re.I),
+        "add the new column (expand), write both, backfill, switch reads, then drop the old one in a "
+        "contract step (see docs/schema-changes.md)",
+        True,
+    ),
+    (
+        "changes a column's type",
+        re.compile(r"ALTER COLUMN \S+ TYPE", re.I),
+        "add a new column of the new type, backfill it, switch the code, and drop the old one later",
+        False,
+    ),
+    (
+        "makes a column NOT NULL",
+        re.compile(r"ALTER COLUMN \S+ SET NOT NULL", re.I),
+        "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, "
+        "and only then SET NOT NULL in a contract step",
+        True,
+    ),
+    (
+        "builds an index without CONCURRENTLY (blocks writes to the table)",
+        re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)", re.I),
+        "use ops.migration_ops.AddIndexOnline (CREATE INDEX CONCURRENTLY) in a migration with atomic = False",
+        False,
+    ),
+    (
+        "adds a constraint that scans the table under lock (no NOT VALID)",
+        re.compile(r"ADD CONSTRAINT .*\b(CHECK|FOREIGN KEY)\b(?!.*NOT VALID)", re.I),
+        "add it NOT VALID (RunSQL) and VALIDATE CONSTRAINT in a separate migration",
+        False,
+    ),
 ]
 
-ADD_COLUMN = re.compile(r'ALTER TABLE ' + IDENT + r' ADD COLUMN ' + IDENT + r'(.*)', re.I)
-DROP_DEFAULT = re.compile(r'ALTER TABLE ' + IDENT + r' ALTER COLUMN ' + IDENT + r' DROP DEFAULT', re.I)
-CREATE_TABLE = re.compile(r'^CREATE TABLE ' + IDENT, re.I)
-TABLE_OF = re.compile(r'(?:ALTER TABLE|DROP TABLE|CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?\S+ ON) ' + IDENT, re.I)
+ADD_COLUMN = re.compile(r"ALTER TABLE " + IDENT + r" ADD COLUMN " + IDENT + r"(.*)", re.I)
+DROP_DEFAULT = re.compile(r"ALTER TABLE " + IDENT + r" ALTER COLUMN " + IDENT + r" DROP DEFAULT", re.I)
+CREATE_TABLE = re.compile(r"^CREATE TABLE " + IDENT, re.I)
+TABLE_OF = re.compile(r"(?:ALTER TABLE|DROP TABLE|CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?\S+ ON) " + IDENT, re.I)
 
 
 def statements_of(migration, loader: MigrationLoader, alias: str = "default") -> list[str]:
@@ -87,11 +108,17 @@ def check_statements(name: str, statements: list[str], is_contract: bool) -> lis
         added = ADD_COLUMN.match(sql)
         if added and "NOT NULL" in added.group(3).upper():
             table_name, column, rest = added.groups()
-            later_drop = any((m := DROP_DEFAULT.match(s)) and m.groups() == (table_name, column) for s in statements[index + 1:])
+            later_drop = any((m := DROP_DEFAULT.match(s)) and m.groups() == (table_name, column) for s in statements[index + 1 :])
             if " DEFAULT " not in f" {rest.upper()} " or later_drop:
-                problems.append(Problem(name, f"adds NOT NULL column {column} without a database default", sql,
-                                        "give the field db_default=... (kept in the database), or make it null=True; "
-                                        "old code inserts rows without this column"))
+                problems.append(
+                    Problem(
+                        name,
+                        f"adds NOT NULL column {column} without a database default",
+                        sql,
+                        "give the field db_default=... (kept in the database), or make it null=True; "
+                        "old code inserts rows without this column",
+                    )
+                )
             continue
         for rule, pattern, advice, contract_ok in RULES:
             if pattern.search(sql) and not (contract_ok and is_contract):
@@ -115,8 +142,14 @@ def check_all(alias: str = "default", apps: tuple[str, ...] = PROJECT_APPS) -> t
         migration = loader.disk_migrations[key]
         rule = contract_rule(migration)
         if rule is not None and (key[0], rule) not in loader.disk_migrations:
-            problems.append(Problem(f"{key[0]}.{key[1]}", f"names contract_safe_from={rule!r}, which is not a migration of {key[0]}",
-                                    "", "name the first expand migration whose code no longer uses what this step removes"))
+            problems.append(
+                Problem(
+                    f"{key[0]}.{key[1]}",
+                    f"names contract_safe_from={rule!r}, which is not a migration of {key[0]}",
+                    "",
+                    "name the first expand migration whose code no longer uses what this step removes",
+                )
+            )
         problems += check_statements(f"{key[0]}.{key[1]}", statements_of(migration, loader, alias), is_contract=rule is not None)
         checked += 1
     return checked, problems

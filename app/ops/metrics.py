@@ -45,29 +45,36 @@ REFUSAL_REASONS = ("validation", "closed", "csrf", "bad_request")
 READINESS_OUTCOMES = ("ready", "database", "migrations")
 ORDER_ROUTES = ("orders:order_create", "api-v1:orders")
 
-REQUESTS = Counter("pizza_http_requests", "HTTP requests answered, by URL name and status class.",
-                   [*BASE, "route", "method", "status_class"])
-LATENCY = Histogram("pizza_http_request_duration_seconds", "Time to answer a request, by URL name.",
-                    [*BASE, "route", "method"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-DB_QUERY = Histogram("pizza_db_query_duration_seconds", "Time of each SQL statement sent to the database.",
-                     [*BASE], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0))
-DB_ERRORS = Counter("pizza_db_errors", "Database errors, by where they happened and the driver's error class.",
-                    [*BASE, "stage", "error"])
-DB_CONNECTIONS = Gauge("pizza_db_connections_open", "Database connections this pod holds open (all workers).",
-                       [*BASE], multiprocess_mode="livesum")
-ORDERS = Counter("pizza_orders_placed", "Orders created (a retry returning an existing order is not counted).",
-                 [*BASE, "channel"])
+REQUESTS = Counter(
+    "pizza_http_requests", "HTTP requests answered, by URL name and status class.", [*BASE, "route", "method", "status_class"]
+)
+LATENCY = Histogram(
+    "pizza_http_request_duration_seconds",
+    "Time to answer a request, by URL name.",
+    [*BASE, "route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DB_QUERY = Histogram(
+    "pizza_db_query_duration_seconds",
+    "Time of each SQL statement sent to the database.",
+    [*BASE],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0),
+)
+DB_ERRORS = Counter("pizza_db_errors", "Database errors, by where they happened and the driver's error class.", [*BASE, "stage", "error"])
+DB_CONNECTIONS = Gauge(
+    "pizza_db_connections_open", "Database connections this pod holds open (all workers).", [*BASE], multiprocess_mode="livesum"
+)
+ORDERS = Counter("pizza_orders_placed", "Orders created (a retry returning an existing order is not counted).", [*BASE, "channel"])
 REFUSALS = Counter("pizza_order_refusals", "Order POSTs refused, by reason.", [*BASE, "channel", "reason"])
-EXPOSURES = Counter("pizza_exposures_recorded", "Exposures written to the experiment log (one per visitor, day and variant).",
-                    [*BASE])
-STATUS_CHANGES = Counter("pizza_order_status_changes", "Staff status changes, by transition and outcome.",
-                         [*BASE, "from_status", "to_status", "outcome"])
+EXPOSURES = Counter("pizza_exposures_recorded", "Exposures written to the experiment log (one per visitor, day and variant).", [*BASE])
+STATUS_CHANGES = Counter(
+    "pizza_order_status_changes", "Staff status changes, by transition and outcome.", [*BASE, "from_status", "to_status", "outcome"]
+)
 READINESS = Counter("pizza_readiness_checks", "/readyz answers, by outcome (what failed, or ready).", [*BASE, "outcome"])
-BUILD = Gauge("pizza_build_info", "1 per running pod: its variant, theme and version.", [*BASE, "version"],
-              multiprocess_mode="livemax")
-WEIGHT = Gauge("pizza_experiment_weight", "This variant's configured share of visitors (variants.yaml weight).",
-               [*BASE], multiprocess_mode="livemax")
+BUILD = Gauge("pizza_build_info", "1 per running pod: its variant, theme and version.", [*BASE, "version"], multiprocess_mode="livemax")
+WEIGHT = Gauge(
+    "pizza_experiment_weight", "This variant's configured share of visitors (variants.yaml weight).", [*BASE], multiprocess_mode="livemax"
+)
 
 
 def base_labels() -> dict:
@@ -90,6 +97,7 @@ def initialise() -> None:
 
 
 # --- Business hooks (one call each from the code that does the thing) ----------------------------
+
 
 def order_placed(channel: str) -> None:
     ORDERS.labels(**base_labels(), channel=channel).inc()
@@ -117,6 +125,7 @@ def readiness_checked(outcome: str) -> None:
 
 
 # --- Database -------------------------------------------------------------------------------------
+
 
 def observe_query(execute, sql, params, many, context):
     """connection.execute_wrappers entry: time every statement, count its errors."""
@@ -162,6 +171,7 @@ def on_request_finished(sender, **kwargs) -> None:
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
+
 
 def on_metrics_listener(request) -> bool:
     """True when the request arrived on the metrics port (the local address of gunicorn's socket)."""

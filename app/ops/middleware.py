@@ -9,8 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, ProgrammingError
-from django.http import JsonResponse
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from . import metrics, readiness
@@ -34,10 +33,17 @@ class HealthMiddleware:
     def __call__(self, request):
         path = request.path_info
         if path == "/healthz":
-            return self._stamp(JsonResponse({"status": "ok", "variant": settings.VARIANT, "theme": settings.THEME, "version": settings.APP_VERSION}))
+            return self._stamp(
+                JsonResponse({"status": "ok", "variant": settings.VARIANT, "theme": settings.THEME, "version": settings.APP_VERSION})
+            )
         if path == "/readyz":
             ready, checks = readiness.check()
-            body = {"status": "ready" if ready else "not ready", "variant": settings.VARIANT, "version": settings.APP_VERSION, "checks": checks}
+            body = {
+                "status": "ready" if ready else "not ready",
+                "variant": settings.VARIANT,
+                "version": settings.APP_VERSION,
+                "checks": checks,
+            }
             response = JsonResponse(body, status=200 if ready else 503)
             if not ready:
                 response["Retry-After"] = RETRY_AFTER_SECONDS

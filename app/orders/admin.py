@@ -18,7 +18,17 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("=reference", "=phone", "customer_name")
     # status moves only through change_status (the actions below), like the staff table: never
     # backwards, never past a concurrent change, and updated_at always moves with it.
-    readonly_fields = ("reference", "form_token", "access_token", "variant", "visitor_id", "status", "status_changed_by", "created_at", "updated_at")
+    readonly_fields = (
+        "reference",
+        "form_token",
+        "access_token",
+        "variant",
+        "visitor_id",
+        "status",
+        "status_changed_by",
+        "created_at",
+        "updated_at",
+    )
     list_select_related = ("pizza",)
     # A million rows: never COUNT(*) the whole table for the paginator or the date drill-down.
     show_full_result_count = False

@@ -37,10 +37,13 @@ def clean_phone(value: str) -> str:
 
 
 class OrderForm(forms.Form):
-    form_token = forms.UUIDField(widget=forms.HiddenInput, error_messages={
-        "required": "This form has expired. Please check your order and send it again.",
-        "invalid": "This form has expired. Please check your order and send it again.",
-    })
+    form_token = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form has expired. Please check your order and send it again.",
+            "invalid": "This form has expired. Please check your order and send it again.",
+        },
+    )
     # shown_by: the variant that rendered this form, signed (experiment.tokens); read in the view, never trusted unsigned.
     shown_by = forms.CharField(required=False, widget=forms.HiddenInput)
     pizza = forms.ModelChoiceField(
@@ -49,20 +52,37 @@ class OrderForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Choose a pizza from the menu.", "required": "Choose a pizza from the menu."},
     )
-    size = forms.ChoiceField(choices=Size.choices, initial=Size.MEDIUM, widget=forms.RadioSelect,
-                             error_messages={"invalid_choice": "Choose small, medium or large."})
-    quantity = forms.IntegerField(min_value=1, max_value=20, initial=1, error_messages={
-        "invalid": "Quantity must be a whole number from 1 to 20.",
-        "min_value": "Quantity must be at least 1.",
-        "max_value": "We bake at most 20 pizzas per order; call us for more.",
-        "required": "How many pizzas?",
-    })
+    size = forms.ChoiceField(
+        choices=Size.choices,
+        initial=Size.MEDIUM,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose small, medium or large."},
+    )
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=20,
+        initial=1,
+        error_messages={
+            "invalid": "Quantity must be a whole number from 1 to 20.",
+            "min_value": "Quantity must be at least 1.",
+            "max_value": "We bake at most 20 pizzas per order; call us for more.",
+            "required": "How many pizzas?",
+        },
+    )
     customer_name = forms.CharField(label="Name", max_length=100, validators=[no_control_characters(False), no_bidi_controls])
     phone = forms.CharField(max_length=24, validators=[no_control_characters(False)])
-    address = forms.CharField(label="Delivery address", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
-                              validators=[no_control_characters(True), no_bidi_controls])
-    comments = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
-                               validators=[no_control_characters(True), no_bidi_controls])
+    address = forms.CharField(
+        label="Delivery address",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[no_control_characters(True), no_bidi_controls],
+    )
+    comments = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[no_control_characters(True), no_bidi_controls],
+    )
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])
@@ -78,8 +98,13 @@ class StaffFilterForm(forms.Form):
     variant = forms.ChoiceField(required=False, choices=[("", "Any variant")])
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(required=False, max_length=100, label="Search", validators=[no_control_characters(False)],
-                        widget=forms.TextInput(attrs={"placeholder": "Reference, name or phone"}))
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        validators=[no_control_characters(False)],
+        widget=forms.TextInput(attrs={"placeholder": "Reference, name or phone"}),
+    )
 
     def __init__(self, *args, variants: list[str], **kwargs):
         super().__init__(*args, **kwargs)

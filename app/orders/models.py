@@ -115,4 +115,3 @@ class Order(models.Model):
     def next_statuses(self) -> list[tuple[str, str]]:
         """(value, label) of each status this order may move to next."""
         return [(value, Status(value).label) for value in TRANSITIONS.get(self.status, ())]
-

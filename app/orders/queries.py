@@ -16,8 +16,18 @@ from .phone import digit_count, normalise_phone
 PAGE_SIZE = 50
 # The columns the table shows: fewer columns, a cheaper query to build and run.
 STAFF_FIELDS = (
-    "reference", "pizza__name", "size", "quantity", "total", "customer_name", "phone", "address", "comments",
-    "variant", "status", "created_at",
+    "reference",
+    "pizza__name",
+    "size",
+    "quantity",
+    "total",
+    "customer_name",
+    "phone",
+    "address",
+    "comments",
+    "variant",
+    "status",
+    "created_at",
 )
 
 

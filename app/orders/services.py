@@ -7,10 +7,10 @@ import re
 import uuid
 from contextlib import nullcontext
 
+import waffle
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-import waffle
 
 from ops import metrics
 

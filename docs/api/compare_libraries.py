@@ -22,20 +22,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 sys.path.insert(0, os.getcwd())
 django.setup()
 
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment, override_settings  # noqa: E402
+from django.test.utils import override_settings, setup_test_environment  # noqa: E402
 from django.urls import path  # noqa: E402
 from ninja import NinjaAPI, Schema  # noqa: E402
 from pydantic import ConfigDict, StrictInt, StrictStr  # noqa: E402
 from rest_framework import serializers  # noqa: E402
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, parser_classes  # noqa: E402
+from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes  # noqa: E402
 from rest_framework.parsers import JSONParser  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 
 from orders.forms import OrderForm  # noqa: E402
 from orders.services import place_order  # noqa: E402
-
 
 # NO_INSERT=1 stops after validation: what each library adds, without the INSERT's commit wait.
 NO_INSERT = os.environ.get("NO_INSERT") == "1"
@@ -138,14 +136,17 @@ def main():
 
     old = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     try:
-        from orders.tests.factories import ensure_seed
         from orders.models import Pizza
+        from orders.tests.factories import ensure_seed
+
         ensure_seed()
         pizza = Pizza.objects.filter(active=True).first()
-        body = json.dumps({"pizza": pizza.pk, "size": "small", "quantity": 2, "customer_name": "Bench",
-                           "phone": "+4512345678", "address": "Somewhere 1"})
-        with override_settings(ROOT_URLCONF=__name__, REQUEST_LOG=False, RECORD_EXPOSURES=False,
-                               INSTALLED_APPS=settings.INSTALLED_APPS + ["rest_framework"]):
+        body = json.dumps(
+            {"pizza": pizza.pk, "size": "small", "quantity": 2, "customer_name": "Bench", "phone": "+4512345678", "address": "Somewhere 1"}
+        )
+        with override_settings(
+            ROOT_URLCONF=__name__, REQUEST_LOG=False, RECORD_EXPOSURES=False, INSTALLED_APPS=settings.INSTALLED_APPS + ["rest_framework"]
+        ):
             client = Client()
             results = {"django-ninja": [], "DRF": []}
             urls = {"django-ninja": "/ninja/orders", "DRF": "/drf/orders"}
@@ -160,8 +161,10 @@ def main():
             for name, rs in results.items():
                 all_t = sorted(x for r in rs for x in r)
                 rates = [len(r) / sum(r) for r in rs]
-                print(f"{name:13s} {statistics.median(rates):7.0f} req/s (rounds {min(rates):.0f}-{max(rates):.0f})"
-                      f"  p50 {all_t[len(all_t)//2]*1000:.2f} ms  p99 {all_t[int(len(all_t)*0.99)]*1000:.2f} ms")
+                print(
+                    f"{name:13s} {statistics.median(rates):7.0f} req/s (rounds {min(rates):.0f}-{max(rates):.0f})"
+                    f"  p50 {all_t[len(all_t) // 2] * 1000:.2f} ms  p99 {all_t[int(len(all_t) * 0.99)] * 1000:.2f} ms"
+                )
     finally:
         teardown_databases(old, verbosity=0)
 

@@ -1,6 +1,6 @@
 """The ceiling for `make bench`: the smallest WSGI app, served by the same gunicorn settings as the product.
 
-    gunicorn -c app/gunicorn.conf.py stack.bench.bare_wsgi:application
+gunicorn -c app/gunicorn.conf.py stack.bench.bare_wsgi:application
 """
 
 BODY = b"ok"

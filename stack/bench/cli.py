@@ -43,19 +43,30 @@ REPORTS = REPO_ROOT / "reports"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke test: short runs, staff table up to 100,000 orders")
-    parser.add_argument("--duration", type=float, default=None, help="measured seconds per configuration, split over the rounds (default 15, quick 2)")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="measured seconds per configuration, split over the rounds (default 15, quick 2)"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="the order-placement runs alternate this many times (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (= wrk threads) per run (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per variant and for the bare app (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     parser.add_argument("--samples", type=int, default=None, help="sequential requests per staff page and size (default 200, quick 20)")
-    parser.add_argument("--port", type=int, default=None, help="the port base: HAProxy's entry; the stack and the bare app use the next 99 (default 28000, quick 28100)")
-    parser.add_argument("--db-name", default=None, help="the bench database, dropped and recreated (default pizza_bench, quick pizza_bench_quick)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the port base: HAProxy's entry; the stack and the bare app use the next 99 (default 28000, quick 28100)",
+    )
+    parser.add_argument(
+        "--db-name", default=None, help="the bench database, dropped and recreated (default pizza_bench, quick pizza_bench_quick)"
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards (for profiling)")
     parser.add_argument("--reports", default=str(REPORTS), help="where bench.json and bench.md go")
     args = parser.parse_args(argv)
 
-    command = "make bench" + (f" BENCH_ARGS='{' '.join(argv if argv is not None else sys.argv[1:])}'" if (argv if argv is not None else sys.argv[1:]) else "")
+    command = "make bench" + (
+        f" BENCH_ARGS='{' '.join(argv if argv is not None else sys.argv[1:])}'" if (argv if argv is not None else sys.argv[1:]) else ""
+    )
     try:
         bench = Bench(args)
         facts = machine()
@@ -68,13 +79,17 @@ def main(argv=None) -> int:
     settings = {
         "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread, preload, app/gunicorn.conf.py) per variant and for the bare app",
         "load generator": f"wrk {facts['wrk'].split()[1] if len(facts['wrk'].split()) > 1 else ''}: {args.connections} connections, "
-                          f"{args.connections} threads, {bench.duration:g}s per configuration in {bench.rounds} alternating round(s), after a {bench.warmup:g}s warm-up",
+        f"{args.connections} threads, {bench.duration:g}s per configuration in {bench.rounds} alternating round(s), after a {bench.warmup:g}s warm-up",
         "staff table": f"{bench.samples} sequential rounds per page, direct to variant A, logged in as staff",
-        "exposure setting": "RECORD_EXPOSURES present" if bench.exposures_setting else "RECORD_EXPOSURES not in settings yet: passed but has no effect",
+        "exposure setting": "RECORD_EXPOSURES present"
+        if bench.exposures_setting
+        else "RECORD_EXPOSURES not in settings yet: passed but has no effect",
     }
-    header = (f"{facts['cpus']} CPUs ({facts['cpu_model']}), {facts['memory_mb']} MB; client (wrk), HAProxy, gunicorn and PostgreSQL "
-              f"share the same cores (load average {facts['loadavg_start']} at start, {results['loadavg_end']} at end). "
-              f"{settings['gunicorn']}. Load: {settings['load generator']}. {settings['exposure setting']}.")
+    header = (
+        f"{facts['cpus']} CPUs ({facts['cpu_model']}), {facts['memory_mb']} MB; client (wrk), HAProxy, gunicorn and PostgreSQL "
+        f"share the same cores (load average {facts['loadavg_start']} at start, {results['loadavg_end']} at end). "
+        f"{settings['gunicorn']}. Load: {settings['load generator']}. {settings['exposure setting']}."
+    )
     table = render_text(rows)
     print()
     print(header)
@@ -84,12 +99,21 @@ def main(argv=None) -> int:
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    (reports / "bench.json").write_text(json.dumps({
-        "when": stamp, "command": command, "machine": facts, "settings": settings, "quick": args.quick,
-        "rows": rows, "raw": results,
-    }, indent=2, default=str))
-    (reports / "bench.md").write_text(
-        f"# make bench ({stamp})\n\nCommand: `{command}`\n\n{header}\n\n{render_markdown(rows)}\n"
+    (reports / "bench.json").write_text(
+        json.dumps(
+            {
+                "when": stamp,
+                "command": command,
+                "machine": facts,
+                "settings": settings,
+                "quick": args.quick,
+                "rows": rows,
+                "raw": results,
+            },
+            indent=2,
+            default=str,
+        )
     )
+    (reports / "bench.md").write_text(f"# make bench ({stamp})\n\nCommand: `{command}`\n\n{header}\n\n{render_markdown(rows)}\n")
     print(f"\nwritten: {reports / 'bench.json'}, {reports / 'bench.md'} ({results['elapsed_seconds']:.0f}s)")
     return 0

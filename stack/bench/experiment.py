@@ -35,8 +35,13 @@ DAYS = 14
 
 
 def setup_django(database_url: str) -> None:
-    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=database_url, DEPLOY_ENV="dev",
-                      ALLOWED_HOSTS="testserver,localhost", REQUEST_LOG="0")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATABASE_URL=database_url,
+        DEPLOY_ENV="dev",
+        ALLOWED_HOSTS="testserver,localhost",
+        REQUEST_LOG="0",
+    )
     sys.path.insert(0, str(APP_DIR))
     import django
 
@@ -44,9 +49,12 @@ def setup_django(database_url: str) -> None:
     from django.test.utils import override_settings
 
     # Static files from the finders: the bench measures the page, not collectstatic's manifest.
-    override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
-
+    override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ).enable()
 
 
 CHUNK = 1_000_000
@@ -114,11 +122,15 @@ def view_timer(staff):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="make bench (experiment)", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="make bench (experiment)", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--small", type=int, default=10_000, help="visitors (exposures) of the small database (default 10,000)")
     parser.add_argument("--large", type=int, default=10_000_000, help="visitors (exposures) of the large database (default 10,000,000)")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per size and kind (default 40)")
-    parser.add_argument("--measure-only", action="store_true", help="reuse the databases a previous run seeded (checked by the visitor count)")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="reuse the databases a previous run seeded (checked by the visitor count)"
+    )
     parser.add_argument("--db-name", default=DB_NAME.format("").rstrip("_"), help="database name prefix (default pizza_bench_experiment)")
     args = parser.parse_args(argv)
     server = os.environ.get("TEST_DATABASE_URL")
@@ -167,7 +179,9 @@ def main(argv=None) -> int:
             ratio = large / small
             ok = stat != "p50" or (ratio <= TARGET_RATIO and large < 1000)
             failed |= not ok
-            print(f"  {kind:4} {stat:<48} {small:>12.1f}  {large:>12.1f}  {ratio:>6.2f}  {'<= 1.25' if stat == 'p50' else '':7} {'' if ok else 'MISSED'}")
+            print(
+                f"  {kind:4} {stat:<48} {small:>12.1f}  {large:>12.1f}  {ratio:>6.2f}  {'<= 1.25' if stat == 'p50' else '':7} {'' if ok else 'MISSED'}"
+            )
     return EXIT_MISSED if failed else 0
 
 

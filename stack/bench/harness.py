@@ -22,7 +22,7 @@ from .references import BareApp, BenchError
 STAFF_USER = "staff"
 STAFF_PASSWORD = "bench-staff-password-1"
 # Extra variant-A processes beside the stack's own, in slots HAProxy never balances over (see ports.py).
-STAFF_SLOTS = 3   # 3, 4: one per staff-table size below the largest
+STAFF_SLOTS = 3  # 3, 4: one per staff-table size below the largest
 TOGGLE_SLOTS = 5  # 5, 6, 7: request log / exposure recording switched off
 
 
@@ -65,8 +65,10 @@ class Bench:
         data = run_wrk(url, script, seconds, self.connections, args)
         check_load(data, what)
         flows = f", {data['flows_per_s']:.0f} orders/s" if "flows_per_s" in data else ""
-        say(f"round {round_no}/{self.rounds} {what} ({url}, {seconds:g}s): {data['rps']:.0f} req/s{flows}, "
-            f"p50 {data['latency_us']['p50'] / 1000:.1f} ms, p99 {data['latency_us']['p99'] / 1000:.1f} ms")
+        say(
+            f"round {round_no}/{self.rounds} {what} ({url}, {seconds:g}s): {data['rps']:.0f} req/s{flows}, "
+            f"p50 {data['latency_us']['p50'] / 1000:.1f} ms, p99 {data['latency_us']['p99'] / 1000:.1f} ms"
+        )
         return data
 
     def maintenance(self, stack: Stack, on: bool) -> None:
@@ -112,8 +114,13 @@ class Bench:
                         raise BenchError(f"staff {page} at {size:,}: {path}: HTTP {response.status_code}")
                     times[size][page].append(took * 1000)
                     info[size][page] = {"bytes": len(response.content), "rows": response.text.count("data-reference=")}
-        return {size: {page: {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99), "n": len(values), **info[size][page]}
-                       for page, values in pages.items()} for size, pages in times.items()}
+        return {
+            size: {
+                page: {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99), "n": len(values), **info[size][page]}
+                for page, values in pages.items()
+            }
+            for size, pages in times.items()
+        }
 
     # -- the run --------------------------------------------------------------------------------
     ON = {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "1"}  # the product's defaults
@@ -125,8 +132,16 @@ class Bench:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         say(f"database {self.db_name} (recreated) on {urlsplit(self.server_url).hostname}:{urlsplit(self.server_url).port}")
         recreate_database(self.server_url, self.db_name)
-        stack = Stack(env="dev", state_dir=self.state_dir, ports=self.ports, database_url=self.db_url,
-                      workers=self.args.workers, threads=self.args.threads, quiet=True, extra_env=dict(self.ON))
+        stack = Stack(
+            env="dev",
+            state_dir=self.state_dir,
+            ports=self.ports,
+            database_url=self.db_url,
+            workers=self.args.workers,
+            threads=self.args.threads,
+            quiet=True,
+            extra_env=dict(self.ON),
+        )
         self.databases: list[Orders] = []
         try:
             say(f"starting A, B, C and HAProxy on :{self.ports.entry} ({self.args.workers} workers x {self.args.threads} threads each)")
@@ -150,8 +165,7 @@ class Bench:
         """Every configuration runs at once (idle ones cost nothing) and the load visits them in turn,
         round after round, so drift on this shared machine touches each configuration alike."""
         r = self.results
-        toggles = {"off": {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "0"},
-                   "log_only": {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "0"}}
+        toggles = {"off": {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "0"}, "log_only": {"REQUEST_LOG": "1", "RECORD_EXPOSURES": "0"}}
         if self.exposures_setting:
             toggles["exposures_only"] = {"REQUEST_LOG": "0", "RECORD_EXPOSURES": "1"}
         toggle_urls = {}
@@ -161,11 +175,13 @@ class Bench:
         for url in toggle_urls.values():
             wait_ready(url.rstrip("/"))
         with BareApp(self.ports.bare_app, self.args.workers, self.args.threads, self.state_dir) as bare:
-            plan = [("ceiling", bare.url, "bare WSGI, plain GET"),
-                    ("direct", stack.variant_url("a", "/"), "direct to variant A, log + exposures on"),
-                    ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
-                    ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
-                    *[(name, url, f"direct to a variant-A process with {name}") for name, url in toggle_urls.items()]]
+            plan = [
+                ("ceiling", bare.url, "bare WSGI, plain GET"),
+                ("direct", stack.variant_url("a", "/"), "direct to variant A, log + exposures on"),
+                ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
+                ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
+                *[(name, url, f"direct to a variant-A process with {name}") for name, url in toggle_urls.items()],
+            ]
             runs: dict[str, list[dict]] = {key: [] for key, _, _ in plan}
             for round_no in range(1, self.rounds + 1):
                 for key, url, what in plan:
@@ -213,12 +229,16 @@ class Bench:
             cursor, phone = db.middle()
             say(f"staff table at {size:,} orders on {base}: seeded + VACUUM ANALYZE in {seconds:.1f}s")
             wait_ready(base)
-            targets[size] = (base, self.staff_session(base), {
-                "first": "/staff/orders/",
-                "deep": f"/staff/orders/?after={cursor}",
-                "status": "/staff/orders/?status=baking",
-                "search": f"/staff/orders/?q={requests.utils.quote(phone)}",
-            })
+            targets[size] = (
+                base,
+                self.staff_session(base),
+                {
+                    "first": "/staff/orders/",
+                    "deep": f"/staff/orders/?after={cursor}",
+                    "status": "/staff/orders/?status=baking",
+                    "search": f"/staff/orders/?q={requests.utils.quote(phone)}",
+                },
+            )
             r["staff"][str(size)] = {"seed_seconds": round(seconds, 1)}
         say(f"staff table: {self.samples} interleaved rounds over {len(targets)} sizes x 4 pages")
         for size, timings in self.staff_timings(targets).items():

@@ -19,15 +19,27 @@ GET_SCRIPT = Path(__file__).with_name("get.lua")
 
 def run_wrk(url: str, script: Path, duration: float, connections: int, args: tuple[str, ...] | list[str] = ()) -> dict:
     # One wrk thread per connection: the order script keeps one customer's steps per thread.
-    cmd = [WRK, "-t", str(connections), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-           "--timeout", "10s", "-s", str(script), url]
+    cmd = [
+        WRK,
+        "-t",
+        str(connections),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     if args:
         cmd += ["--", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     line = next((out for out in result.stdout.splitlines() if out.startswith("BENCH_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    data = json.loads(line[len("BENCH_JSON "):])
+    data = json.loads(line[len("BENCH_JSON ") :])
     seconds = data["duration_us"] / 1e6
     data["seconds"] = seconds
     data["rps"] = data["requests"] / seconds

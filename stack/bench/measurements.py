@@ -22,6 +22,7 @@ DB_NAME = re.compile(r"^pizza_bench[a-z0-9_]*$")
 
 # --- databases --------------------------------------------------------------------------------
 
+
 def recreate_database(server_url: str, name: str) -> None:
     """Drop and create our own database on that server; never touches any other."""
     if not DB_NAME.match(name):
@@ -105,6 +106,7 @@ class Orders:
 
 # --- memory and the machine -----------------------------------------------------------------------
 
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -139,7 +141,10 @@ def loadavg() -> str:
 
 
 def machine() -> dict:
-    model = next((row.split(":", 1)[1].strip() for row in Path("/proc/cpuinfo").read_text().splitlines() if row.startswith("model name")), platform.processor())
+    model = next(
+        (row.split(":", 1)[1].strip() for row in Path("/proc/cpuinfo").read_text().splitlines() if row.startswith("model name")),
+        platform.processor(),
+    )
     mem = next((int(row.split()[1]) // 1024 for row in Path("/proc/meminfo").read_text().splitlines() if row.startswith("MemTotal")), 0)
 
     def version(cmd):
@@ -153,8 +158,14 @@ def machine() -> dict:
     import gunicorn
 
     return {
-        "cpus": os.cpu_count(), "cpu_model": model, "memory_mb": mem, "kernel": platform.release(),
-        "python": platform.python_version(), "django": django.get_version(), "gunicorn": gunicorn.__version__,
-        "wrk": version([WRK, "-v"]).split(" [")[0], "haproxy": version(["/usr/sbin/haproxy", "-v"]),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_mb": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "wrk": version([WRK, "-v"]).split(" [")[0],
+        "haproxy": version(["/usr/sbin/haproxy", "-v"]),
         "loadavg_start": loadavg(),
     }

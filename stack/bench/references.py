@@ -26,15 +26,25 @@ class BareApp:
 
     def __enter__(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VARIANT", "THEME", "DJANGO_"))}
-        env.update(HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(self.workers),
-                   GUNICORN_THREADS=str(self.threads), GUNICORN_WORKER_TMP_DIR=str(self.state_dir),
-                   PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED="1")
+        env.update(
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            WEB_CONCURRENCY=str(self.workers),
+            GUNICORN_THREADS=str(self.threads),
+            GUNICORN_WORKER_TMP_DIR=str(self.state_dir),
+            PYTHONPATH=str(REPO_ROOT),
+            PYTHONUNBUFFERED="1",
+        )
         log = self.state_dir / "logs" / "bare.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             popen = self.popen = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", str(APP_DIR / "gunicorn.conf.py"), "stack.bench.bare_wsgi:application"],
-                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         if not wait_until_ready(self.url, 20, gone=lambda: popen.poll() is not None, interval=0.1):
             raise BenchError(f"the bare WSGI app did not start; see {log}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .load import round_ratios
 
 # Targets: (comparison, bound). Ratios, so they hold however fast this machine is today.
-TARGET_DIRECT = 0.20      # order flow req/s direct to a variant / bare WSGI req/s
-TARGET_LB = 0.85          # order flow req/s through HAProxy / direct
-TARGET_STAFF = 1.25       # staff first-page p99 at the largest size / at 1,000
-TARGET_RSS_MB = 100.0     # each gunicorn worker after the largest staff run
+TARGET_DIRECT = 0.20  # order flow req/s direct to a variant / bare WSGI req/s
+TARGET_LB = 0.85  # order flow req/s through HAProxy / direct
+TARGET_STAFF = 1.25  # staff first-page p99 at the largest size / at 1,000
+TARGET_RSS_MB = 100.0  # each gunicorn worker after the largest staff run
 
 
 def fmt_load(d: dict, flows: bool = True) -> str:
@@ -24,44 +24,100 @@ def build_rows(r: dict) -> list[dict]:
     def row(name, number, figure, reference="", ratio=None, target="", ok=None, kind="%"):
         """number: the figure as one float (req/s, p99 ms or MB); ratio: figure / reference."""
         shown = "" if ratio is None else f"{ratio * 100:.0f}%" if kind == "%" else f"{ratio:.2f}x"
-        rows.append({"measurement": name, "figure": figure, "reference": reference, "ratio": shown,
-                     "target": target, "result": "" if ok is None else ("PASS" if ok else "MISS"),
-                     "number": round(float(number), 2), "value": ratio})
+        rows.append(
+            {
+                "measurement": name,
+                "figure": figure,
+                "reference": reference,
+                "ratio": shown,
+                "target": target,
+                "result": "" if ok is None else ("PASS" if ok else "MISS"),
+                "number": round(float(number), 2),
+                "value": ratio,
+            }
+        )
 
     c, d, lb, lba = r["ceiling"], r["direct"], r["lb"], r["lb_a_only"]
     n = len(c["rounds"])
     row("ceiling: bare WSGI, plain GET", c["rps"], fmt_load(c, False), f"(the reference; {n} round{'s' * (n > 1)})")
-    row("order flow, direct to variant A", d["rps"], fmt_load(d), f"ceiling {c['rps']:.0f} req/s" + round_ratios(d["rounds"], c["rounds"]),
-        d["rps"] / c["rps"], f">= {TARGET_DIRECT:.0%}", d["rps"] / c["rps"] >= TARGET_DIRECT)
-    row("order flow, HAProxy -> A/B/C split", lb["rps"], fmt_load(lb), f"direct {d['rps']:.0f} req/s" + round_ratios(lb["rounds"], d["rounds"]),
-        lb["rps"] / d["rps"], f">= {TARGET_LB:.0%}", lb["rps"] / d["rps"] >= TARGET_LB)
-    row("order flow, HAProxy -> A only", lba["rps"], fmt_load(lba), f"direct {d['rps']:.0f} req/s" + round_ratios(lba["rounds"], d["rounds"]),
-        lba["rps"] / d["rps"])
+    row(
+        "order flow, direct to variant A",
+        d["rps"],
+        fmt_load(d),
+        f"ceiling {c['rps']:.0f} req/s" + round_ratios(d["rounds"], c["rounds"]),
+        d["rps"] / c["rps"],
+        f">= {TARGET_DIRECT:.0%}",
+        d["rps"] / c["rps"] >= TARGET_DIRECT,
+    )
+    row(
+        "order flow, HAProxy -> A/B/C split",
+        lb["rps"],
+        fmt_load(lb),
+        f"direct {d['rps']:.0f} req/s" + round_ratios(lb["rounds"], d["rounds"]),
+        lb["rps"] / d["rps"],
+        f">= {TARGET_LB:.0%}",
+        lb["rps"] / d["rps"] >= TARGET_LB,
+    )
+    row(
+        "order flow, HAProxy -> A only",
+        lba["rps"],
+        fmt_load(lba),
+        f"direct {d['rps']:.0f} req/s" + round_ratios(lba["rounds"], d["rounds"]),
+        lba["rps"] / d["rps"],
+    )
     toggles = r["toggles"]
     off = toggles["off"]
-    for name, label in (("on", "log + exposures ON (default)"), ("log_only", "request log only"), ("exposures_only", "exposure recording only")):
+    for name, label in (
+        ("on", "log + exposures ON (default)"),
+        ("log_only", "request log only"),
+        ("exposures_only", "exposure recording only"),
+    ):
         if name in toggles:
-            row(f"order flow, A, {label}", toggles[name]["rps"], fmt_load(toggles[name]),
-                f"both off {off['rps']:.0f} req/s" + round_ratios(toggles[name]["rounds"], off["rounds"]), toggles[name]["rps"] / off["rps"])
+            row(
+                f"order flow, A, {label}",
+                toggles[name]["rps"],
+                fmt_load(toggles[name]),
+                f"both off {off['rps']:.0f} req/s" + round_ratios(toggles[name]["rounds"], off["rounds"]),
+                toggles[name]["rps"] / off["rps"],
+            )
     staff = r["staff"]
     sizes = sorted(staff, key=int)
     base = staff[sizes[0]]
     largest = sizes[-1]
-    for page, label in (("first", "first page"), ("deep", "deep page (keyset, half-way)"), ("status", "status=baking"), ("search", "search by phone")):
+    for page, label in (
+        ("first", "first page"),
+        ("deep", "deep page (keyset, half-way)"),
+        ("status", "status=baking"),
+        ("search", "search by phone"),
+    ):
         for size in sizes:
             s = staff[size][page]
             ratio = s["p99_ms"] / base[page]["p99_ms"]
             target, ok = "", None
             if page in ("first", "deep") and size == largest and size != sizes[0]:
                 target, ok = f"<= {TARGET_STAFF:.2f}x" + ("" if int(size) >= 1_000_000 else " (at 1M)"), ratio <= TARGET_STAFF
-            row(f"staff {label} @ {int(size):,}", s["p99_ms"], f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} ms, {s['rows']} rows, {s['bytes'] / 1024:.0f} KiB",
-                f"p99 @ {int(sizes[0]):,}: {base[page]['p99_ms']:.1f} ms", ratio, target, ok, kind="x")
+            row(
+                f"staff {label} @ {int(size):,}",
+                s["p99_ms"],
+                f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} ms, {s['rows']} rows, {s['bytes'] / 1024:.0f} KiB",
+                f"p99 @ {int(sizes[0]):,}: {base[page]['p99_ms']:.1f} ms",
+                ratio,
+                target,
+                ok,
+                kind="x",
+            )
     mem = r["memory"]
     rss = [m.get("VmRSS", 0.0) for m in mem["variant_a_workers"]]
     pss = [m.get("Pss", 0.0) for m in mem["variant_a_workers"]]
-    row(f"worker RSS after {int(largest):,}-order run (A)", max(rss) if rss else float("nan"), ", ".join(f"{x:.0f}" for x in rss) + " MB (PSS " + ", ".join(f"{x:.0f}" for x in pss) + ")",
-        f"master {mem['variant_a_master'].get('VmRSS', 0):.0f} MB", max(rss) / TARGET_RSS_MB if rss else None,
-        f"< {TARGET_RSS_MB:.0f} MB", bool(rss) and max(rss) < TARGET_RSS_MB)
+    row(
+        f"worker RSS after {int(largest):,}-order run (A)",
+        max(rss) if rss else float("nan"),
+        ", ".join(f"{x:.0f}" for x in rss) + " MB (PSS " + ", ".join(f"{x:.0f}" for x in pss) + ")",
+        f"master {mem['variant_a_master'].get('VmRSS', 0):.0f} MB",
+        max(rss) / TARGET_RSS_MB if rss else None,
+        f"< {TARGET_RSS_MB:.0f} MB",
+        bool(rss) and max(rss) < TARGET_RSS_MB,
+    )
     return rows
 
 

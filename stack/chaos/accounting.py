@@ -41,8 +41,7 @@ class Result:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and bool(self.checks) and all(
-            ok or (self.timing_advisory and d in self.timing) for d, ok in self.checks)
+        return self.error is None and bool(self.checks) and all(ok or (self.timing_advisory and d in self.timing) for d, ok in self.checks)
 
     def as_dict(self) -> dict:
         s = self.stats
@@ -91,7 +90,11 @@ def account(pg: DisposablePostgres, result: Result, since_id: int, foreign: froz
     result.extra = sum(n for token, n in stored.items() if token not in s.attempted and token not in foreign)
     result.lost = sum(1 for token in s.acked if token not in stored)
     mismatched = sum(1 for token, seen in s.acked.items() if token in by_token and not seen <= set(by_token[token]))
-    result.duplicates = sum(n - 1 for n in stored.values() if n > 1) + sum(1 for seen in s.acked.values() if len({x for x in seen if x.startswith("ref:")}) > 1) + mismatched
+    result.duplicates = (
+        sum(n - 1 for n in stored.values() if n > 1)
+        + sum(1 for seen in s.acked.values() if len({x for x in seen if x.startswith("ref:")}) > 1)
+        + mismatched
+    )
     unacked_stored = sum(1 for token in s.attempted if token in stored and token not in s.acked)
     if unacked_stored:
         result.notes.append(f"{unacked_stored} order(s) stored whose acknowledgement the client never got")

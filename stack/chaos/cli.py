@@ -46,7 +46,9 @@ from .scenarios import REGISTRY, SCENARIOS
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stack.chaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m stack.chaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--short", action="store_true", help="a few seconds per scenario at a lower rate (make test)")
     parser.add_argument("--scenario", type=int, action="append", choices=sorted(SCENARIOS), help="run only these (repeatable)")
     parser.add_argument("--duration", type=float, help="seconds of load around each fault (default 20, short 6)")
@@ -54,15 +56,29 @@ def main(argv=None) -> int:
     parser.add_argument("--views", type=float, help="page views per second (default 20, short 5)")
     parser.add_argument("--threads", type=int, help="client threads (default 32, short 12)")
     parser.add_argument("--outage", type=float, default=4.0, help="seconds PostgreSQL stays down in scenario 4")
-    parser.add_argument("--blackhole", type=float, help="seconds the database's network drops every packet in scenario 7 (default 20, short 5)")
-    parser.add_argument("--soak", type=float, help="seconds of the soak (scenario 11; default 120, short 40); given alone it runs only the soak")
+    parser.add_argument(
+        "--blackhole", type=float, help="seconds the database's network drops every packet in scenario 7 (default 20, short 5)"
+    )
+    parser.add_argument(
+        "--soak", type=float, help="seconds of the soak (scenario 11; default 120, short 40); given alone it runs only the soak"
+    )
     parser.add_argument("--seed", type=int, help="the soak's random seed (to repeat a run)")
     parser.add_argument("--env", default="dev", help="which environments/<env>/variants.yaml")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CHAOS_PORT", "18000")), help="the stack's port base: HAProxy's entry; every other port follows it (README, 'Ports')")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("CHAOS_PORT", "18000")),
+        help="the stack's port base: HAProxy's entry; every other port follows it (README, 'Ports')",
+    )
     parser.add_argument("--report", default=str(REPO_ROOT / "reports" / "chaos.json"), help="where to write the JSON report")
     expect = parser.add_mutually_exclusive_group()
-    expect.add_argument("--expect-broken", dest="expect_broken", action="store_true", default=None,
-                        help="a detected broken release is the expected outcome (default when all scenarios run)")
+    expect.add_argument(
+        "--expect-broken",
+        dest="expect_broken",
+        action="store_true",
+        default=None,
+        help="a detected broken release is the expected outcome (default when all scenarios run)",
+    )
     expect.add_argument("--no-expect-broken", dest="expect_broken", action="store_false")
     args = parser.parse_args(argv)
     args.duration = args.duration or (6.0 if args.short else 20.0)

@@ -62,14 +62,22 @@ class Chaos:
             self.pg.init()
             self.network.start_relay(self.pg.port, state_dir / "logs" / "relay.log")
             app_url = self.network.url_through_relay(self.pg.url)
-            say(f"PostgreSQL in network namespace {self.network.name} on {self.pg.host}:{self.pg.port}; the app goes "
-                f"through the veth {self.network.host_if} and the relay at {app_url.split('@')[1]} ({self.pg.tmp})")
+            say(
+                f"PostgreSQL in network namespace {self.network.name} on {self.pg.host}:{self.pg.port}; the app goes "
+                f"through the veth {self.network.host_if} and the relay at {app_url.split('@')[1]} ({self.pg.tmp})"
+            )
         else:
             self.pg = DisposablePostgres()
             self.pg.init()
             say(f"PostgreSQL on 127.0.0.1:{self.pg.port} ({self.pg.tmp})")
-        self.stack = Stack(env=self.args.env, state_dir=state_dir, ports=PortPlan(self.args.port), database_url=app_url or self.pg.url, quiet=True,
-                           extra_env={"API_ORDER_RATE_LIMIT": "0"})  # the load generator is one client
+        self.stack = Stack(
+            env=self.args.env,
+            state_dir=state_dir,
+            ports=PortPlan(self.args.port),
+            database_url=app_url or self.pg.url,
+            quiet=True,
+            extra_env={"API_ORDER_RATE_LIMIT": "0"},
+        )  # the load generator is one client
         say(f"starting A/B/C behind HAProxy on {self.stack.url()} (logs in {state_dir / 'logs'})")
         try:
             self.stack.start(staff_password=STAFF_PASSWORD)
@@ -114,8 +122,10 @@ class Chaos:
     def retire(self, variant: str, slot: int, result: Result) -> None:
         start = time.monotonic()
         drained, in_flight, code = self.stack.retire(variant, slot)
-        result.notes.append(f"{server_name(variant, slot)}: drained in {drained:.1f}s, {in_flight} in flight at SIGTERM, "
-                            f"exited ({code}) {time.monotonic() - start - drained:.1f}s later")
+        result.notes.append(
+            f"{server_name(variant, slot)}: drained in {drained:.1f}s, {in_flight} in flight at SIGTERM, "
+            f"exited ({code}) {time.monotonic() - start - drained:.1f}s later"
+        )
         result.check(f"{server_name(variant, slot)} had no request in flight when it got SIGTERM", in_flight == 0)
 
     def roll(self, variant: str, result: Result, app_dir: Path = APP_DIR, env: dict | None = None) -> int:
@@ -126,8 +136,10 @@ class Chaos:
             raise ChaosError(f"{rollout.message}; see {self.stack.state_dir / 'logs'}")
         result.notes.append(f"{rollout.new}: UP {rollout.ready_after:.1f}s after start")
         if rollout.drained is not None:
-            result.notes.append(f"{rollout.old}: drained in {rollout.drained:.1f}s, {rollout.in_flight} in flight at SIGTERM, "
-                                f"exited ({rollout.exit_code}) {rollout.stopped_after:.1f}s later")
+            result.notes.append(
+                f"{rollout.old}: drained in {rollout.drained:.1f}s, {rollout.in_flight} in flight at SIGTERM, "
+                f"exited ({rollout.exit_code}) {rollout.stopped_after:.1f}s later"
+            )
             result.check(f"{rollout.old} had no request in flight when it got SIGTERM", rollout.in_flight == 0)
         self.active[variant] = rollout.new_slot
         return rollout.new_slot
@@ -143,7 +155,9 @@ class Chaos:
         return target
 
     def load(self, rate_factor: float = 1.0, stats=None, threads: int | None = None) -> Load:
-        return Load(self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, threads or self.args.threads, stats=stats)
+        return Load(
+            self.base, self.pizzas, self.args.rate * rate_factor, self.args.views * rate_factor, threads or self.args.threads, stats=stats
+        )
 
     def log_offsets(self) -> dict[Path, int]:
         """Where every process log ends now; logs_since() reads what was written after."""
@@ -195,7 +209,9 @@ class Chaos:
             say(f"  {note}")
         for description, ok in result.checks:
             if not ok:
-                say(f"  {'over (speed target, not enforced in --short)' if result.timing_advisory and description in result.timing else 'FAILED'}: {description}")
+                say(
+                    f"  {'over (speed target, not enforced in --short)' if result.timing_advisory and description in result.timing else 'FAILED'}: {description}"
+                )
         if result.error:
             say(f"  ERROR: {result.error}")
         say(f"scenario {scenario.NUMBER}: {'PASS' if result.passed else 'FAIL'} in {time.monotonic() - started:.0f}s")

@@ -130,16 +130,31 @@ class Client:
         return response if kind is None else None
 
 
-CUSTOMER = {"size": "medium", "quantity": 1, "customer_name": "Chaos Monkey", "phone": "+45 12 34 56 78",
-            "address": "1 Loopback Street", "comments": "placed by stack.chaos"}
+CUSTOMER = {
+    "size": "medium",
+    "quantity": 1,
+    "customer_name": "Chaos Monkey",
+    "phone": "+45 12 34 56 78",
+    "address": "1 Loopback Street",
+    "comments": "placed by stack.chaos",
+}
 
 
 class Load:
     """Steady open-loop load through the load balancer: orders (JSON API and, one in ten, the HTML
     form) at `order_rate` per second plus page views (/ and /order/) at `view_rate` per second."""
 
-    def __init__(self, base: str, pizzas: list[int], order_rate: float, view_rate: float, threads: int, form_share: float = 0.1,
-                 requests_per_visitor: int = 20, stats: Stats | None = None):
+    def __init__(
+        self,
+        base: str,
+        pizzas: list[int],
+        order_rate: float,
+        view_rate: float,
+        threads: int,
+        form_share: float = 0.1,
+        requests_per_visitor: int = 20,
+        stats: Stats | None = None,
+    ):
         self.stats = stats or Stats()  # several loads may share one Stats (one accounting over phases)
         self.client = Client(base, self.stats)
         self.pizzas = pizzas
@@ -210,8 +225,9 @@ class Load:
         token = str(uuid.uuid4())
         self._note_attempt(token)
         body = dict(CUSTOMER, pizza=rng.choice(self.pizzas))
-        response = self.client.call(session, "POST", "/api/v1/orders", json=body,
-                                    headers={"Idempotency-Key": token, "Accept": "application/json"})
+        response = self.client.call(
+            session, "POST", "/api/v1/orders", json=body, headers={"Idempotency-Key": token, "Accept": "application/json"}
+        )
         if response is not None and response.status_code in (200, 201):
             self._note_ack(token, "ref:" + response.json()["reference"])
 

@@ -8,8 +8,20 @@ from pathlib import Path
 
 from .accounting import Result
 
-COLUMNS = [("#", 2), ("scenario", 19), ("requests", 8), ("failed 1st try", 26), ("retries", 7), ("acked", 6),
-           ("in DB", 6), ("dup", 4), ("lost", 4), ("p50 ms", 7), ("p99 ms", 8), ("result", 6)]
+COLUMNS = [
+    ("#", 2),
+    ("scenario", 19),
+    ("requests", 8),
+    ("failed 1st try", 26),
+    ("retries", 7),
+    ("acked", 6),
+    ("in DB", 6),
+    ("dup", 4),
+    ("lost", 4),
+    ("p50 ms", 7),
+    ("p99 ms", 8),
+    ("result", 6),
+]
 
 
 def fmt_kinds(counter: dict) -> str:
@@ -18,17 +30,31 @@ def fmt_kinds(counter: dict) -> str:
 
 def table(results: list[Result]) -> str:
     def row(cells):
-        return "  ".join(str(c).ljust(w) if i == 1 or i == 3 else str(c).rjust(w) for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS)))
+        return "  ".join(
+            str(c).ljust(w) if i == 1 or i == 3 else str(c).rjust(w) for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=False))
+        )
 
     lines = [row([name for name, _ in COLUMNS]), "  ".join("-" * w for _, w in COLUMNS)]
     for r in results:
         d = r.as_dict()
-        lines.append(row([
-            r.number, r.name, d["requests"], fmt_kinds(d["failed_by_kind"]), d["retries"], d["orders_acked"],
-            d["orders_in_db"], d["duplicates"], d["lost"],
-            "-" if d["p50_ms"] is None else f"{d['p50_ms']:.0f}", "-" if d["p99_ms"] is None else f"{d['p99_ms']:.0f}",
-            ("PASS*" if d["timing_over"] else "PASS") if r.passed else "FAIL",
-        ]))
+        lines.append(
+            row(
+                [
+                    r.number,
+                    r.name,
+                    d["requests"],
+                    fmt_kinds(d["failed_by_kind"]),
+                    d["retries"],
+                    d["orders_acked"],
+                    d["orders_in_db"],
+                    d["duplicates"],
+                    d["lost"],
+                    "-" if d["p50_ms"] is None else f"{d['p50_ms']:.0f}",
+                    "-" if d["p99_ms"] is None else f"{d['p99_ms']:.0f}",
+                    ("PASS*" if d["timing_over"] else "PASS") if r.passed else "FAIL",
+                ]
+            )
+        )
     over = [f"  {r.number}: {d}" for r in results if r.passed for d in r.as_dict()["timing_over"]]
     if over:
         lines += ["", "PASS*: a speed target missed, reported but not enforced in --short (make chaos enforces it):", *over]

@@ -26,9 +26,10 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from prometheus_client.parser import text_string_to_metric_families
+
 # ops.metrics is the app's (the stack package puts app/ on the path): one home for route names and reasons.
 from ops.metrics import ORDER_ROUTES, REFUSAL_REASONS
-from prometheus_client.parser import text_string_to_metric_families
 
 PASS, FAIL, WAIT = "pass", "fail", "wait"
 EXIT_CODES = {PASS: 0, FAIL: 1, WAIT: 3}
@@ -46,8 +47,7 @@ class Series:
     by: str = ""
 
     def accepts(self, labels: dict) -> bool:
-        return (all(labels.get(k) in v for k, v in self.match.items())
-                and not any(labels.get(k) in v for k, v in self.exclude.items()))
+        return all(labels.get(k) in v for k, v in self.match.items()) and not any(labels.get(k) in v for k, v in self.exclude.items())
 
     def promql(self, selector: str, window: str) -> str:
         parts = [selector.strip("{} ")] if selector.strip("{} ") else []
@@ -85,6 +85,7 @@ class Window:
     def minus(self, earlier: Window) -> Window:
         def sub(a, b):
             return {k: v - b.get(k, 0.0) for k, v in a.items()} if isinstance(a, dict) else a - b
+
         return Window(**{name: sub(getattr(self, name), getattr(earlier, name)) for name in self.__dataclass_fields__})
 
 
@@ -142,6 +143,7 @@ class PrometheusSource:
 
 # --- the checks -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Thresholds:
     min_requests: int = 100  # requests per version before the error ratio is judged
@@ -188,8 +190,13 @@ def binomial_sf(k: float, n: float, p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         return 1.0 if (p >= 1.0 or k == 0) else 0.0
     log_p, log_q = math.log(p), math.log1p(-p)
-    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
-                        for i in range(k, n + 1)))
+    return min(
+        1.0,
+        sum(
+            math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
+            for i in range(k, n + 1)
+        ),
+    )
 
 
 def quantile(q: float, buckets: dict) -> float | None:
@@ -210,7 +217,10 @@ def quantile(q: float, buckets: dict) -> float | None:
 
 def ratio_check(name: str, bad_c: float, n_c: float, bad_s: float, n_s: float, minimum: int, tolerance: float, alpha: float) -> Check:
     """Fail when the canary's share of `bad` exceeds stable's + tolerance beyond chance."""
-    shown = (lambda bad, n: f"{bad:.0f}/{n:.0f} ({bad / n:.1%})" if n else "0/0")
+
+    def shown(bad, n):
+        return f"{bad:.0f}/{n:.0f} ({bad / n:.1%})" if n else "0/0"
+
     rule = f"<= stable + {tolerance:.0%}, n >= {minimum}"
     if n_c < minimum or n_s < minimum:
         return Check(name, WAIT, shown(bad_c, n_c), shown(bad_s, n_s), rule)
@@ -222,7 +232,10 @@ def ratio_check(name: str, bad_c: float, n_c: float, bad_s: float, n_s: float, m
 def latency_check(canary: Window, stable: Window, t: Thresholds) -> Check:
     p_c, p_s = quantile(0.99, canary.latency), quantile(0.99, stable.latency)
     rule = f"<= max({t.max_latency_ratio:g} x stable, {t.latency_floor:g}s), n >= {t.min_latency_samples}"
-    shown = (lambda p: "-" if p is None else f"{p * 1000:.0f} ms")
+
+    def shown(p):
+        return "-" if p is None else f"{p * 1000:.0f} ms"
+
     if min(canary.order_posts, stable.order_posts) < t.min_latency_samples or p_c is None or p_s is None:
         return Check("order POST latency p99", WAIT, shown(p_c), shown(p_s), rule)
     worse = p_c > max(p_s * t.max_latency_ratio, t.latency_floor)
@@ -232,7 +245,10 @@ def latency_check(canary: Window, stable: Window, t: Thresholds) -> Check:
 def conversion_check(canary: Window, stable: Window, t: Thresholds) -> Check:
     """Orders per visitor. Under "canary converts at min_conversion_ratio x stable" the canary's
     share of all orders is q0; fail when its orders are improbably few even for that."""
-    shown = (lambda w: f"{w.orders:.0f}/{w.exposures:.0f}" + (f" ({w.orders / w.exposures:.2f})" if w.exposures else ""))
+
+    def shown(w):
+        return f"{w.orders:.0f}/{w.exposures:.0f}" + (f" ({w.orders / w.exposures:.2f})" if w.exposures else "")
+
     rule = f">= {t.min_conversion_ratio:g} x stable, n >= {t.min_exposures} visitors"
     if canary.exposures < t.min_exposures or stable.exposures < t.min_exposures:
         return Check("orders per visitor", WAIT, shown(canary), shown(stable), rule)
@@ -246,15 +262,40 @@ def conversion_check(canary: Window, stable: Window, t: Thresholds) -> Check:
 
 def analyse(canary: Window, stable: Window, t: Thresholds = Thresholds()) -> Verdict:
     checks = [
-        ratio_check("5xx ratio, all requests", canary.errors, canary.requests, stable.errors, stable.requests,
-                    t.min_requests, t.max_error_increase, t.alpha),
-        ratio_check("5xx ratio, order POSTs", canary.order_errors, canary.order_posts, stable.order_errors,
-                    stable.order_posts, t.min_order_posts, t.max_error_increase, t.alpha),
+        ratio_check(
+            "5xx ratio, all requests",
+            canary.errors,
+            canary.requests,
+            stable.errors,
+            stable.requests,
+            t.min_requests,
+            t.max_error_increase,
+            t.alpha,
+        ),
+        ratio_check(
+            "5xx ratio, order POSTs",
+            canary.order_errors,
+            canary.order_posts,
+            stable.order_errors,
+            stable.order_posts,
+            t.min_order_posts,
+            t.max_error_increase,
+            t.alpha,
+        ),
     ]
     for reason in REFUSAL_REASONS:
-        checks.append(ratio_check(f"orders refused: {reason}", canary.refusals.get(reason, 0.0), canary.order_posts,
-                                  stable.refusals.get(reason, 0.0), stable.order_posts, t.min_order_posts,
-                                  t.max_refusal_increase, t.alpha))
+        checks.append(
+            ratio_check(
+                f"orders refused: {reason}",
+                canary.refusals.get(reason, 0.0),
+                canary.order_posts,
+                stable.refusals.get(reason, 0.0),
+                stable.order_posts,
+                t.min_order_posts,
+                t.max_refusal_increase,
+                t.alpha,
+            )
+        )
     checks += [latency_check(canary, stable, t), conversion_check(canary, stable, t)]
     statuses = {c.status for c in checks}
     status = FAIL if FAIL in statuses else WAIT if WAIT in statuses else PASS

@@ -122,8 +122,10 @@ def run_step(stack: Stack, variant: str, stable: int, canary: int, share: int, p
         now = [source.snapshot() for source in sources]
         windows = now[0].minus(before[0]), now[1].minus(before[1])
         verdict = analyse(*windows, plan.thresholds)
-        say(f"step {share}%: {verdict.status.upper()} after {time.monotonic() - started:.0f}s"
-            + (f" (too few samples: {', '.join(c.name for c in verdict.checks if c.status == WAIT)})" if verdict.status == WAIT else ""))
+        say(
+            f"step {share}%: {verdict.status.upper()} after {time.monotonic() - started:.0f}s"
+            + (f" (too few samples: {', '.join(c.name for c in verdict.checks if c.status == WAIT)})" if verdict.status == WAIT else "")
+        )
         if verdict.status != WAIT:
             break
     return Step(share, time.monotonic() - started, verdict, windows[0])
@@ -146,8 +148,9 @@ def promote(stack: Stack, variant: str, stable: int, canary: int) -> None:
     set_weight(stack, variant, stable, "100%")
 
 
-def run(stack: Stack, variant: str, app_dir: Path = APP_DIR, plan: CanaryPlan = CanaryPlan(), env: dict | None = None,
-        say=lambda message: None) -> CanaryResult:
+def run(
+    stack: Stack, variant: str, app_dir: Path = APP_DIR, plan: CanaryPlan = CanaryPlan(), env: dict | None = None, say=lambda message: None
+) -> CanaryResult:
     """Canary `variant` on the code in `app_dir`: promoted if every step passes, else rolled back."""
     release = release_name(variant)
     stable = next((slot for (name, slot) in stack.processes if name == variant), 1)

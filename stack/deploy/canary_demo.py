@@ -82,17 +82,29 @@ def figures(h: Chaos, outcome: canary.CanaryResult, result: Result, routed: dict
     failed_visitors = s.visitors_failed
     row = result.as_dict()
     row.update(
-        outcome=outcome.outcome, message=outcome.message, seconds=round(outcome.seconds, 1),
-        steps=[{"share": st.share, "seconds": round(st.seconds, 1), "verdict": st.verdict.status,
-                "canary_order_posts": st.canary.order_posts, "canary_order_5xx": st.canary.order_errors} for st in outcome.steps],
+        outcome=outcome.outcome,
+        message=outcome.message,
+        seconds=round(outcome.seconds, 1),
+        steps=[
+            {
+                "share": st.share,
+                "seconds": round(st.seconds, 1),
+                "verdict": st.verdict.status,
+                "canary_order_posts": st.canary.order_posts,
+                "canary_order_5xx": st.canary.order_errors,
+            }
+            for st in outcome.steps
+        ],
         failed_analysis=outcome.failed_analysis.table() if outcome.failed_analysis else None,
         rollback_seconds=outcome.rollback_seconds,
-        visitors=len(visitors), visitors_of_variant=len(of_variant),
+        visitors=len(visitors),
+        visitors_of_variant=len(of_variant),
         # Of the visitors the canaried variant served, how many were ever answered by another one.
         visitors_switched_variant=sum(1 for seen in visitors.values() if variant in seen and len(seen) > 1),
         customers_with_error=len(failed_visitors),
         customers_with_error_outside_variant=len([v for v in failed_visitors if visitors.get(v, {variant}) != {variant}]),
-        canary_requests=routed[canary_slot], variant_requests=sum(routed.values()),
+        canary_requests=routed[canary_slot],
+        variant_requests=sum(routed.values()),
         canary_order_posts=sum(st.canary.order_posts for st in outcome.steps),
         max_share=max((st.share for st in outcome.steps), default=0),
     )
@@ -105,8 +117,10 @@ def expectations(good: dict, bad: dict) -> list[tuple[str, bool]]:
         ("good build promoted", good["outcome"] == "promoted"),
         ("good build: 0 failed requests (first attempts included)", good["failed_requests"] == 0),
         ("bad build rolled back", bad["outcome"] == "rolled back"),
-        ("bad build: the order-POST 5xx check is what failed", "5xx ratio, order POSTs | " in (bad["failed_analysis"] or "")
-         and "| FAIL |" in (bad["failed_analysis"] or "")),
+        (
+            "bad build: the order-POST 5xx check is what failed",
+            "5xx ratio, order POSTs | " in (bad["failed_analysis"] or "") and "| FAIL |" in (bad["failed_analysis"] or ""),
+        ),
         ("bad build: customers with an error are all visitors of the canaried variant", bad["customers_with_error_outside_variant"] == 0),
         ("bad build: customers with an error <= order POSTs the canary answered", bad["customers_with_error"] <= bad["canary_order_posts"]),
         ("bad build: every customer's order went through in the end (retries reached stable)", not bad["unresolved"]),
@@ -121,14 +135,18 @@ def expectations(good: dict, bad: dict) -> list[tuple[str, bool]]:
 
 
 def summary(rows: list[dict]) -> str:
-    lines = ["| build | outcome | steps | requests | failed 1st try | customers (with error) | canary share of variant | acked | in DB | lost | dup |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| build | outcome | steps | requests | failed 1st try | customers (with error) | canary share of variant | acked | in DB | lost | dup |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         steps = ", ".join(f"{s['share']}% {s['verdict']} {s['seconds']:.0f}s" for s in row["steps"])
         share = row["canary_requests"] / row["variant_requests"] if row["variant_requests"] else 0
         failed = sum(row["failed_by_kind"].values())
-        lines.append(f"| {row['name']} | {row['outcome']} | {steps} | {row['requests']} | {failed} | {row['visitors']} ({row['customers_with_error']}) "
-                     f"| {share:.0%} ({row['canary_requests']}/{row['variant_requests']}) | {row['orders_acked']} | {row['orders_in_db']} | {row['lost']} | {row['duplicates']} |")
+        lines.append(
+            f"| {row['name']} | {row['outcome']} | {steps} | {row['requests']} | {failed} | {row['visitors']} ({row['customers_with_error']}) "
+            f"| {share:.0%} ({row['canary_requests']}/{row['variant_requests']}) | {row['orders_acked']} | {row['orders_in_db']} | {row['lost']} | {row['duplicates']} |"
+        )
     return "\n".join(lines)
 
 
@@ -136,7 +154,9 @@ def parse(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m stack.deploy.canary_demo", description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the form make test runs: short steps, small samples")
     parser.add_argument("--variant", default="a")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CANARY_PORT", "18200")), help="the stack's port base (base..base+99)")
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("CANARY_PORT", "18200")), help="the stack's port base (base..base+99)"
+    )
     parser.add_argument("--env", default="dev")
     parser.add_argument("--report", default=str(REPO_ROOT / "reports" / "canary.json"))
     parser.add_argument("--steps", help="the canary's shares of the variant, percent, e.g. 10,50 (default 10,50; short 25,50)")
@@ -149,8 +169,11 @@ def parse(argv) -> argparse.Namespace:
     args.interval = args.interval or (4.0 if args.short else 20.0)
     # Smaller samples than production's defaults (a few orders a second here); the short form's latency
     # floor is generous because up to nine test sessions share this machine's two cores.
-    args.thresholds = (Thresholds(min_requests=30, min_order_posts=12, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
-                       if args.short else Thresholds(min_requests=60, min_order_posts=20, min_latency_samples=40, min_exposures=10))
+    args.thresholds = (
+        Thresholds(min_requests=30, min_order_posts=12, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
+        if args.short
+        else Thresholds(min_requests=60, min_order_posts=20, min_latency_samples=40, min_exposures=10)
+    )
     return args
 
 
@@ -161,7 +184,9 @@ def main(argv=None) -> int:
     started, rows = time.monotonic(), []
     try:
         h.setup()
-        say(f"canary of variant {args.variant}: steps {args.steps} %, {args.interval:g}s each; load {args.rate:g} orders/s + {args.views:g} views/s")
+        say(
+            f"canary of variant {args.variant}: steps {args.steps} %, {args.interval:g}s each; load {args.rate:g} orders/s + {args.views:g} views/s"
+        )
         for name, build in (("good", lambda: h.copy_app("canary-good")), ("bad", lambda: bad_build(h))):
             say(f"{name} build")
             rows.append(run_outcome(h, name, build(), f"canary-{name}", plan))
@@ -172,9 +197,17 @@ def main(argv=None) -> int:
     finally:
         h.teardown()
     checks = expectations(*rows)
-    report = {"seconds": round(time.monotonic() - started, 1), "short": args.short, "steps": list(args.steps),
-              "interval": args.interval, "rate": args.rate, "views": args.views, "outcomes": rows,
-              "checks": [{"check": c, "ok": ok} for c, ok in checks], "table": summary(rows)}
+    report = {
+        "seconds": round(time.monotonic() - started, 1),
+        "short": args.short,
+        "steps": list(args.steps),
+        "interval": args.interval,
+        "rate": args.rate,
+        "views": args.views,
+        "outcomes": rows,
+        "checks": [{"check": c, "ok": ok} for c, ok in checks],
+        "table": summary(rows),
+    }
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n")
     print("\n" + report["table"] + "\n")

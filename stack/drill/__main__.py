@@ -12,7 +12,9 @@ from .run import Options, run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack.drill", description=__doc__)
     parser.add_argument("--sizes", default="0", help="bulk orders per drill, comma-separated (0 = live orders only)")
-    parser.add_argument("--port", type=int, default=Options.port, help="port base: the stack uses base..base+99, the clusters base+100, base+101")
+    parser.add_argument(
+        "--port", type=int, default=Options.port, help="port base: the stack uses base..base+99, the clusters base+100, base+101"
+    )
     parser.add_argument("--lead", type=float, default=Options.lead, help="seconds of live orders on each side of T")
     parser.add_argument("--rate", type=float, default=Options.rate, help="orders per second")
     parser.add_argument("--env", default="dev")

@@ -8,7 +8,7 @@ cluster (same owner) reads after the primary itself has been stopped.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import StackError
@@ -36,8 +36,21 @@ class ArchivingPrimary:
     def base_backup(self) -> tuple[float, int]:
         """pg_basebackup into self.backup; returns (seconds, bytes)."""
         start = time.monotonic()
-        self.pg._run(str(self.pg.bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.pg.port), "-U", "postgres",
-                     "-D", str(self.backup), "-c", "fast", "-X", "stream")
+        self.pg._run(
+            str(self.pg.bindir / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.pg.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.backup),
+            "-c",
+            "fast",
+            "-X",
+            "stream",
+        )
         return time.monotonic() - start, directory_bytes(self.backup)
 
     def archive_now(self, timeout: float = 30.0) -> None:
@@ -72,7 +85,7 @@ def directory_bytes(path: Path) -> int:
 
 def target_text(wall_time: float) -> str:
     """A recovery_target_time PostgreSQL reads unambiguously: ISO 8601 in UTC."""
-    return datetime.fromtimestamp(wall_time, timezone.utc).isoformat(sep=" ")
+    return datetime.fromtimestamp(wall_time, UTC).isoformat(sep=" ")
 
 
 def restore_to(primary: ArchivingPrimary, target: float, port: int, timeout: float = 300.0) -> DisposablePostgres:
@@ -80,12 +93,14 @@ def restore_to(primary: ArchivingPrimary, target: float, port: int, timeout: flo
     time), then promoted to a primary of its own. Returns it running and writable."""
     restored = DisposablePostgres(port=port)
     restored._run("cp", "-a", str(primary.backup), str(restored.data))
-    restored.write_settings({
-        "restore_command": f"cp {primary.archive}/%f %p",
-        "recovery_target_time": target_text(target),
-        "recovery_target_action": "promote",
-        "archive_mode": "off",  # the copy must not write into the old primary's archive
-    })
+    restored.write_settings(
+        {
+            "restore_command": f"cp {primary.archive}/%f %p",
+            "recovery_target_time": target_text(target),
+            "recovery_target_action": "promote",
+            "archive_mode": "off",  # the copy must not write into the old primary's archive
+        }
+    )
     restored._run("touch", str(restored.data / "recovery.signal"))
     try:
         restored.start()

@@ -28,7 +28,6 @@ from .cluster import ArchivingPrimary, directory_bytes, restore_to
 from .load import TimedLoad, insert_bulk
 from .verify import fingerprint, verify_orders, verify_schema
 
-
 NEW_SLOT = 2  # the releases pointed at the restored cluster run in the surge slot (stack/local/ports.py)
 
 
@@ -57,8 +56,15 @@ def say(message: str) -> None:
 def run(options: Options) -> Drill:
     drill = Drill(options)
     primary = ArchivingPrimary(port=options.port + 100)
-    stack = Stack(env=options.env, state_dir=REPO_ROOT / ".stack" / f"drill-{options.port}", ports=PortPlan(options.port),
-                  database_url=primary.pg.url, quiet=True, workers=1, threads=4)
+    stack = Stack(
+        env=options.env,
+        state_dir=REPO_ROOT / ".stack" / f"drill-{options.port}",
+        ports=PortPlan(options.port),
+        database_url=primary.pg.url,
+        quiet=True,
+        workers=1,
+        threads=4,
+    )
     restored = None
     try:
         restored = _run(drill, primary, stack)
@@ -137,8 +143,9 @@ def new_order_stored(stack: Stack, restored) -> bool:
     _, _, body = http_get(stack.url("/api/v1/menu"), timeout=5)
     token = str(uuid.uuid4())
     body = dict(CUSTOMER, pizza=json.loads(body)["pizzas"][0]["id"])
-    response = requests.post(stack.url("/api/v1/orders"), json=body, timeout=30,
-                             headers={"Idempotency-Key": token, "Accept": "application/json"})
+    response = requests.post(
+        stack.url("/api/v1/orders"), json=body, timeout=30, headers={"Idempotency-Key": token, "Accept": "application/json"}
+    )
     if response.status_code not in (200, 201):
         return False
     return restored.query("SELECT count(*) FROM orders_order WHERE form_token = %s", (token,))[0][0] == 1

@@ -56,8 +56,9 @@ def assignment_rules(variants: VariantSet, salt: int) -> list[str]:
     return lines
 
 
-def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0,
-           queue_timeout_ms: int = 1000) -> str:
+def render(
+    variants: VariantSet, ports: PortPlan, socket_path: Path, host: str = "127.0.0.1", server_maxconn: int = 0, queue_timeout_ms: int = 1000
+) -> str:
     """server_maxconn: requests HAProxy lets into one server at once; the rest wait in HAProxy's
     queue for at most queue_timeout_ms, then get a 503 with Retry-After. Overload is shed at the
     door instead of growing latency up to gunicorn's timeout (docs/chaos.md, scenario 9). 0: no limit."""
@@ -125,7 +126,7 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
             "    http-check send meth GET uri /readyz",
             "    http-check expect status 200",
             f"    http-check expect hdr name {VARIANT_HEADER} value {name}",
-            f"    http-response add-header Set-Cookie \"{COOKIE}={name}; Max-Age={variants.stickiness_seconds}; Path=/; HttpOnly; SameSite=Lax\" if !{{ var(txn.sticky) -m str {name} }}",
+            f'    http-response add-header Set-Cookie "{COOKIE}={name}; Max-Age={variants.stickiness_seconds}; Path=/; HttpOnly; SameSite=Lax" if !{{ var(txn.sticky) -m str {name} }}',
         ]
         for slot in BALANCED_SLOTS:
             lines.append(f"    server {server_name(name, slot)} {host}:{ports.variant(index, slot)} check")
@@ -142,6 +143,7 @@ def render(variants: VariantSet, ports: PortPlan, socket_path: Path, host: str =
 
 
 # --- the runtime API (stats socket) ------------------------------------------------------------
+
 
 def runtime_command(socket_path: Path, command: str) -> str:
     """One command on HAProxy's runtime API (e.g. 'show stat', 'set server variant_a/a1 state drain')."""
@@ -160,5 +162,8 @@ def server_stats(socket_path: Path) -> dict[str, dict[str, str]]:
     lines = runtime_command(socket_path, "show stat").splitlines()
     header = lines[0].lstrip("# ").split(",") if lines else []
     rows = (dict(zip(header, line.split(","), strict=False)) for line in lines[1:])  # a row may end in an extra ","
-    return {row["svname"]: row for row in rows
-            if row.get("pxname", "").startswith("variant_") and row.get("svname") not in ("FRONTEND", "BACKEND")}
+    return {
+        row["svname"]: row
+        for row in rows
+        if row.get("pxname", "").startswith("variant_") and row.get("svname") not in ("FRONTEND", "BACKEND")
+    }

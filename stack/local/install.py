@@ -23,4 +23,6 @@ def ensure_haproxy() -> str:
         found = shutil.which("haproxy") or "/usr/sbin/haproxy"
         if os.path.exists(found):
             return found
-    raise StackError(f"HAProxy is not installed. Install it with:\n    {command}\n(or `brew install haproxy` on macOS), then run `make up` again.")
+    raise StackError(
+        f"HAProxy is not installed. Install it with:\n    {command}\n(or `brew install haproxy` on macOS), then run `make up` again."
+    )

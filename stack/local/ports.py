@@ -55,7 +55,9 @@ class PortPlan:
 
     def metrics(self, index: int, slot: int = 1) -> int:
         if not (0 <= index < MAX_SCRAPED_VARIANTS and slot in BALANCED_SLOTS):
-            raise ValueError(f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}")
+            raise ValueError(
+                f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}"
+            )
         return self.base + 92 + 2 * index + (slot - 1)
 
     @property

@@ -26,6 +26,8 @@ from .ports import BALANCED_SLOTS
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RULES = REPO_ROOT / "chart" / "files" / "prometheus-rules.yaml"
 RUNBOOK_URL = (REPO_ROOT / "docs" / "runbook.md").as_uri()
+
+
 def binary() -> str | None:
     return shutil.which("prometheus") or (Path("/usr/bin/prometheus").exists() and "/usr/bin/prometheus") or None
 
@@ -65,12 +67,16 @@ class Prometheus:
         config = {
             "global": {"scrape_interval": self.interval, "evaluation_interval": self.interval},
             "rule_files": [str(rules)],
-            "scrape_configs": [{
-                "job_name": "pizza",
-                "metrics_path": "/metrics",
-                "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports], "labels": {"service": f"pizza-{name}"}}
-                                   for name, ports in self.targets.items()],
-            }],
+            "scrape_configs": [
+                {
+                    "job_name": "pizza",
+                    "metrics_path": "/metrics",
+                    "static_configs": [
+                        {"targets": [f"127.0.0.1:{p}" for p in ports], "labels": {"service": f"pizza-{name}"}}
+                        for name, ports in self.targets.items()
+                    ],
+                }
+            ],
         }
         path = self.state_dir / "prometheus.yml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -83,9 +89,17 @@ class Prometheus:
         config = self.write_config()
         with open(self.state_dir / "prometheus.log", "ab") as log:
             self.process = subprocess.Popen(
-                [found, f"--config.file={config}", f"--storage.tsdb.path={self.state_dir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1d", "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    found,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.state_dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--storage.tsdb.retention.time=1d",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

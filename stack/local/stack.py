@@ -120,11 +120,15 @@ class Stack:
             except (ProcessLookupError, PermissionError):
                 pid_file.unlink()  # left behind by a stack that is gone
             else:
-                raise StackError(f"the stack is already running (pid {pid}): {self.url()} . Stop it with Ctrl-C in its terminal or `kill {pid}`.")
+                raise StackError(
+                    f"the stack is already running (pid {pid}): {self.url()} . Stop it with Ctrl-C in its terminal or `kill {pid}`."
+                )
         busy = [p for p in self.ports.listening(len(self.names)) if port_open(p)]
         if busy:
-            raise StackError(f"port(s) {', '.join(map(str, busy))} already in use by another program; stop it or pick another "
-                             f"base with --port (a stack uses {self.ports.base}..{self.ports.last})")
+            raise StackError(
+                f"port(s) {', '.join(map(str, busy))} already in use by another program; stop it or pick another "
+                f"base with --port (a stack uses {self.ports.base}..{self.ports.last})"
+            )
 
     def prepare(self, staff_password: str | None = None) -> str:
         """Migrate once (the schema owner's job), collect each theme's static files, ensure a staff login."""
@@ -169,7 +173,11 @@ class Stack:
         with open(log, "ab") as out:
             popen = subprocess.Popen(
                 [self.python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
-                cwd=app_dir, env=run_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=app_dir,
+                env=run_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         process = Process(f"{variant}{slot}", popen, log)
         self.processes[(variant, slot)] = process
@@ -221,7 +229,9 @@ class Stack:
 
     def set_server_state(self, variant: str, slot: int, state: str) -> None:
         """ready, drain or maint for one slot, through HAProxy's runtime API."""
-        answer = haproxy.runtime_command(self.haproxy_socket, f"set server {haproxy.backend_name(variant)}/{haproxy.server_name(variant, slot)} state {state}").strip()
+        answer = haproxy.runtime_command(
+            self.haproxy_socket, f"set server {haproxy.backend_name(variant)}/{haproxy.server_name(variant, slot)} state {state}"
+        ).strip()
         if answer:
             raise StackError(f"HAProxy refused 'set server ... state {state}': {answer}")
 
@@ -269,7 +279,8 @@ class Stack:
         process = self.processes.get((variant, slot))
         in_haproxy = via_haproxy and self.haproxy is not None and slot in BALANCED_SLOTS
         return wait_until_ready(
-            self.variant_url(variant, "/readyz", slot), timeout,
+            self.variant_url(variant, "/readyz", slot),
+            timeout,
             also=(lambda: self.server_states().get(haproxy.server_name(variant, slot)) == "UP") if in_haproxy else None,
             gone=(lambda: not process.alive()) if process is not None else None,
         )
@@ -328,4 +339,3 @@ class Stack:
         database = "PostgreSQL (DATABASE_URL)" if self.database_url else f"SQLite {self.state_dir / 'db.sqlite3'}"
         rows.append("  database".ljust(38) + database)
         return "\n".join(rows)
-

@@ -24,7 +24,12 @@ from .stack import Stack
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make up", description=__doc__)
     parser.add_argument("--env", default=os.environ.get("ENV", "dev"), help="which environments/<env>/variants.yaml (dev, qa, prod)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PIZZA_PORT", "8000")), help="the port base: the split entry point; every other port of the stack follows it (README, 'Ports')")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PIZZA_PORT", "8000")),
+        help="the port base: the split entry point; every other port of the stack follows it (README, 'Ports')",
+    )
     args = parser.parse_args(argv)
     # Ctrl-C stops everything even when started from a script, where SIGINT arrives ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -76,7 +81,10 @@ def main(argv=None) -> int:
         while not stopping:
             dead = [p.name for p in stack.processes.values() if not p.alive()]
             if dead or (stack.haproxy and not stack.haproxy.alive()):
-                print(f"make up: process(es) exited unexpectedly: {', '.join(dead) or 'haproxy'}; see {stack.state_dir / 'logs'}", file=sys.stderr)
+                print(
+                    f"make up: process(es) exited unexpectedly: {', '.join(dead) or 'haproxy'}; see {stack.state_dir / 'logs'}",
+                    file=sys.stderr,
+                )
                 break
             time.sleep(1)
     except KeyboardInterrupt:

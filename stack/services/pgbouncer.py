@@ -40,8 +40,14 @@ def find_pgbouncer() -> str:
 class PgBouncer:
     """One pgbouncer process pooling every database of the server at `server_url`."""
 
-    def __init__(self, server_url: str, port: int, users: tuple[str, ...] = ("postgres",),
-                 max_client_conn: int = MAX_CLIENT_CONN, pool_size: int = DEFAULT_POOL_SIZE):
+    def __init__(
+        self,
+        server_url: str,
+        port: int,
+        users: tuple[str, ...] = ("postgres",),
+        max_client_conn: int = MAX_CLIENT_CONN,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ):
         self.server = urlsplit(server_url)
         self.port = port
         # users are the roles that may log in through the pool (e.g. the web role); trust locally.
@@ -53,35 +59,37 @@ class PgBouncer:
 
     def config(self) -> str:
         host, port = self.server.hostname or "127.0.0.1", self.server.port or 5432
-        return "\n".join([
-            "[databases]",
-            # The wildcard entry pools any database name on the one server (test databases come and go).
-            f"* = host={host} port={port} connect_query='{CONNECT_QUERY}'",
-            "",
-            "[pgbouncer]",
-            "listen_addr = 127.0.0.1",
-            f"listen_port = {self.port}",
-            f"unix_socket_dir = {self.dir}",
-            "auth_type = trust",
-            f"auth_file = {self.dir / 'users.txt'}",
-            f"admin_users = {self.users[-1]}",
-            "pool_mode = transaction",
-            f"max_client_conn = {self.max_client_conn}",
-            f"default_pool_size = {self.pool_size}",
-            "server_reset_query =",
-            # Server connections to a dropped test database must not linger.
-            "server_idle_timeout = 10",
-            "ignore_startup_parameters = extra_float_digits",
-            f"logfile = {self.log}",
-            f"pidfile = {self.dir / 'pgbouncer.pid'}",
-            "",
-        ])
+        return "\n".join(
+            [
+                "[databases]",
+                # The wildcard entry pools any database name on the one server (test databases come and go).
+                f"* = host={host} port={port} connect_query='{CONNECT_QUERY}'",
+                "",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {self.port}",
+                f"unix_socket_dir = {self.dir}",
+                "auth_type = trust",
+                f"auth_file = {self.dir / 'users.txt'}",
+                f"admin_users = {self.users[-1]}",
+                "pool_mode = transaction",
+                f"max_client_conn = {self.max_client_conn}",
+                f"default_pool_size = {self.pool_size}",
+                "server_reset_query =",
+                # Server connections to a dropped test database must not linger.
+                "server_idle_timeout = 10",
+                "ignore_startup_parameters = extra_float_digits",
+                f"logfile = {self.log}",
+                f"pidfile = {self.dir / 'pgbouncer.pid'}",
+                "",
+            ]
+        )
 
     @property
     def log(self) -> Path:
         return self.dir / "pgbouncer.log"
 
-    def start(self) -> "PgBouncer":
+    def start(self) -> PgBouncer:
         if port_open(self.port):
             raise StackError(f"port {self.port} is taken: another PgBouncer or program listens there")
         (self.dir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in self.users))

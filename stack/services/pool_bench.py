@@ -34,8 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     url = drop_database(server, "pizza_scale_poolbench", create_again=True)
     pool = PgBouncer(server, service_port("pgbouncer") + 1).start()
     entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 300
-    stack = Stack(env="dev", state_dir=Path(tempfile.mkdtemp(prefix="pizza-poolbench.")), ports=PortPlan(entry),
-                  database_url=url, quiet=True, workers=2, threads=4, extra_env={"REQUEST_LOG": "0"})
+    stack = Stack(
+        env="dev",
+        state_dir=Path(tempfile.mkdtemp(prefix="pizza-poolbench.")),
+        ports=PortPlan(entry),
+        database_url=url,
+        quiet=True,
+        workers=2,
+        threads=4,
+        extra_env={"REQUEST_LOG": "0"},
+    )
     try:
         stack.prepare(staff_password="poolbench-password")
         stack.start_variant("a", slot=1)
@@ -57,11 +65,16 @@ def main(argv: list[str] | None = None) -> int:
                 totals[slot][0] += data["requests"]
                 totals[slot][1] += data["seconds"]
                 totals[slot][2] += data.get("flows", 0)
-                print(f"round {round_no} {'direct' if slot == 1 else 'pooled'}: {data['rps']:.0f} req/s, "
-                      f"{data.get('flows_per_s', 0):.0f} orders/s", flush=True)
+                print(
+                    f"round {round_no} {'direct' if slot == 1 else 'pooled'}: {data['rps']:.0f} req/s, "
+                    f"{data.get('flows_per_s', 0):.0f} orders/s",
+                    flush=True,
+                )
         direct, pooled = (totals[s][0] / totals[s][1] for s in (1, 2))
-        print(f"direct {direct:.0f} req/s ({totals[1][2] / totals[1][1]:.0f} orders/s); "
-              f"through PgBouncer {pooled:.0f} req/s ({totals[2][2] / totals[2][1]:.0f} orders/s); ratio {pooled / direct:.0%}")
+        print(
+            f"direct {direct:.0f} req/s ({totals[1][2] / totals[1][1]:.0f} orders/s); "
+            f"through PgBouncer {pooled:.0f} req/s ({totals[2][2] / totals[2][1]:.0f} orders/s); ratio {pooled / direct:.0%}"
+        )
         servers = [s for s in pool.show("SERVERS") if s["database"] == "pizza_scale_poolbench"]
         print(f"PgBouncer: 8 client threads per process, {len(servers)} server connections open at the end")
         return 0

@@ -24,5 +24,8 @@ def production_like(database_url: str | None, entry_port: int, migrate_database_
         raise StackError("PROFILE=production needs DATABASE_URL=postgres://... (PgBouncer pools PostgreSQL only)")
     web_user = urlsplit(database_url).username
     pool = PgBouncer(database_url, PortPlan(entry_port).pool, users=(web_user,) if web_user else ("postgres",)).start()
-    return {"database_url": pool.url_for(database_url), "migrate_database_url": migrate_database_url or database_url,
-            "extra_env": {"DATABASE_POOLED": "1"}}, pool
+    return {
+        "database_url": pool.url_for(database_url),
+        "migrate_database_url": migrate_database_url or database_url,
+        "extra_env": {"DATABASE_POOLED": "1"},
+    }, pool

@@ -22,16 +22,19 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if not binary:
             raise StackError("redis-server is not installed: apt-get install -y redis-server")
         if port_open(self.port):
             raise StackError(f"port {self.port} is taken: another redis-server or program listens there")
         # No persistence: a test's cache starts empty and leaves nothing behind.
-        self.popen = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                                       "--appendonly", "no", "--dir", str(self.dir)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.popen = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 10
         while not port_open(self.port):
             if self.popen.poll() is not None or time.monotonic() > deadline:

@@ -55,23 +55,39 @@ class Standby:
 
     def _options(self) -> str:
         # log_statement=all: the tests read the log to see which queries reached the replica.
-        return (f"-h 127.0.0.1 -p {self.port} -k {self.primary.tmp} -c fsync=off -c max_connections=100"
-                f" -c hot_standby=on -c recovery_min_apply_delay={self.apply_delay_ms}ms"
-                " -c log_statement=all -c log_line_prefix='%m [%p] app=%a db=%d '")
+        return (
+            f"-h 127.0.0.1 -p {self.port} -k {self.primary.tmp} -c fsync=off -c max_connections=100"
+            f" -c hot_standby=on -c recovery_min_apply_delay={self.apply_delay_ms}ms"
+            " -c log_statement=all -c log_line_prefix='%m [%p] app=%a db=%d '"
+        )
 
-    def create(self) -> "Standby":
-        self.primary._run(str(self.primary.bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.primary.port),
-                          "-U", "postgres", "-D", str(self.data), "-X", "stream", "-R", "-c", "fast")
+    def create(self) -> Standby:
+        self.primary._run(
+            str(self.primary.bindir / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.data),
+            "-X",
+            "stream",
+            "-R",
+            "-c",
+            "fast",
+        )
         self.start()
         return self
 
     def start(self) -> None:
-        self.primary._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log),
-                          "-o", self._options(), "start")
+        self.primary._run(
+            str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log), "-o", self._options(), "start"
+        )
 
     def stop(self) -> None:
-        self.primary._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop",
-                          check=False)
+        self.primary._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop", check=False)
 
     def query(self, sql: str, dbname: str = "postgres") -> list[tuple]:
         import psycopg2

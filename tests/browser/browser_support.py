@@ -17,8 +17,16 @@ STAFF_PASSWORD = "browser-staff-password"
 POLL_SECONDS = 1
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Debian's Chromium, headless, with everything that would reach out to the internet switched off.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
@@ -67,9 +75,11 @@ def axe_violations(page: Page, impacts=("serious", "critical")) -> list[dict]:
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(_AXE + "\n;undefined")
     result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]][:5]}
-            for v in result["violations"] if v["impact"] in impacts]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
 
 
 # --- layout -------------------------------------------------------------------------------------
@@ -209,7 +219,6 @@ def act(page, action):
     elif action == "logout":
         page.get_by_role("button", name="Log out").click()
         page.wait_for_load_state()
-
 
 
 def check_every_page(context, base: str, variant: str, phone: bool, order) -> tuple[list[str], dict]:

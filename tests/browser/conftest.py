@@ -11,12 +11,13 @@ import pytest
 
 # The stack tests' helpers (a fresh database per run) are the one home of that logic.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stack"))
-from stack_support import fresh_database  # noqa: E402
-
-from stack.local import PortPlan  # noqa: E402
-from stack.local import Stack  # noqa: E402
-
 from browser_support import POLL_SECONDS, STAFF_PASSWORD, chromium  # noqa: E402
+
+from stack.local import (
+    PortPlan,  # noqa: E402
+    Stack,  # noqa: E402
+)
+from stack_support import fresh_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +26,16 @@ def stack(tmp_path_factory):
     tests' base (it lives for the whole session, beside the stack tests' own stacks at +0..+499)."""
     entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 500
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_browser")
-    running = Stack(env="dev", state_dir=tmp_path_factory.mktemp("browser-stack"), ports=PortPlan(entry),
-                    database_url=database_url, quiet=True, workers=1, threads=4,
-                    extra_env={"STATUS_POLL_SECONDS": str(POLL_SECONDS)})
+    running = Stack(
+        env="dev",
+        state_dir=tmp_path_factory.mktemp("browser-stack"),
+        ports=PortPlan(entry),
+        database_url=database_url,
+        quiet=True,
+        workers=1,
+        threads=4,
+        extra_env={"STATUS_POLL_SECONDS": str(POLL_SECONDS)},
+    )
     try:
         running.start(staff_password=STAFF_PASSWORD)
         # The suite walks the kitchen's and marketing's pages with one login: give it both (the admin role).

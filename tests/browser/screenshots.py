@@ -18,11 +18,10 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "stack"), str(REPO)]
 import psycopg2  # noqa: E402
 import requests  # noqa: E402
 from browser_support import STAFF_PASSWORD, VIEWPORTS, chromium, force_variant, log_in  # noqa: E402
-from stack_support import fresh_database, place_order  # noqa: E402
 
-from stack.local import PortPlan  # noqa: E402
-from stack.local import Stack  # noqa: E402
+from stack.local import PortPlan, Stack  # noqa: E402
 from stack.postgres import drop_database  # noqa: E402
+from stack_support import fresh_database, place_order  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
 # (file name, path, signed in as staff): the pages a customer, the kitchen and marketing see.
@@ -44,8 +43,9 @@ def seed(stack: Stack) -> tuple[str, str]:
     for i, name in enumerate(names):
         reference, _ = place_order(requests.Session(), stack.variant_url(stack.names[i % len(stack.names)]).rstrip("/"), name)
     with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
-        cur.execute("UPDATE orders_order SET comments = 'Ring twice, the bell is broken.' WHERE reference = %s"
-                    " RETURNING access_token", (reference,))
+        cur.execute(
+            "UPDATE orders_order SET comments = 'Ring twice, the bell is broken.' WHERE reference = %s RETURNING access_token", (reference,)
+        )
         return reference, cur.fetchone()[0]
 
 
@@ -77,8 +77,7 @@ def main() -> int:
     entry = int(os.environ.get("PIZZA_SCREENSHOT_PORT", "39000"))
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_screens")
     with tempfile.TemporaryDirectory() as state:
-        stack = Stack(env="dev", state_dir=Path(state), ports=PortPlan(entry), database_url=database_url,
-                      quiet=True, workers=1, threads=4)
+        stack = Stack(env="dev", state_dir=Path(state), ports=PortPlan(entry), database_url=database_url, quiet=True, workers=1, threads=4)
         try:
             stack.start(staff_password=STAFF_PASSWORD)
             reference, token = seed(stack)

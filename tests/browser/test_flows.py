@@ -12,6 +12,7 @@ import pytest
 import requests
 from browser_support import POLL_SECONDS, fill_order, force_variant, log_in, served_by, unique_name
 from playwright.sync_api import expect
+
 from stack_support import place_order
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
@@ -82,13 +83,15 @@ def test_customer_orders_once_and_staff_on_another_variant_work_it(stack, browse
         expect(desk.locator(f"tr[data-reference='{reference}'] .status")).to_have_text(label)
         assert status_of(db, reference) == value
         # The customer's page notices by itself (it polls every POLL_SECONDS here).
-        page.wait_for_function(f"document.querySelector('.status [data-status]').dataset.status === '{value}'",
-                               timeout=(POLL_SECONDS * 5) * 1000)
+        page.wait_for_function(
+            f"document.querySelector('.status [data-status]').dataset.status === '{value}'", timeout=(POLL_SECONDS * 5) * 1000
+        )
     desk.locator(f"tr[data-reference='{reference}']").get_by_role("button", name="Delivered").click()
     expect(desk.locator(f"tr[data-reference='{reference}'] .status")).to_have_text("Delivered")
     assert status_of(db, reference) == "delivered"
-    page.wait_for_function("document.querySelector('.status [data-status]').dataset.status === 'delivered'",
-                           timeout=(POLL_SECONDS * 5) * 1000)
+    page.wait_for_function(
+        "document.querySelector('.status [data-status]').dataset.status === 'delivered'", timeout=(POLL_SECONDS * 5) * 1000
+    )
     assert page.locator(".step-current").inner_text() == "Delivered"
     stopped = len(polls)
     page.wait_for_timeout(POLL_SECONDS * 3 * 1000)

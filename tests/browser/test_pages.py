@@ -10,6 +10,7 @@ import os
 import pytest
 import requests
 from browser_support import VIEWPORTS, check_every_page, check_page, force_variant
+
 from stack_support import place_order
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
@@ -22,8 +23,10 @@ def order(stack, browser):
 
     reference, _ = place_order(requests.Session(), stack.url().rstrip("/"), "Page Check")
     with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
-        cur.execute("UPDATE orders_order SET comments = %s WHERE reference = %s RETURNING access_token",
-                    ("Ring twice, the bell is broken. Extra basil please.", reference))
+        cur.execute(
+            "UPDATE orders_order SET comments = %s WHERE reference = %s RETURNING access_token",
+            ("Ring twice, the bell is broken. Extra basil please.", reference),
+        )
         return reference, cur.fetchone()[0]
 
 

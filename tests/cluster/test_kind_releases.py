@@ -26,8 +26,11 @@ def forwarded(release: dict):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(["kubectl", "-n", release["namespace"], "port-forward", f"svc/{release['name']}", f"{port}:80"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["kubectl", "-n", release["namespace"], "port-forward", f"svc/{release['name']}", f"{port}:80"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(50):
             try:
@@ -43,8 +46,9 @@ def forwarded(release: dict):
 
 def call(url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Host": HOST, "Accept": "application/json",
-                                                              "Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, headers={"Host": HOST, "Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         return response.status, json.loads(response.read())
 
@@ -56,8 +60,12 @@ def test_each_release_is_ready(cluster, release):
 
 @pytest.mark.parametrize("release", RELEASES, ids=[r["name"] for r in RELEASES])
 def test_each_release_passes_its_helm_test(cluster, release):
-    done = subprocess.run(["helm", "test", release["name"], "--namespace", release["namespace"], "--timeout", "5m"],
-                          capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        ["helm", "test", release["name"], "--namespace", release["namespace"], "--timeout", "5m"],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -65,8 +73,14 @@ def test_an_order_placed_through_a_is_seen_by_b_and_c(cluster):
     first, *others = RELEASES
     with forwarded(first) as base:
         _, menu = call(f"{base}/api/v1/menu")
-        body = {"pizza": menu["pizzas"][0]["id"], "size": "small", "quantity": 1, "customer_name": "Kind",
-                "phone": "+4422334455", "address": "1 Cluster Road"}
+        body = {
+            "pizza": menu["pizzas"][0]["id"],
+            "size": "small",
+            "quantity": 1,
+            "customer_name": "Kind",
+            "phone": "+4422334455",
+            "address": "1 Cluster Road",
+        }
         status, created = call(f"{base}/api/v1/orders", body, {"Idempotency-Key": str(uuid.uuid4())})
         assert status == 201
     for release in others:

@@ -118,8 +118,9 @@ def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
         "module.vpc.database_subnets_cidr_blocks": [str(n) for n in layout["database"]],
         "module.vpc.private_subnets_cidr_blocks": [str(n) for n in layout["private"]],
         "aws_db_proxy.web.endpoint": proxy_host(env, region),
-        'var.db_replica_enabled ? aws_db_instance.replica[0].address : ""':
-            replica_host(env, region) if tfvars["db_replica_enabled"] else "",
+        'var.db_replica_enabled ? aws_db_instance.replica[0].address : ""': replica_host(env, region)
+        if tfvars["db_replica_enabled"]
+        else "",
     }
     # The locals are modelled; where one is used, main.tf must still say what the model assumes.
     locals_ = stack().locals
@@ -155,9 +156,11 @@ def evaluate(expression: str, refs: dict) -> object:
     if expression in refs:
         return refs[expression]
     if expression.startswith('"') and expression.endswith('"'):  # "${a}://${b}"
+
         def sub(match):
             assert match.group(1) in refs, f"the model does not know {match.group(1)}"
             return str(refs[match.group(1)])
+
         return re.sub(r"\$\{([^}]+)\}", sub, expression[1:-1])
     raise AssertionError(f"deploy-outputs.tf: the model does not know the expression {expression!r}")
 
@@ -225,11 +228,15 @@ def run_build_tf_step(env: str, outputs: dict, tmp: Path) -> dict[str, str]:
     github_output = tmp / "build-output"
     github_output.write_text("")
     env_vars = {
-        **os.environ, "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}", "DEPLOY_ENV": env,
-        "MODEL_SSM_VALUE": str(tmp / "ssm.json"), "GITHUB_OUTPUT": str(github_output),
+        **os.environ,
+        "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}",
+        "DEPLOY_ENV": env,
+        "MODEL_SSM_VALUE": str(tmp / "ssm.json"),
+        "GITHUB_OUTPUT": str(github_output),
     }
-    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=tmp, env=env_vars,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=tmp, env=env_vars, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, f"deploy.yml build/tf step failed: {done.stderr}"
     step_outputs = dict(line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line)
     job_outputs = {}
@@ -262,8 +269,10 @@ def run_roll_release(job_env: dict[str, str], tmp: Path) -> list[str]:
     log = tmp / "helm.log"
     log.write_text("")
     env_vars = {
-        **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"}, **job_env,
-        "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}", "MODEL_HELM_LOG": str(log),
+        **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"},
+        **job_env,
+        "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}",
+        "MODEL_HELM_LOG": str(log),
         "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
     }
     done = subprocess.run(["bash", str(ROLL_RELEASE)], cwd=REPO_ROOT, env=env_vars, capture_output=True, text=True, timeout=60)
@@ -326,7 +335,9 @@ def deploy_environment(chart: helm_python.Chart, env: str, tmp: Path, tfvars_ove
         values = values_from_helm_args(args)
         files = chart.render(values, name=spec["name"], namespace=namespace, is_install=True)
         objects = [doc for path, text in sorted(files.items()) if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
-        deployed.append(Deployed(env, spec, args, deep_merge(yaml.safe_load((CHART_DIR / "values.yaml").read_text()), values), objects, outputs))
+        deployed.append(
+            Deployed(env, spec, args, deep_merge(yaml.safe_load((CHART_DIR / "values.yaml").read_text()), values), objects, outputs)
+        )
     return deployed
 
 

@@ -35,8 +35,18 @@ def set_keys(args: list[str]) -> list[str]:
 def test_every_value_the_deploy_passes_to_helm_is_in_the_chart_schema(deployed, env_name):
     for release in deployed(env_name):
         keys = set_keys(release.helm_args)
-        assert {"networkPolicy.ingressCidrs", "database.cidrs", "allowedHosts", "publicScheme", "database.host",
-                "database.pooled", "database.directHost", "database.replicaHost", "cache.cidrs", "csrfTrustedOrigins"} <= set(keys)
+        assert {
+            "networkPolicy.ingressCidrs",
+            "database.cidrs",
+            "allowedHosts",
+            "publicScheme",
+            "database.host",
+            "database.pooled",
+            "database.directHost",
+            "database.replicaHost",
+            "cache.cidrs",
+            "csrfTrustedOrigins",
+        } <= set(keys)
         for key in keys:
             assert schema_has(key.split(".")), f"{release.release['name']}: --set {key} is not in values.schema.json"
 
@@ -70,8 +80,10 @@ def edge_forwards_the_viewer_host() -> bool:
     distribution = stack().resource("aws_cloudfront_distribution", "web")
     policy = stack().resource("aws_cloudfront_origin_request_policy", "app")
     blocks = lambda v: v if isinstance(v, list) else [v]  # noqa: E731 - python-hcl2 gives blocks as lists
-    behaviours = [*blocks(distribution["default_cache_behavior"]),
-                  *[b for b in blocks(distribution["ordered_cache_behavior"]) if b["path_pattern"] != "/static/*"]]
+    behaviours = [
+        *blocks(distribution["default_cache_behavior"]),
+        *[b for b in blocks(distribution["ordered_cache_behavior"]) if b["path_pattern"] != "/static/*"],
+    ]
     headers = blocks(policy["headers_config"])[0]
     uses_policy = all(b.get("origin_request_policy_id") == "${aws_cloudfront_origin_request_policy.app.id}" for b in behaviours)
     assert uses_policy, "edge.tf: a dynamic behaviour without the app's origin request policy"

@@ -50,7 +50,9 @@ def platform(variant_sets):
     rendered = {}
     for env, variant_set in variant_sets.items():
         namespaces = [f"pizza-{name}" for name in variant_set.variants]
-        files = chart.render({"region": "us-east-1", "namespaces": namespaces}, name="pizza-platform", namespace="kube-system", is_install=True)
+        files = chart.render(
+            {"region": "us-east-1", "namespaces": namespaces}, name="pizza-platform", namespace="kube-system", is_install=True
+        )
         rendered[env] = [doc for text in files.values() for doc in yaml.safe_load_all(text) if doc]
     chart.close()
     return rendered
@@ -93,8 +95,7 @@ def test_every_secret_the_pods_read_is_made_by_terraform_and_reachable_through_t
     env, releases, platform_objects = first_install
     (store,) = [o for o in platform_objects if o["kind"] == "ClusterSecretStore"]
     secret_names = {
-        body["name"].replace("${local.secret_path}", f"pizza/{env}")
-        for body in stack().resources_of("aws_secretsmanager_secret").values()
+        body["name"].replace("${local.secret_path}", f"pizza/{env}") for body in stack().resources_of("aws_secretsmanager_secret").values()
     }
     readable = set()
     policy = stack().data[("aws_iam_policy_document", "external_secrets")]["statement"]
@@ -120,7 +121,12 @@ def test_hooks_create_the_migration_secret_before_the_job_and_pods_read_only_mad
         made = {e["spec"]["target"]["name"]: e for e in release.of_kind("ExternalSecret")}
         for workload in [*release.of_kind("Deployment"), *release.of_kind("Job")]:
             containers = workload["spec"]["template"]["spec"]["containers"]
-            used = {env_var["valueFrom"]["secretKeyRef"]["name"] for c in containers for env_var in c.get("env", []) if "secretKeyRef" in env_var.get("valueFrom", {})}
+            used = {
+                env_var["valueFrom"]["secretKeyRef"]["name"]
+                for c in containers
+                for env_var in c.get("env", [])
+                if "secretKeyRef" in env_var.get("valueFrom", {})
+            }
             for secret in used:
                 assert secret in made, f"{env}/{workload['metadata']['name']} reads {secret}, which nothing creates"
                 if HOOK in workload["metadata"].get("annotations", {}):

@@ -82,7 +82,9 @@ def test_terraform_puts_the_alb_database_and_nodes_in_the_subnets_the_model_comp
     assert stack().resource("aws_db_proxy", "web")["vpc_subnet_ids"] == "${module.vpc.database_subnets}"
     assert "db_subnet_group_name" not in stack().resource("aws_db_instance", "replica")
     # The cache's subnets are the ones whose CIDRs the deploy publishes as cache_subnet_cidrs.
-    assert stack().resource("aws_elasticache_replication_group", "cache")["subnet_group_name"] == "${aws_elasticache_subnet_group.cache.name}"
+    assert (
+        stack().resource("aws_elasticache_replication_group", "cache")["subnet_group_name"] == "${aws_elasticache_subnet_group.cache.name}"
+    )
     assert stack().resource("aws_elasticache_subnet_group", "cache")["subnet_ids"] == "${module.vpc.database_subnets}"
     assert stack().outputs["cache_subnet_cidrs"]["value"] == "${module.vpc.database_subnets_cidr_blocks}"
 

@@ -43,7 +43,9 @@ def status_of(verdict, name: str) -> str:
 
 
 def test_an_equal_canary_passes():
-    verdict = analyse(window(requests=400, order_posts=120, orders=120, exposures=80), window(requests=900, order_posts=300, orders=300, exposures=200))
+    verdict = analyse(
+        window(requests=400, order_posts=120, orders=120, exposures=80), window(requests=900, order_posts=300, orders=300, exposures=200)
+    )
     assert verdict.status == PASS, verdict.table()
 
 
@@ -135,20 +137,40 @@ def test_prometheus_evaluates_every_query_of_the_prometheus_source(tmp_path):
     for service, step in (("pizza-a-canary", 1), ("pizza-a", 100)):
         own = f'{base},service="{service}"'
         series += [
-            {"series": f'pizza_http_requests_total{{{own},route="orders:api_orders",method="POST",status_class="5xx"}}', "values": f"0+{step}x10"},
-            {"series": f'pizza_http_requests_total{{{own},route="orders:home",method="GET",status_class="2xx"}}', "values": f"0+{step * 2}x10"},
+            {
+                "series": f'pizza_http_requests_total{{{own},route="orders:api_orders",method="POST",status_class="5xx"}}',
+                "values": f"0+{step}x10",
+            },
+            {
+                "series": f'pizza_http_requests_total{{{own},route="orders:home",method="GET",status_class="2xx"}}',
+                "values": f"0+{step * 2}x10",
+            },
             {"series": f'pizza_http_requests_total{{{own},route="static",method="GET",status_class="2xx"}}', "values": f"0+{step * 7}x10"},
             {"series": f'pizza_order_refusals_total{{{own},channel="web",reason="csrf"}}', "values": f"0+{step}x10"},
-            {"series": f'pizza_http_request_duration_seconds_bucket{{{own},route="orders:api_orders",method="POST",le="0.1"}}', "values": f"0+{step}x10"},
+            {
+                "series": f'pizza_http_request_duration_seconds_bucket{{{own},route="orders:api_orders",method="POST",le="0.1"}}',
+                "values": f"0+{step}x10",
+            },
         ]
     canary = 'namespace="pizza-a",service="pizza-a-canary"'
     expected = {"requests": 30, "errors": 10, "order_posts": 10, "order_errors": 10, "refusals": 10, "latency": 10}
-    cases = [{"expr": s.promql(canary, "10m"), "eval_time": "10m",
-              "exp_samples": [{"labels": f'{{{s.by}="{"csrf" if s.by == "reason" else "0.1"}"}}' if s.by else "{}", "value": expected[s.field]}]}
-             for s in SERIES if s.field in expected]
+    cases = [
+        {
+            "expr": s.promql(canary, "10m"),
+            "eval_time": "10m",
+            "exp_samples": [
+                {"labels": f'{{{s.by}="{"csrf" if s.by == "reason" else "0.1"}"}}' if s.by else "{}", "value": expected[s.field]}
+            ],
+        }
+        for s in SERIES
+        if s.field in expected
+    ]
     (tmp_path / "rules.yaml").write_text("groups: []\n")
-    test = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m",
-            "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": cases}]}
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": cases}],
+    }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(test))
     result = subprocess.run([promtool(), "test", "rules", "test.yaml"], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

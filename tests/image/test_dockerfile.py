@@ -102,9 +102,20 @@ def test_what_the_image_needs_exists_and_is_sent_to_the_builder(path):
 
 @pytest.mark.parametrize(
     "path",
-    [".git/config", ".venv/bin/python", ".venv-checkov/bin/checkov", "tests/conftest.py", "chart/values.yaml",
-     "terraform/main.tf", "environments/dev/terraform.tfvars", ".stack/db.sqlite3", "app/staticfiles/classic/x.css",
-     "app/orders/__pycache__/models.cpython-311.pyc", "app/orders/tests/test_views.py", ".env"],
+    [
+        ".git/config",
+        ".venv/bin/python",
+        ".venv-checkov/bin/checkov",
+        "tests/conftest.py",
+        "chart/values.yaml",
+        "terraform/main.tf",
+        "environments/dev/terraform.tfvars",
+        ".stack/db.sqlite3",
+        "app/staticfiles/classic/x.css",
+        "app/orders/__pycache__/models.cpython-311.pyc",
+        "app/orders/tests/test_views.py",
+        ".env",
+    ],
 )
 def test_what_the_image_must_not_carry_stays_out_of_the_build_context(path):
     assert not in_build_context(path), path

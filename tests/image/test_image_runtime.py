@@ -18,9 +18,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from dockerfile_support import REPO_ROOT, exec_form, final_stage, in_build_context, instructions
 
 from config.variants import ENVIRONMENTS, THEMES, load_variants
+from dockerfile_support import REPO_ROOT, exec_form, final_stage, in_build_context, instructions
 
 VENV_BIN = Path(sys.executable).parent
 ITEMS = instructions()
@@ -83,8 +83,9 @@ def image_root(tmp_path_factory) -> Path:
         env = {**base_env(root, scratch), **collectstatic_env(theme)}
         # The Dockerfile's sqlite:////tmp/none.db becomes a file in the scratch folder here.
         env["DATABASE_URL"] = f"sqlite:///{scratch}/none.db"
-        done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=root, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     return root
 
@@ -100,8 +101,11 @@ def test_static_files_are_collected_for_every_theme(image_root):
     for theme in THEMES:
         collected = image_root / "staticfiles" / theme
         assert (collected / "staticfiles.json").is_file(), theme
-        own = [p.relative_to(REPO_ROOT / "app" / "themes" / theme / "static")
-               for p in (REPO_ROOT / "app" / "themes" / theme / "static").rglob("*") if p.is_file()]
+        own = [
+            p.relative_to(REPO_ROOT / "app" / "themes" / theme / "static")
+            for p in (REPO_ROOT / "app" / "themes" / theme / "static").rglob("*")
+            if p.is_file()
+        ]
         assert own, f"theme {theme} has no static files"
         for relative in own:
             assert (collected / relative).is_file(), f"{theme}: {relative} not collected"
@@ -109,8 +113,9 @@ def test_static_files_are_collected_for_every_theme(image_root):
 
 def test_the_migration_command_the_chart_runs_exists(image_root, tmp_path):
     env = {**base_env(image_root, tmp_path), "SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{tmp_path}/none.db"}
-    done = subprocess.run([sys.executable, "manage.py", "help", "migrate_safely"], cwd=image_root, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "help", "migrate_safely"], cwd=image_root, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and "--check-contract" in done.stdout, done.stdout + done.stderr
 
 
@@ -152,8 +157,9 @@ def test_gunicorn_starts_as_the_image_cmd_answers_and_stops_cleanly_writing_noth
         theme = load_variants("dev").variants[variant].theme
         manifest = (image_root / "staticfiles" / theme / "staticfiles.json").read_text()
         hashed = re.search(r'"css/[^"]+":\s*"(css/[^"]+)"', manifest).group(1)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/static/{hashed}",
-                                         headers={"Host": "pizza.test", "X-Forwarded-Proto": "https"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/static/{hashed}", headers={"Host": "pizza.test", "X-Forwarded-Proto": "https"}
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
     finally:

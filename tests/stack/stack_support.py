@@ -33,8 +33,16 @@ def place_order(session: requests.Session, base: str, name: str) -> tuple[str, s
         session.get(f"{base}{seen.group(1)}", timeout=10)
     fields = form_fields(form.text)
     pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
-    data = {**fields, "pizza": pizza, "size": "medium", "quantity": "1", "customer_name": name,
-            "phone": "+4520304050", "address": "Test Street 1", "comments": ""}
+    data = {
+        **fields,
+        "pizza": pizza,
+        "size": "medium",
+        "quantity": "1",
+        "customer_name": name,
+        "phone": "+4520304050",
+        "address": "Test Street 1",
+        "comments": "",
+    }
     done = session.post(f"{base}/order/", data=data, headers={"Referer": f"{base}/order/"}, timeout=10)
     assert done.status_code == 200 and done.history and done.history[0].status_code == 303, done.text[:300]
     reference = re.search(r'class="reference">([A-Z0-9]+)<', done.text).group(1)

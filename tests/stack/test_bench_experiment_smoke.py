@@ -13,7 +13,10 @@ def test_experiment_bench_seeds_counts_and_measures_both_sizes():
     prefix = os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_bench_exp"
     result = subprocess.run(
         [sys.executable, "-m", "stack.bench.experiment", "--small", "300", "--large", "3000", "--runs", "5", "--db-name", prefix],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     # 0: targets met; 3: a target missed (tiny, noisy sizes); anything else is a crash or a miscount.
     assert result.returncode in (0, 3), result.stderr[-2000:]

@@ -27,8 +27,11 @@ EXPECTED = [
     "order flow, HAProxy -> A only",
     "order flow, A, log + exposures ON (default)",
     "order flow, A, request log only",
-    *[f"staff {page} @ {size}" for page in ("first page", "deep page (keyset, half-way)", "status=baking", "search by phone")
-      for size in ("1,000", "100,000")],
+    *[
+        f"staff {page} @ {size}"
+        for page in ("first page", "deep page (keyset, half-way)", "status=baking", "search by phone")
+        for size in ("1,000", "100,000")
+    ],
     "worker RSS after 100,000-order run (A)",
 ]
 
@@ -45,7 +48,10 @@ def test_quick_bench_completes_with_every_row(tmp_path):
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "stack.bench", "--quick", "--reports", str(tmp_path), "--port", str(port), "--db-name", "pizza_bench_smoke"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, f"bench --quick failed after {elapsed:.0f}s:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"

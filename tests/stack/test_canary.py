@@ -24,8 +24,14 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     path = tmp_path_factory.mktemp("canary") / "canary.json"
-    run = subprocess.run([sys.executable, "-m", "stack.deploy.canary_demo", "--short", "--port", PORT, "--report", str(path)], check=False,
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", "stack.deploy.canary_demo", "--short", "--port", PORT, "--report", str(path)],
+        check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if not path.exists():
         pytest.fail(f"canary_demo wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     data = json.loads(path.read_text())

@@ -30,7 +30,10 @@ def chaos(tmp_path_factory):
     report = tmp_path_factory.mktemp("chaos") / "chaos.json"
     popen = subprocess.Popen(
         [sys.executable, "-m", "stack.chaos", "--short", "--port", PORT, "--report", str(report)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stdout, stderr = popen.communicate(timeout=1500)
     run = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
@@ -109,7 +112,9 @@ def test_6_staff_contention_has_exactly_one_winner(chaos):
 
 
 def assert_no_500(row: dict) -> None:
-    assert not any(kind.startswith("500") or "traceback" in kind or "no_retry_after" in kind for kind in row["errors_by_kind"]), row["errors_by_kind"]
+    assert not any(kind.startswith("500") or "traceback" in kind or "no_retry_after" in kind for kind in row["errors_by_kind"]), row[
+        "errors_by_kind"
+    ]
 
 
 def test_7_database_blackhole_answers_503_within_the_bound_and_recovers(chaos):
@@ -148,7 +153,7 @@ def test_the_run_leaves_no_network_namespace_behind(chaos):
     from stack.chaos.faults.network import PREFIX
 
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
-    assert not [n for n in names if n.startswith(PREFIX) and n[len(PREFIX):].split("x")[0] == f"{chaos[2]:x}"]
+    assert not [n for n in names if n.startswith(PREFIX) and n[len(PREFIX) :].split("x")[0] == f"{chaos[2]:x}"]
 
 
 def test_exit_status_rule():

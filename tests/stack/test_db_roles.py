@@ -47,7 +47,9 @@ def test_the_web_role_works_rows_but_no_ddl_on_the_owners_tables(roles):
     database, owner_url, web_url = roles
     assert manage(owner_url, "migrate_safely").returncode == 0
     with psycopg2.connect(web_url) as connection, connection.cursor() as cursor:
-        cursor.execute("INSERT INTO django_session (session_key, session_data, expire_date) VALUES ('k' || md5(random()::text), 'x', now())")
+        cursor.execute(
+            "INSERT INTO django_session (session_key, session_data, expire_date) VALUES ('k' || md5(random()::text), 'x', now())"
+        )
         cursor.execute("SELECT count(*) FROM orders_order")
         cursor.execute("SELECT nextval(pg_get_serial_sequence('django_migrations', 'id'))")  # sequences: usage
     for ddl, message in [
@@ -69,7 +71,9 @@ def test_the_web_role_works_rows_but_no_ddl_on_the_owners_tables(roles):
 def test_the_migration_jobs_first_step_makes_the_web_role_and_refuses_the_owner_as_web(roles):
     database, owner_url, _ = roles
     owner, _ = role_names(database)
-    done = manage(owner_url, "ensure_web_role", WEB_DATABASE_USER=f"{database}_web", WEB_DATABASE_PASSWORD="rotated-password-only-for-this-test")
+    done = manage(
+        owner_url, "ensure_web_role", WEB_DATABASE_USER=f"{database}_web", WEB_DATABASE_PASSWORD="rotated-password-only-for-this-test"
+    )
     assert done.returncode == 0 and f"web role {database}_web: rows only" in done.stdout, done.stderr
     same = manage(owner_url, "ensure_web_role", WEB_DATABASE_USER=owner, WEB_DATABASE_PASSWORD="x")
     assert same.returncode != 0 and "must not be the owner" in same.stderr

@@ -13,7 +13,6 @@ import requests
 from stack import APP_DIR
 from stack.deploy.rollout import roll
 from stack.local.haproxy import COOKIE
-
 from stack_support import broken_copy, place_order, staff_session
 
 pytestmark = pytest.mark.stack

@@ -63,8 +63,17 @@ def test_form_shown_on_a_and_posted_to_b_counts_for_a(stack):
     assert served(form) == "a"
     pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
     shown_by = re.search(r'name="shown_by" value="([^"]+)"', form.text).group(1)
-    data = {**form_fields(form.text), "shown_by": shown_by, "pizza": pizza, "size": "medium", "quantity": "1",
-            "customer_name": "Crossing Over", "phone": "+4520304050", "address": "Test Street 1", "comments": ""}
+    data = {
+        **form_fields(form.text),
+        "shown_by": shown_by,
+        "pizza": pizza,
+        "size": "medium",
+        "quantity": "1",
+        "customer_name": "Crossing Over",
+        "phone": "+4520304050",
+        "address": "Test Street 1",
+        "comments": "",
+    }
     stack.set_server_state("a", 1, "maint")  # A goes away between the form and the POST
     try:
         done = session.post(stack.url("/order/"), data=data, headers={"Referer": stack.url("/order/")}, timeout=10)

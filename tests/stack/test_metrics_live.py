@@ -20,10 +20,10 @@ import pytest
 import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from stack_support import fresh_database, place_order, staff_session
 
 from stack.local import PortPlan, Stack
 from stack.local.prometheus import Prometheus, binary, stack_targets
+from stack_support import fresh_database, place_order, staff_session
 
 pytestmark = pytest.mark.stack
 
@@ -44,8 +44,15 @@ def entry() -> int:
 def stack(tmp_path_factory, entry):
     """Two workers per variant, so every count below is a sum over processes."""
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_obs")
-    running = Stack(env="dev", state_dir=tmp_path_factory.mktemp("stack"), ports=PortPlan(entry),
-                    database_url=database_url, quiet=True, workers=2, threads=4)
+    running = Stack(
+        env="dev",
+        state_dir=tmp_path_factory.mktemp("stack"),
+        ports=PortPlan(entry),
+        database_url=database_url,
+        quiet=True,
+        workers=2,
+        threads=4,
+    )
     try:
         running.start(staff_password="e2e-staff-password")
         yield running
@@ -57,7 +64,13 @@ def stack(tmp_path_factory, entry):
 def prometheus(stack, entry, tmp_path_factory):
     if not binary():
         pytest.fail("prometheus is missing: install Debian's `prometheus` package (.ci/run does)")
-    server = Prometheus(tmp_path_factory.mktemp("prometheus"), port=PortPlan(entry).prometheus, targets=stack_targets(stack), interval="2s", time_factor=1 / 20)
+    server = Prometheus(
+        tmp_path_factory.mktemp("prometheus"),
+        port=PortPlan(entry).prometheus,
+        targets=stack_targets(stack),
+        interval="2s",
+        time_factor=1 / 20,
+    )
     server.start()
     try:
         yield server
@@ -68,8 +81,7 @@ def prometheus(stack, entry, tmp_path_factory):
 def scrape(entry: int, index: int) -> dict[tuple, float]:
     """One variant's /metrics as {(sample name, sorted labels): value}."""
     text = requests.get(f"http://127.0.0.1:{PortPlan(entry).metrics(index)}/metrics", timeout=5).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def database_counts(stack, sql: str) -> dict[tuple, int]:
@@ -120,8 +132,12 @@ def test_prometheus_counts_equal_the_database(stack, entry, prometheus):
     staff_base = stack.variant_url("a").rstrip("/")
     staff = staff_session(staff_base)
     (ref,) = next(iter(database_counts(stack, "SELECT reference, 1 FROM orders_order ORDER BY id LIMIT 1")))
-    moved = staff.post(f"{staff_base}/staff/orders/{ref}/status/", data={"expected": "received", "status": "baking"},
-                       headers={"Accept": "application/json", "X-CSRFToken": staff.cookies.get("csrftoken", ""), "Referer": f"{staff_base}/staff/orders/"}, timeout=10)
+    moved = staff.post(
+        f"{staff_base}/staff/orders/{ref}/status/",
+        data={"expected": "received", "status": "baking"},
+        headers={"Accept": "application/json", "X-CSRFToken": staff.cookies.get("csrftoken", ""), "Referer": f"{staff_base}/staff/orders/"},
+        timeout=10,
+    )
     assert moved.status_code == 200, moved.text
 
     orders = database_counts(stack, "SELECT variant, channel, count(*) FROM orders_order GROUP BY 1, 2")
@@ -131,10 +147,17 @@ def test_prometheus_counts_equal_the_database(stack, entry, prometheus):
 
     def promql_view():
         return (
-            {(r["metric"]["variant"], r["metric"]["channel"]): int(r["value"])
-             for r in prometheus.query("sum by (variant, channel) (pizza_orders_placed_total) > 0")},
+            {
+                (r["metric"]["variant"], r["metric"]["channel"]): int(r["value"])
+                for r in prometheus.query("sum by (variant, channel) (pizza_orders_placed_total) > 0")
+            },
             {(r["metric"]["variant"],): int(r["value"]) for r in prometheus.query("sum by (variant) (pizza_exposures_recorded_total) > 0")},
-            [r["value"] for r in prometheus.query('sum(pizza_order_status_changes_total{from_status="received",to_status="baking",outcome="changed"})')],
+            [
+                r["value"]
+                for r in prometheus.query(
+                    'sum(pizza_order_status_changes_total{from_status="received",to_status="baking",outcome="changed"})'
+                )
+            ],
         )
 
     expected = (orders, exposures, [1.0])
@@ -191,8 +214,8 @@ def metric_names(promql: str) -> set[str]:
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     names = set()
     for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
-        after = text[match.end():].lstrip()
-        if after.startswith("(") or match.group().lower() in PROMQL_WORDS or text[match.start() - 1:match.start()] == "$":
+        after = text[match.end() :].lstrip()
+        if after.startswith("(") or match.group().lower() in PROMQL_WORDS or text[match.start() - 1 : match.start()] == "$":
             continue
         names.add(match.group())
     return names
@@ -213,7 +236,10 @@ def test_dashboard_and_alerts_use_only_exported_metric_names(stack, entry):
     exported: set[str] = set()
     for index in range(len(stack.names)):
         exported |= {name for name, _ in scrape(entry, index)}
-    assert metric_names('histogram_quantile(0.99, sum by (variant, le) (rate(x_bucket{route="a"}[5m]))) / on (variant) y') == {"x_bucket", "y"}
+    assert metric_names('histogram_quantile(0.99, sum by (variant, le) (rate(x_bucket{route="a"}[5m]))) / on (variant) y') == {
+        "x_bucket",
+        "y",
+    }
     for expr in dashboard_expressions():
         assert metric_names(expr), expr
         assert metric_names(expr) <= exported, f"dashboard reads {sorted(metric_names(expr) - exported)}, not exported: {expr}"

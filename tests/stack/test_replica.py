@@ -12,12 +12,12 @@ import time
 
 import pytest
 import requests
-from stack_support import place_order, staff_session
 
 from stack.http import form_fields
 from stack.local import PortPlan, Stack
 from stack.services import service_port
 from stack.services.replica import start_pair, teardown
+from stack_support import place_order, staff_session
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -35,10 +35,17 @@ def replicated(tmp_path_factory):
         primary.execute(f"CREATE DATABASE {DATABASE}")
         entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 200  # away from the e2e stack's ports
         running = Stack(
-            env="dev", state_dir=tmp_path_factory.mktemp("replica-stack"), ports=PortPlan(entry),
-            database_url=f"postgres://postgres@127.0.0.1:{primary.port}/{DATABASE}", quiet=True, workers=1, threads=4,
-            extra_env={"DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{standby.port}/{DATABASE}",
-                       "REPLICA_PIN_SECONDS": str(PIN_SECONDS)},
+            env="dev",
+            state_dir=tmp_path_factory.mktemp("replica-stack"),
+            ports=PortPlan(entry),
+            database_url=f"postgres://postgres@127.0.0.1:{primary.port}/{DATABASE}",
+            quiet=True,
+            workers=1,
+            threads=4,
+            extra_env={
+                "DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{standby.port}/{DATABASE}",
+                "REPLICA_PIN_SECONDS": str(PIN_SECONDS),
+            },
         )
         running.start(staff_password="replica-staff-password")
         standby.wait_caught_up()
@@ -74,8 +81,16 @@ def test_an_order_then_its_confirmation_and_status_never_404_under_lag(replicate
         base = stack.variant_url(variant).rstrip("/")
         form = customer.get(f"{base}/order/", timeout=10)
         pizza = re.search(r'name="pizza" value="(\d+)"', form.text).group(1)
-        data = {**form_fields(form.text), "pizza": pizza, "size": "small", "quantity": "1", "customer_name": f"lagged-{i}",
-                "phone": "+4520304050", "address": "Lag Lane 1", "comments": ""}
+        data = {
+            **form_fields(form.text),
+            "pizza": pizza,
+            "size": "small",
+            "quantity": "1",
+            "customer_name": f"lagged-{i}",
+            "phone": "+4520304050",
+            "address": "Lag Lane 1",
+            "comments": "",
+        }
         confirmation = customer.post(f"{base}/order/", data=data, headers={"Referer": f"{base}/order/"}, timeout=10)
         assert confirmation.status_code == 200 and confirmation.history, confirmation.text[:300]
         # the status page straight away, on another variant, well inside the standby's 500 ms delay
@@ -94,8 +109,11 @@ def test_staff_table_reads_reach_the_replica_and_writes_never_do(replicated):
     assert table.status_code == 200 and reference in table.text
     seen = replica_statements(standby, since)
     assert any("app=pizza-b" in line and '"orders_order"' in line and "SELECT" in line for line in seen), seen[-5:]
-    writes = [line for line in standby.log_text().splitlines()
-              if re.search(r"statement: (INSERT|UPDATE|DELETE)\b", line) or "read-only transaction" in line]
+    writes = [
+        line
+        for line in standby.log_text().splitlines()
+        if re.search(r"statement: (INSERT|UPDATE|DELETE)\b", line) or "read-only transaction" in line
+    ]
     assert writes == []
 
 
@@ -108,8 +126,12 @@ def test_a_status_change_shows_on_the_next_table_despite_lag(replicated):
     table = session.get(f"{base}/staff/orders/", timeout=10)
     assert row_status(table.text, reference) == "Received"
     token = form_fields(table.text)["csrfmiddlewaretoken"]
-    done = session.post(f"{base}/staff/orders/{reference}/status/", timeout=10, headers={"Referer": f"{base}/staff/orders/"},
-                        data={"csrfmiddlewaretoken": token, "expected": "received", "status": "baking"})
+    done = session.post(
+        f"{base}/staff/orders/{reference}/status/",
+        timeout=10,
+        headers={"Referer": f"{base}/staff/orders/"},
+        data={"csrfmiddlewaretoken": token, "expected": "received", "status": "baking"},
+    )
     assert done.status_code == 200 and done.history and done.history[0].status_code == 302
     assert row_status(done.text, reference) == "Baking"  # the redirect's table, read within the lag
     # another variant, straight after: the pin cookie travels with the staff member

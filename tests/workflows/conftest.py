@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from workflow_support import load_workflow
 
 

@@ -19,9 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from workflow_support import REPO_ROOT, SCRIPTS_DIR, stack_releases
 
 from stack.deploy.analysis import SERIES, selectors
+from workflow_support import REPO_ROOT, SCRIPTS_DIR, stack_releases
 
 CANARY_SCRIPT = SCRIPTS_DIR / "canary-release.sh"
 NEW, OLD = "0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98"
@@ -42,8 +42,16 @@ if "get" in sys.argv:
     print(3, end="")  # ready stable replicas
 """
 
-HEALTHY = {"requests": 1000, "errors": 0, "order_posts": 300, "order_errors": 0, "refusals": {}, "orders": 300, "exposures": 200,
-           "latency": {"0.1": 300, "+Inf": 300}}
+HEALTHY = {
+    "requests": 1000,
+    "errors": 0,
+    "order_posts": 300,
+    "order_errors": 0,
+    "refusals": {},
+    "orders": 300,
+    "exposures": 200,
+    "latency": {"0.1": 300, "+Inf": 300},
+}
 CANARY_OK = {**HEALTHY, "requests": 400, "order_posts": 120, "orders": 120, "exposures": 80, "latency": {"0.1": 120, "+Inf": 120}}
 CANARY_BAD = {**CANARY_OK, "errors": 24, "order_errors": 24, "orders": 96}
 
@@ -51,11 +59,14 @@ CANARY_BAD = {**CANARY_OK, "errors": 24, "order_errors": 24, "orders": 96}
 def answers(release: str, canary: dict, stable: dict) -> dict[str, list]:
     """query -> Prometheus result rows, for every query PrometheusSource sends for this release."""
     table = {}
-    for selector, counts in zip(selectors(release), (canary, stable)):
+    for selector, counts in zip(selectors(release), (canary, stable), strict=False):
         for series in SERIES:
             value = counts[series.field]
-            rows = ([{"metric": {series.by: k}, "value": [0, str(v)]} for k, v in value.items()] if series.by
-                    else [{"metric": {}, "value": [0, str(value)]}])
+            rows = (
+                [{"metric": {series.by: k}, "value": [0, str(v)]} for k, v in value.items()]
+                if series.by
+                else [{"metric": {}, "value": [0, str(value)]}]
+            )
             table[series.promql(selector, "1s")] = rows
     return table
 
@@ -63,11 +74,16 @@ def answers(release: str, canary: dict, stable: dict) -> dict[str, list]:
 @pytest.fixture
 def prometheus():
     """A stand-in for the in-cluster Prometheus's /api/v1/query; set .table before use."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["query"][0]
             found = server.table.get(query)
-            body = {"status": "success", "data": {"resultType": "vector", "result": found}} if found is not None else {"status": "error", "error": "unknown query"}
+            body = (
+                {"status": "success", "data": {"resultType": "vector", "result": found}}
+                if found is not None
+                else {"status": "error", "error": "unknown query"}
+            )
             data = json.dumps(body).encode()
             self.send_response(200 if found is not None else 400)
             self.send_header("Content-Type", "application/json")
@@ -98,10 +114,21 @@ def fake_bin(tmp_path: Path) -> Path:
 def run_canary(release: dict, fake_bin: Path, tmp_path: Path, **env) -> tuple[int, list[list[str]], str, str]:
     log, summary = tmp_path / "calls.log", tmp_path / "summary.md"
     log.write_text("")
-    full = {**os.environ, "PATH": f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}", "FAKE_LOG": str(log),
-            "GITHUB_STEP_SUMMARY": str(summary), "RELEASE": json.dumps(release), "IMAGE_TAG": NEW, "FAKE_STABLE_TAG": OLD,
-            "CANARY_STEPS": "10,50", "CANARY_INTERVAL": "0", "CANARY_EXTENSIONS": "0", "PROMETHEUS_LOCAL_PORT": str(FAKE_PORT),
-            "PYTHONPATH": str(REPO_ROOT), **env}  # the job runs from the checkout, where stack/ is importable
+    full = {
+        **os.environ,
+        "PATH": f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "FAKE_LOG": str(log),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RELEASE": json.dumps(release),
+        "IMAGE_TAG": NEW,
+        "FAKE_STABLE_TAG": OLD,
+        "CANARY_STEPS": "10,50",
+        "CANARY_INTERVAL": "0",
+        "CANARY_EXTENSIONS": "0",
+        "PROMETHEUS_LOCAL_PORT": str(FAKE_PORT),
+        "PYTHONPATH": str(REPO_ROOT),
+        **env,
+    }  # the job runs from the checkout, where stack/ is importable
     done = subprocess.run(["bash", str(CANARY_SCRIPT)], check=False, cwd=tmp_path, env=full, capture_output=True, text=True, timeout=120)
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     return done.returncode, calls, done.stdout + done.stderr, summary.read_text() if summary.exists() else ""

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from workflow_support import REPO_ROOT, SCRIPTS_DIR
 
 # Stand-in gh: answers `gh api <path> --jq <filter>` with the next canned JSON document, through the real jq.
@@ -48,9 +49,17 @@ def run(script: str, fakes: Path, tmp_path: Path, answers: list, **env) -> tuple
     gh_log.write_text("")
     curl_log.write_text("")
     full = {
-        **os.environ, "PATH": f"{fakes}:{os.environ['PATH']}", "FAKE_GH_STATE": str(state), "FAKE_GH_LOG": str(gh_log),
-        "FAKE_CURL_LOG": str(curl_log), "GITHUB_REPOSITORY": "example-shop/pizza", "GITHUB_RUN_ID": "42",
-        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_ACTOR": "jane", "CI_POLL_SECONDS": "0", **env,
+        **os.environ,
+        "PATH": f"{fakes}:{os.environ['PATH']}",
+        "FAKE_GH_STATE": str(state),
+        "FAKE_GH_LOG": str(gh_log),
+        "FAKE_CURL_LOG": str(curl_log),
+        "GITHUB_REPOSITORY": "example-shop/pizza",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_ACTOR": "jane",
+        "CI_POLL_SECONDS": "0",
+        **env,
     }
     done = subprocess.run(["bash", str(SCRIPTS_DIR / script)], cwd=tmp_path, env=full, capture_output=True, text=True, timeout=60)
     return done, [json.loads(line) for line in gh_log.read_text().splitlines()], curl_log.read_text()
@@ -65,15 +74,21 @@ MAIN = {"SHA": SHA, "DEPLOY_ENV": "prod", "GITHUB_REF": "refs/heads/main"}
 
 
 def test_a_deploy_goes_ahead_once_ci_succeeded_for_that_commit(fakes, tmp_path):
-    done, calls, _ = run("require-ci-success.sh", fakes, tmp_path,
-                         [ci_runs(("in_progress", None)), ci_runs(("completed", "success"))], **MAIN)
+    done, calls, _ = run(
+        "require-ci-success.sh", fakes, tmp_path, [ci_runs(("in_progress", None)), ci_runs(("completed", "success"))], **MAIN
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     assert len(calls) == 2 and f"head_sha={SHA}" in calls[0][1] and "/workflows/ci.yml/" in calls[0][1]
 
 
 def test_a_failed_or_cancelled_ci_stops_the_deploy(fakes, tmp_path):
-    done, _, _ = run("require-ci-success.sh", fakes, tmp_path, [ci_runs(("completed", "failure"), ("completed", "cancelled"))],
-                     **{**MAIN, "DEPLOY_ENV": "dev"})
+    done, _, _ = run(
+        "require-ci-success.sh",
+        fakes,
+        tmp_path,
+        [ci_runs(("completed", "failure"), ("completed", "cancelled"))],
+        **{**MAIN, "DEPLOY_ENV": "dev"},
+    )
     assert done.returncode == 1
     assert f"CI (ci.yml) did not succeed for {SHA} (cancelled, failure)" in done.stdout
 
@@ -84,11 +99,17 @@ def test_no_ci_run_at_all_stops_the_deploy_after_the_wait(fakes, tmp_path):
 
 
 def test_prod_deploys_only_from_main(fakes, tmp_path):
-    done, calls, _ = run("require-ci-success.sh", fakes, tmp_path, [ci_runs(("completed", "success"))],
-                         **{**MAIN, "GITHUB_REF": "refs/heads/feature"})
+    done, calls, _ = run(
+        "require-ci-success.sh", fakes, tmp_path, [ci_runs(("completed", "success"))], **{**MAIN, "GITHUB_REF": "refs/heads/feature"}
+    )
     assert done.returncode == 1 and "prod deploys only from main" in done.stdout and calls == []
-    done, _, _ = run("require-ci-success.sh", fakes, tmp_path, [ci_runs(("completed", "success"))],
-                     **{**MAIN, "DEPLOY_ENV": "qa", "GITHUB_REF": "refs/heads/feature"})
+    done, _, _ = run(
+        "require-ci-success.sh",
+        fakes,
+        tmp_path,
+        [ci_runs(("completed", "success"))],
+        **{**MAIN, "DEPLOY_ENV": "qa", "GITHUB_REF": "refs/heads/feature"},
+    )
     assert done.returncode == 0
 
 
@@ -107,19 +128,30 @@ def test_every_deploy_job_waits_for_the_ci_gate(deploy):
 
 
 def test_slack_hears_which_jobs_failed(fakes, tmp_path):
-    jobs = {"jobs": [{"name": "build and push the image", "conclusion": "success"},
-                     {"name": "roll pizza-b", "conclusion": "failure"},
-                     {"name": "smoke check through the load balancer", "conclusion": "failure"}]}
-    done, _, posted = run("notify-failure.sh", fakes, tmp_path, [jobs], WHAT="deploy of abc to qa",
-                          SLACK_WEBHOOK_URL="https://hooks.slack.invalid/T0/B0/x")
+    jobs = {
+        "jobs": [
+            {"name": "build and push the image", "conclusion": "success"},
+            {"name": "roll pizza-b", "conclusion": "failure"},
+            {"name": "smoke check through the load balancer", "conclusion": "failure"},
+        ]
+    }
+    done, _, posted = run(
+        "notify-failure.sh", fakes, tmp_path, [jobs], WHAT="deploy of abc to qa", SLACK_WEBHOOK_URL="https://hooks.slack.invalid/T0/B0/x"
+    )
     assert done.returncode == 0, done.stderr
     assert "deploy of abc to qa failed at: roll pizza-b, smoke check through the load balancer" in posted
     assert "https://github.com/example-shop/pizza/actions/runs/42" in posted
 
 
 def test_without_a_webhook_the_message_is_printed_and_nothing_posted(fakes, tmp_path):
-    done, _, posted = run("notify-failure.sh", fakes, tmp_path, [{"jobs": [{"name": "apply prod", "conclusion": "failure"}]}],
-                          WHAT="terraform apply of prod", SLACK_WEBHOOK_URL="")
+    done, _, posted = run(
+        "notify-failure.sh",
+        fakes,
+        tmp_path,
+        [{"jobs": [{"name": "apply prod", "conclusion": "failure"}]}],
+        WHAT="terraform apply of prod",
+        SLACK_WEBHOOK_URL="",
+    )
     assert done.returncode == 0 and posted == ""
     assert "terraform apply of prod failed at: apply prod" in done.stdout
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from workflow_support import REPO_ROOT, SCRIPTS_DIR, WORKFLOWS_DIR, stack_releases, steps_text
 
 from config.variants import load_variants
+from workflow_support import REPO_ROOT, SCRIPTS_DIR, WORKFLOWS_DIR, stack_releases, steps_text
 
 ROLL = SCRIPTS_DIR / "roll-release.sh"
 TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
@@ -169,13 +169,21 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
     env = {
         **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"},
         "PATH": f"{fake_bin}:{os.environ['PATH']}",
-        "FAKE_LOG": str(log), "GITHUB_STEP_SUMMARY": str(summary),
-        "RELEASE": json.dumps(release), "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
-        "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567", "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
+        "FAKE_LOG": str(log),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RELEASE": json.dumps(release),
+        "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
+        "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567",
+        "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
         "DATABASE_HOST": DATABASE_HOST,
-        "ALB_SUBNET_CIDRS": '["10.0.48.0/24"]', "DATABASE_SUBNET_CIDRS": '["10.0.52.0/24"]',
-        "PUBLIC_HOST": "pizza.example.com", "PUBLIC_SCHEME": "https", "SITE_URL": "https://pizza.example.com",
-        "DATABASE_PROXY_HOST": PROXY_HOST, "DATABASE_REPLICA_HOST": "", "CACHE_SUBNET_CIDRS": '["10.0.52.0/24"]',
+        "ALB_SUBNET_CIDRS": '["10.0.48.0/24"]',
+        "DATABASE_SUBNET_CIDRS": '["10.0.52.0/24"]',
+        "PUBLIC_HOST": "pizza.example.com",
+        "PUBLIC_SCHEME": "https",
+        "SITE_URL": "https://pizza.example.com",
+        "DATABASE_PROXY_HOST": PROXY_HOST,
+        "DATABASE_REPLICA_HOST": "",
+        "CACHE_SUBNET_CIDRS": '["10.0.52.0/24"]',
         **fake,
     }
     done = subprocess.run(["bash", str(ROLL)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -233,8 +241,9 @@ def upgrade_sets(calls: list[list[str]]) -> list[str]:
     return [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
 
 
-@pytest.mark.parametrize("missing", ["ALB_SUBNET_CIDRS", "DATABASE_SUBNET_CIDRS", "CACHE_SUBNET_CIDRS", "PUBLIC_HOST",
-                                     "SITE_URL", "DATABASE_PROXY_HOST"])
+@pytest.mark.parametrize(
+    "missing", ["ALB_SUBNET_CIDRS", "DATABASE_SUBNET_CIDRS", "CACHE_SUBNET_CIDRS", "PUBLIC_HOST", "SITE_URL", "DATABASE_PROXY_HOST"]
+)
 def test_missing_network_ranges_or_public_host_stop_before_helm(missing, fake_bin, tmp_path):
     # An empty range would render a NetworkPolicy that cuts the pods off (or, for the ALB, opens them).
     rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, **{missing: "[]" if "CIDRS" in missing else ""})
@@ -279,8 +288,10 @@ def test_the_deploy_reads_terraforms_outputs_from_ssm_not_the_state(deploy):
     assert "terraform init" not in scripts and "terraform output" not in scripts
     build = deploy["jobs"]["build"]
     step = next(s for s in build["steps"] if s.get("id") == "tf")
-    assert ('aws ssm get-parameter --with-decryption --name "/pizza/${DEPLOY_ENV}/deploy-outputs" '
-            "--query Parameter.Value --output text > tf-outputs.json") in step["run"]
+    assert (
+        'aws ssm get-parameter --with-decryption --name "/pizza/${DEPLOY_ENV}/deploy-outputs" '
+        "--query Parameter.Value --output text > tf-outputs.json"
+    ) in step["run"]
     # Every key read here is published by terraform/deploy-outputs.tf.
     published = (REPO_ROOT / "terraform" / "deploy-outputs.tf").read_text()
     for key in re.findall(r"'\.(\w+)\.value'", step["run"]):
@@ -319,15 +330,24 @@ sys.exit(1)  # release not installed
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def test_running_migrations_names_the_newest_migration_each_installed_release_knows(fake_bin, tmp_path):
     repo = tmp_path / "repo"
-    for path in ("app/orders/migrations/0001_initial.py", "app/orders/migrations/0002_expand.py",
-                 "app/experiment/migrations/0001_initial.py", "app/orders/migrations/__init__.py"):
+    for path in (
+        "app/orders/migrations/0001_initial.py",
+        "app/orders/migrations/0002_expand.py",
+        "app/experiment/migrations/0001_initial.py",
+        "app/orders/migrations/__init__.py",
+    ):
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text("")
     git(repo, "init", "-q")
@@ -342,8 +362,9 @@ def test_running_migrations_names_the_newest_migration_each_installed_release_kn
     releases = tmp_path / "releases.json"
     releases.write_text(json.dumps(stack_releases("dev")))
     env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "FAKE_TAGS": json.dumps({"pizza-a": new, "pizza-b": old})}
-    done = subprocess.run(["bash", str(SCRIPTS_DIR / "running-migrations.sh"), str(releases)], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "running-migrations.sh"), str(releases)], cwd=repo, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     # pizza-c is not installed yet: nothing of it is running, so it constrains nothing.
     assert done.stdout.strip() == "a=experiment.0001_initial,a=orders.0003_contract,b=experiment.0001_initial,b=orders.0002_expand"
@@ -353,11 +374,20 @@ def test_the_contract_check_command_of_the_workflow_runs_without_a_database(depl
     step = [s for s in deploy["jobs"]["deploy-owner"]["steps"] if "--check-contract" in s.get("run", "")][0]
     assert "running-migrations.sh releases.json" in step["run"]
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": re.search(r"SECRET_KEY=(\S+)", step["run"]).group(1),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/contract-check.db", "DEPLOY_ENV": "dev",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/contract-check.db",
+        "DEPLOY_ENV": "dev",
     }
-    done = subprocess.run([sys.executable, "manage.py", "migrate_safely", "--check-contract", "--running", ""],
-                          cwd=REPO_ROOT / "app", env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate_safely", "--check-contract", "--running", ""],
+        cwd=REPO_ROOT / "app",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "contract check passed" in done.stdout, done.stdout + done.stderr

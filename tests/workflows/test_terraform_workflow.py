@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from workflow_support import REPO_ROOT, steps_text
-
 from config.variants import ENVIRONMENTS
+from workflow_support import REPO_ROOT, steps_text
 
 
 def test_it_runs_by_hand_with_an_environment_and_an_action(terraform_workflow):

@@ -27,7 +27,9 @@ def test_the_three_workflows_exist():
 def test_workflow_matches_githubs_schema(name):
     result = subprocess.run(
         [VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", WORKFLOWS_DIR / name],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -36,7 +38,9 @@ def test_dependabot_matches_its_schema_and_covers_pip_and_actions():
     path = GITHUB_DIR / "dependabot.yml"
     result = subprocess.run(
         [VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", path],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     ecosystems = {u["package-ecosystem"] for u in yaml.safe_load(path.read_text())["updates"]}
@@ -47,9 +51,10 @@ def test_zizmor_finds_nothing_at_medium_or_above():
     # The auditor persona also reports what the default one hides (unpinned service images,
     # secrets outside an environment); nothing at medium or above may remain.
     result = subprocess.run(
-        [VENV_BIN / "zizmor", "--offline", "--persona", "auditor", "--min-severity", "medium",
-         "--format", "json", WORKFLOWS_DIR],
-        capture_output=True, text=True, timeout=120,
+        [VENV_BIN / "zizmor", "--offline", "--persona", "auditor", "--min-severity", "medium", "--format", "json", WORKFLOWS_DIR],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     findings = json.loads(result.stdout or "[]")
     assert findings == [], json.dumps(findings, indent=1)[:4000]
@@ -122,8 +127,13 @@ def test_permissions_are_least_privilege(name):
         assumes_role = "configure-aws-credentials" in steps
         # Only a job that assumes an AWS role through OIDC may mint an id-token.
         assert (perms.get("id-token") == "write") == assumes_role, job_name
-        allowed = {"contents": "read", "id-token": "write", "issues": "write", "actions": "read",
-                   "checks": "read"}  # checks: the notify job reads a failed canary's annotations
+        allowed = {
+            "contents": "read",
+            "id-token": "write",
+            "issues": "write",
+            "actions": "read",
+            "checks": "read",
+        }  # checks: the notify job reads a failed canary's annotations
         assert all(allowed.get(k) == v for k, v in perms.items()), (job_name, perms)
 
 

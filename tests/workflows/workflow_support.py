@@ -38,8 +38,10 @@ def stack_releases(env: str) -> list[dict]:
     """What the deploy workflow's `releases` job computes: `python -m stack.deploy.releases --env <env>`."""
     out = subprocess.run(
         [sys.executable, "-m", "stack.deploy.releases", "--env", env, "--format", "json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return json.loads(out.stdout)
-
-

@@ -6,8 +6,14 @@ import pytest
 
 @pytest.fixture
 def body(pizza):
-    return {"pizza": pizza.pk, "size": "small", "quantity": 3, "customer_name": "Alan Turing",
-            "phone": "+44 22 33 44 55", "address": "Bletchley Park"}
+    return {
+        "pizza": pizza.pk,
+        "size": "small",
+        "quantity": 3,
+        "customer_name": "Alan Turing",
+        "phone": "+44 22 33 44 55",
+        "address": "Bletchley Park",
+    }
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ def test_twenty_parallel_posts_with_one_key_make_one_order(body, settings):
     def send():
         try:
             start.wait()
-            response = Client().post("/api/v1/orders", json.dumps(body), content_type="application/json",
-                                     HTTP_IDEMPOTENCY_KEY=key)
+            response = Client().post("/api/v1/orders", json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
             results.append((response.status_code, response.get("Idempotent-Replayed"), response.json()))
         finally:
             connection.close()

@@ -38,8 +38,12 @@ def test_same_key_other_body_is_422_and_reveals_nothing(post, body):
 
 def in_flight_row(body, key, started_ago: float):
     now = timezone.now()
-    return IdempotencyKey.objects.create(key=key, fingerprint=fingerprint(OrderIn(**body).model_dump()),
-                                         started_at=now - timedelta(seconds=started_ago), expires_at=now + timedelta(hours=24))
+    return IdempotencyKey.objects.create(
+        key=key,
+        fingerprint=fingerprint(OrderIn(**body).model_dump()),
+        started_at=now - timedelta(seconds=started_ago),
+        expires_at=now + timedelta(hours=24),
+    )
 
 
 def test_a_key_whose_first_request_is_still_running_is_409(post, body):

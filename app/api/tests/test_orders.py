@@ -27,7 +27,11 @@ def test_timeline_follows_the_status(client, post, body):
     Order.objects.update(status="out_for_delivery")
     steps = client.get(created["status_url"]).json()["timeline"]
     assert [(s["status"], s["state"]) for s in steps] == [
-        ("received", "done"), ("baking", "done"), ("out_for_delivery", "current"), ("delivered", "todo")]
+        ("received", "done"),
+        ("baking", "done"),
+        ("out_for_delivery", "current"),
+        ("delivered", "todo"),
+    ]
     assert steps[2]["at"] is not None and steps[1]["at"] is None
 
 
@@ -43,12 +47,15 @@ def test_an_unknown_token_is_a_404_problem(client):
     assert response.json()["status"] == 404
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"phone": "call me"}, "phone"),
-    ({"pizza": 424242}, "pizza"),
-    ({"customer_name": "A\x00B"}, "customer_name"),
-    ({"address": "   "}, "address"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"phone": "call me"}, "phone"),
+        ({"pizza": 424242}, "pizza"),
+        ({"customer_name": "A\x00B"}, "customer_name"),
+        ({"address": "   "}, "address"),
+    ],
+)
 def test_the_web_forms_rules_refuse_and_name_the_field(post, body, change, field):
     response = post({**body, **change})
     assert response.status_code == 422
@@ -72,6 +79,7 @@ def test_shop_says_whether_it_is_open(client, pizza):
     assert client.get("/api/v1/shop").json() == {"open": True}
     Switch.objects.filter(name="orders_open").update(active=False)
     from django.core.cache import caches
+
     caches["waffle"].clear()
     assert client.get("/api/v1/shop").json() == {"open": False}
 

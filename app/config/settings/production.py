@@ -9,8 +9,10 @@ if not SECRET_KEY or len(SECRET_KEY) < 50:
     stop("You must set SECRET_KEY (50 characters or more) in production")
 # A long key can still be guessable (60 identical characters); a random one uses dozens of distinct characters.
 if len(set(SECRET_KEY)) < 16 or SECRET_KEY.startswith("django-insecure-"):
-    stop(f"SECRET_KEY is not random enough ({len(set(SECRET_KEY))} distinct characters); generate one with "
-         "python -c 'import secrets; print(secrets.token_urlsafe(50))'")
+    stop(
+        f"SECRET_KEY is not random enough ({len(set(SECRET_KEY))} distinct characters); generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 DEBUG = False
 # The ALB terminates TLS and says so in X-Forwarded-Proto.

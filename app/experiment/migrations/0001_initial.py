@@ -6,25 +6,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Exposure',
+            name="Exposure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(help_text='The day (in TIME_ZONE) the visitor saw the variant')),
-                ('visitor_id', models.CharField(help_text='First-party visitor cookie (random, no personal data)', max_length=32)),
-                ('variant', models.CharField(help_text='The release (a, b, c...) that served the page', max_length=1)),
-                ('first_seen', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(help_text="The day (in TIME_ZONE) the visitor saw the variant")),
+                ("visitor_id", models.CharField(help_text="First-party visitor cookie (random, no personal data)", max_length=32)),
+                ("variant", models.CharField(help_text="The release (a, b, c...) that served the page", max_length=1)),
+                ("first_seen", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'variant', 'visitor_id'], name='exposure_day_variant')],
-                'constraints': [models.UniqueConstraint(fields=('visitor_id', 'variant', 'day'), name='exposure_once_per_day')],
+                "indexes": [models.Index(fields=["day", "variant", "visitor_id"], name="exposure_day_variant")],
+                "constraints": [models.UniqueConstraint(fields=("visitor_id", "variant", "day"), name="exposure_once_per_day")],
             },
         ),
     ]

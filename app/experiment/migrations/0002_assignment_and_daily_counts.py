@@ -6,41 +6,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('experiment', '0001_initial'),
+        ("experiment", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('visitor_id', models.CharField(help_text='First-party visitor cookie', max_length=32, primary_key=True, serialize=False)),
-                ('variant', models.CharField(help_text='The variant that first showed this visitor a landing page or order form', max_length=1)),
-                ('day', models.DateField(help_text="The day (in TIME_ZONE) of the first exposure: the visitor's cohort")),
-                ('first_seen', models.DateTimeField(default=django.utils.timezone.now)),
-                ('crossed', models.BooleanField(db_default=False, default=False, help_text='Also seen on another variant')),
-                ('orders', models.PositiveIntegerField(db_default=0, default=0)),
-                ('revenue', models.DecimalField(db_default=0, decimal_places=2, default=0, help_text='Capped per order', max_digits=12)),
+                ("visitor_id", models.CharField(help_text="First-party visitor cookie", max_length=32, primary_key=True, serialize=False)),
+                (
+                    "variant",
+                    models.CharField(help_text="The variant that first showed this visitor a landing page or order form", max_length=1),
+                ),
+                ("day", models.DateField(help_text="The day (in TIME_ZONE) of the first exposure: the visitor's cohort")),
+                ("first_seen", models.DateTimeField(default=django.utils.timezone.now)),
+                ("crossed", models.BooleanField(db_default=False, default=False, help_text="Also seen on another variant")),
+                ("orders", models.PositiveIntegerField(db_default=0, default=0)),
+                ("revenue", models.DecimalField(db_default=0, decimal_places=2, default=0, help_text="Capped per order", max_digits=12)),
             ],
         ),
         migrations.CreateModel(
-            name='DailyCount',
+            name="DailyCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('variant', models.CharField(max_length=1)),
-                ('shard', models.PositiveSmallIntegerField(default=0)),
-                ('visitors', models.BigIntegerField(db_default=0, default=0)),
-                ('converters', models.BigIntegerField(db_default=0, default=0, help_text='Visitors with at least one counted order')),
-                ('orders', models.BigIntegerField(db_default=0, default=0)),
-                ('revenue', models.DecimalField(db_default=0, decimal_places=2, default=0, max_digits=16)),
-                ('revenue_sq', models.FloatField(db_default=0, default=0, help_text='Sum over visitors of (capped revenue)^2')),
-                ('crossovers', models.BigIntegerField(db_default=0, default=0, help_text='Visitors of this cohort later seen on another variant')),
-                ('unattributed', models.BigIntegerField(db_default=0, default=0, help_text='Web orders (keyed by order day) with no earlier exposure')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("variant", models.CharField(max_length=1)),
+                ("shard", models.PositiveSmallIntegerField(default=0)),
+                ("visitors", models.BigIntegerField(db_default=0, default=0)),
+                ("converters", models.BigIntegerField(db_default=0, default=0, help_text="Visitors with at least one counted order")),
+                ("orders", models.BigIntegerField(db_default=0, default=0)),
+                ("revenue", models.DecimalField(db_default=0, decimal_places=2, default=0, max_digits=16)),
+                ("revenue_sq", models.FloatField(db_default=0, default=0, help_text="Sum over visitors of (capped revenue)^2")),
+                (
+                    "crossovers",
+                    models.BigIntegerField(db_default=0, default=0, help_text="Visitors of this cohort later seen on another variant"),
+                ),
+                (
+                    "unattributed",
+                    models.BigIntegerField(db_default=0, default=0, help_text="Web orders (keyed by order day) with no earlier exposure"),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'variant', 'shard'), name='dailycount_once')],
+                "constraints": [models.UniqueConstraint(fields=("day", "variant", "shard"), name="dailycount_once")],
             },
         ),
     ]

@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.utils import timezone
 
 from config.variants import Variant, VariantSet
-
 from experiment import tracking
 from experiment.models import Assignment
 from orders.models import Order, Pizza, Status
@@ -38,27 +37,50 @@ def bulk_visitors(variant: str, count: int, day: date | None = None) -> list[str
     """Like add_exposures for many visitors at once: the same rows and counters, two statements."""
     when = at_noon(day)
     visitors = [new_visitor() for _ in range(count)]
-    Assignment.objects.bulk_create([Assignment(visitor_id=v, variant=variant, day=timezone.localdate(when), first_seen=when) for v in visitors])
+    Assignment.objects.bulk_create(
+        [Assignment(visitor_id=v, variant=variant, day=timezone.localdate(when), first_seen=when) for v in visitors]
+    )
     tracking.add_to_counts(timezone.localdate(when), variant, 0, visitors=count)
     return visitors
 
 
-def seed_counts(variant: str, visitors: int, converters: int = 0, revenue: float = 0.0, revenue_sq: float = 0.0,
-                day: date | None = None) -> None:
+def seed_counts(
+    variant: str, visitors: int, converters: int = 0, revenue: float = 0.0, revenue_sq: float = 0.0, day: date | None = None
+) -> None:
     """Counters for a large sample without writing one row per visitor (each converter one order)."""
-    tracking.add_to_counts(day or timezone.localdate(), variant, 0, visitors=visitors, converters=converters, orders=converters,
-                           revenue=Decimal(f"{revenue:.2f}"), revenue_sq=revenue_sq)
+    tracking.add_to_counts(
+        day or timezone.localdate(),
+        variant,
+        0,
+        visitors=visitors,
+        converters=converters,
+        orders=converters,
+        revenue=Decimal(f"{revenue:.2f}"),
+        revenue_sq=revenue_sq,
+    )
 
 
-def make_order(variant: str, visitor_id: str = "", total: str = "10.00", status: str = Status.RECEIVED,
-               day: date | None = None, channel: str = "web") -> Order:
+def make_order(
+    variant: str, visitor_id: str = "", total: str = "10.00", status: str = Status.RECEIVED, day: date | None = None, channel: str = "web"
+) -> Order:
     when = timezone.now() if day is None else datetime.combine(day, time(13, 0), timezone.get_current_timezone())
     pizza = Pizza.objects.order_by("pk").first() or Pizza.objects.create(name="Test", price=Decimal("10.00"))
     amount = Decimal(total)
     return Order.objects.create(
-        form_token=uuid.uuid4(), pizza=pizza, quantity=1, unit_price=amount, total=amount, customer_name="Test",
-        phone="+3100000000", address="Somewhere 1", variant=variant, visitor_id=visitor_id, status=status,
-        created_at=when, updated_at=when, channel=channel,
+        form_token=uuid.uuid4(),
+        pizza=pizza,
+        quantity=1,
+        unit_price=amount,
+        total=amount,
+        customer_name="Test",
+        phone="+3100000000",
+        address="Somewhere 1",
+        variant=variant,
+        visitor_id=visitor_id,
+        status=status,
+        created_at=when,
+        updated_at=when,
+        channel=channel,
     )
 
 

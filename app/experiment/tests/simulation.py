@@ -12,8 +12,19 @@ import numpy as np
 from experiment import stats
 
 
-def simulate(rates, weights, daily: int, days: int, experiments: int, mde: float, seed: int,
-             order_mean: float = 25.0, cap: float = 100.0, min_visitors: int = 0, min_orders: int = 0):
+def simulate(
+    rates,
+    weights,
+    daily: int,
+    days: int,
+    experiments: int,
+    mde: float,
+    seed: int,
+    order_mean: float = 25.0,
+    cap: float = 100.0,
+    min_visitors: int = 0,
+    min_orders: int = 0,
+):
     """Per look (day), the running totals and the decision over `experiments` simulated experiments: (day, arms, Decision)."""
     rng = np.random.default_rng(seed)
     k = len(rates)

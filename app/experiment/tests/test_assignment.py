@@ -9,11 +9,14 @@ from experiment import assignment
 ABC = {"a": 34, "b": 33, "c": 33}
 
 
-@pytest.mark.parametrize("data,seed,expected", [
-    (b"", 0, 0x02CC5D05),
-    (b"abc", 0, 0x32D153FF),
-    (b"Nobody inspects the spammish repetition", 0, 0xE2293B2F),  # > 16 bytes: the four-lane path
-])
+@pytest.mark.parametrize(
+    "data,seed,expected",
+    [
+        (b"", 0, 0x02CC5D05),
+        (b"abc", 0, 0x32D153FF),
+        (b"Nobody inspects the spammish repetition", 0, 0xE2293B2F),  # > 16 bytes: the four-lane path
+    ],
+)
 def test_xxh32_matches_the_reference_vectors(data, seed, expected):
     assert assignment.xxh32(data, seed) == expected
 

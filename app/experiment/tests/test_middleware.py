@@ -89,36 +89,63 @@ def test_head_and_post_are_not_exposures(browser, method):
     assert beacon_url(response) is None if method == "head" else response.status_code == 405
 
 
-@pytest.mark.parametrize("agent", [
-    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 (compatible; bingbot/2.0)", "Mozilla/5.0 (compatible; Baiduspider/2.0)",
-    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "facebookexternalhit/1.1",
-    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)", "WhatsApp/2.23.20.0", "TelegramBot (like TwitterBot)",
-    "Mozilla/5.0 (Macintosh) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36 (compatible; Twitterbot/1.0)",
-    "python-requests/2.32.3", "Go-http-client/1.1", "okhttp/4.12.0", "Scrapy/2.11 (+https://scrapy.org)",
-    "curl/8.5.0", "Wget/1.21", "Apache-HttpClient/4.5.14 (Java/17)", "axios/1.6.0", "node-fetch/1.0",
-    "kube-probe/1.30", "ELB-HealthChecker/2.0", "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0", "",
-])
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0)",
+        "Mozilla/5.0 (compatible; Baiduspider/2.0)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+        "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+        "WhatsApp/2.23.20.0",
+        "TelegramBot (like TwitterBot)",
+        "Mozilla/5.0 (Macintosh) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36 (compatible; Twitterbot/1.0)",
+        "python-requests/2.32.3",
+        "Go-http-client/1.1",
+        "okhttp/4.12.0",
+        "Scrapy/2.11 (+https://scrapy.org)",
+        "curl/8.5.0",
+        "Wget/1.21",
+        "Apache-HttpClient/4.5.14 (Java/17)",
+        "axios/1.6.0",
+        "node-fetch/1.0",
+        "kube-probe/1.30",
+        "ELB-HealthChecker/2.0",
+        "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0",
+        "",
+    ],
+)
 def test_bots_scripts_and_unfurlers_get_no_beacon(agent):
     assert beacon_url(Client(HTTP_USER_AGENT=agent).get("/")) is None
 
 
-@pytest.mark.parametrize("agent", [
-    BROWSER,
-    "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 9; CUBOT_P30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
-    "Mozilla/5.0 (Linux; Android 13; Robotics Lab Tablet) AppleWebKit/537.36 Chrome/120 Safari/537.36",
-])
+@pytest.mark.parametrize(
+    "agent",
+    [
+        BROWSER,
+        "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 9; CUBOT_P30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+        "Mozilla/5.0 (Linux; Android 13; Robotics Lab Tablet) AppleWebKit/537.36 Chrome/120 Safari/537.36",
+    ],
+)
 def test_phones_and_browsers_are_humans(agent):
     client = Client(HTTP_USER_AGENT=agent)
     visit(client)
     assert Assignment.objects.count() == 1
 
 
-@pytest.mark.parametrize("header,value", [("HTTP_SEC_PURPOSE", "prefetch;prerender"), ("HTTP_SEC_PURPOSE", "prefetch"),
-                                          ("HTTP_PURPOSE", "prefetch"), ("HTTP_X_MOZ", "prefetch")])
+@pytest.mark.parametrize(
+    "header,value",
+    [
+        ("HTTP_SEC_PURPOSE", "prefetch;prerender"),
+        ("HTTP_SEC_PURPOSE", "prefetch"),
+        ("HTTP_PURPOSE", "prefetch"),
+        ("HTTP_X_MOZ", "prefetch"),
+    ],
+)
 def test_a_prefetched_beacon_records_nothing(browser, header, value):
     response = browser.get("/", **{header: value})
     # The page's script (static/experiment/seen.js, no inline code under the CSP) defers the beacon until

@@ -83,7 +83,11 @@ def test_mixture_likelihood_ratio_is_the_integral_over_the_mixture(estimate, var
     from scipy.integrate import quad
 
     def integrand(effect):
-        return sp.norm.pdf(estimate, effect, math.sqrt(variance)) / sp.norm.pdf(estimate, 0, math.sqrt(variance)) * sp.norm.pdf(effect, 0, math.sqrt(tau2))
+        return (
+            sp.norm.pdf(estimate, effect, math.sqrt(variance))
+            / sp.norm.pdf(estimate, 0, math.sqrt(variance))
+            * sp.norm.pdf(effect, 0, math.sqrt(tau2))
+        )
 
     sd = math.sqrt(tau2)
     value, _ = quad(integrand, -12 * sd, 12 * sd, points=[estimate], limit=200)
@@ -163,13 +167,16 @@ def test_regularized_gamma_q_rejects_nonpositive_shape():
         stats.regularized_gamma_q(0, 1.0)
 
 
-@pytest.mark.parametrize("observed,weights", [
-    ([340, 330, 330], [34, 33, 33]),
-    ([500, 300, 200], [34, 33, 33]),
-    ([1010, 990], [50, 50]),
-    ([120, 80, 50, 30], [40, 30, 20, 10]),
-    ([5, 0, 7], [1, 1, 1]),
-])
+@pytest.mark.parametrize(
+    "observed,weights",
+    [
+        ([340, 330, 330], [34, 33, 33]),
+        ([500, 300, 200], [34, 33, 33]),
+        ([1010, 990], [50, 50]),
+        ([120, 80, 50, 30], [40, 30, 20, 10]),
+        ([5, 0, 7], [1, 1, 1]),
+    ],
+)
 def test_goodness_of_fit_matches_scipy_chisquare(observed, weights):
     total = sum(observed)
     expected = [total * w / sum(weights) for w in weights]

@@ -19,8 +19,10 @@ def shared_cache(settings):
     """The settings REDIS_URL gives, pointing at a redis-server this test owns (and may kill)."""
     server = RedisServer(service_port("redis")).start()
     try:
-        settings.CACHES = {name: dict(redis_cache(name if name != "default" else "pizza", timeout), LOCATION=server.url)
-                           for name, timeout in (("default", 300), ("waffle", 30), ("counters", None))}
+        settings.CACHES = {
+            name: dict(redis_cache(name if name != "default" else "pizza", timeout), LOCATION=server.url)
+            for name, timeout in (("default", 300), ("waffle", 30), ("counters", None))
+        }
         settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
         yield server
     finally:
@@ -50,8 +52,9 @@ def test_switches_sessions_and_counters_live_in_redis(shared_cache, client, staf
     assert any(k.startswith("counters:") and "login-failures" in k for k in stored), stored
 
 
-def test_a_switch_flipped_anywhere_is_seen_at_once_through_the_shared_cache(shared_cache, client, pizza,
-                                                                              django_capture_on_commit_callbacks):
+def test_a_switch_flipped_anywhere_is_seen_at_once_through_the_shared_cache(
+    shared_cache, client, pizza, django_capture_on_commit_callbacks
+):
     assert 'name="form_token"' in client.get("/order/").content.decode()  # now cached in Redis
     switch = Switch.objects.get(name="orders_open")
     switch.active = False

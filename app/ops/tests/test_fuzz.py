@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orders.models import TRANSITIONS, Order
 from orders.phone import digit_count
@@ -22,16 +23,29 @@ from orders.validators import BIDI_CONTROLS
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXAMPLES = 25
-fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+fuzz = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # Anything a browser or a script could send: any Unicode (NUL and bidi controls included), numbers
 # of every size, real dates, nearly-dates, and empty values.
 numbers = st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True)).map(str)
-dates = st.one_of(st.dates().map(lambda d: d.isoformat()), st.dates().map(lambda d: f"{d.year}-{d.month}-{d.day + 1}"),
-                  st.from_regex(r"\A[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}\Z"))
-anything = st.one_of(st.text(max_size=60), st.text(alphabet=st.sampled_from("\x00\u202e\u2066\ufffd²٣\n\r\t <>&'\"%"), max_size=12),
-                     numbers, dates, st.just(""))
+dates = st.one_of(
+    st.dates().map(lambda d: d.isoformat()),
+    st.dates().map(lambda d: f"{d.year}-{d.month}-{d.day + 1}"),
+    st.from_regex(r"\A[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}\Z"),
+)
+anything = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.sampled_from("\x00\u202e\u2066\ufffd²٣\n\r\t <>&'\"%"), max_size=12),
+    numbers,
+    dates,
+    st.just(""),
+)
 value = st.one_of(anything, st.sampled_from(["received", "baking", "a", "b", "csv", "1", "large", "+45 12 34 56 78"]))
 
 
@@ -58,13 +72,21 @@ def test_order_links_with_any_token(client, pizza, token):
         no_server_error(client.get(url))
 
 
-@given(fields=st.fixed_dictionaries({}, optional={
-    "form_token": st.one_of(anything, st.uuids().map(str)),
-    "pizza": st.one_of(anything, st.integers(0, 8).map(str)),
-    "size": st.one_of(anything, st.sampled_from(["small", "medium", "large"])),
-    "quantity": st.one_of(anything, st.integers(-5, 30).map(str)),
-    "customer_name": value, "phone": value, "address": value, "comments": value,
-}))
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            "form_token": st.one_of(anything, st.uuids().map(str)),
+            "pizza": st.one_of(anything, st.integers(0, 8).map(str)),
+            "size": st.one_of(anything, st.sampled_from(["small", "medium", "large"])),
+            "quantity": st.one_of(anything, st.integers(-5, 30).map(str)),
+            "customer_name": value,
+            "phone": value,
+            "address": value,
+            "comments": value,
+        },
+    )
+)
 @fuzz
 def test_order_form_never_5xx_and_stores_only_valid_orders(pizza, order_data, fields):
     client = Client()
@@ -94,10 +116,19 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-@given(params=st.fixed_dictionaries({}, optional={
-    "status": value, "variant": value, "date_from": dates | anything, "date_to": dates | anything,
-    "q": value, "after": anything,
-}))
+@given(
+    params=st.fixed_dictionaries(
+        {},
+        optional={
+            "status": value,
+            "variant": value,
+            "date_from": dates | anything,
+            "date_to": dates | anything,
+            "q": value,
+            "after": anything,
+        },
+    )
+)
 @fuzz
 def test_staff_table_filters(staff_client, params):
     no_server_error(staff_client.get("/staff/orders/", params))
@@ -120,9 +151,17 @@ def test_staff_status_change_of_any_reference(staff_client, reference):
     no_server_error(staff_client.post(f"/staff/orders/{quote(reference, safe='')}/status/", {"expected": "received", "status": "baking"}))
 
 
-@given(params=st.fixed_dictionaries({}, optional={
-    "date_from": dates | anything, "date_to": dates | anything, "control": value, "format": value,
-}))
+@given(
+    params=st.fixed_dictionaries(
+        {},
+        optional={
+            "date_from": dates | anything,
+            "date_to": dates | anything,
+            "control": value,
+            "format": value,
+        },
+    )
+)
 @fuzz
 def test_experiment_page_parameters(staff_client, params):
     no_server_error(staff_client.get("/staff/experiment/", params))

@@ -45,6 +45,7 @@ def test_a_database_outage_after_start_keeps_the_pod_ready_and_pages_answer_503(
     """A failover must not take every pod out of the ALB at once: the pod stays ready, without
     asking the database, and the app itself answers 503 + Retry-After until the database is back."""
     from django.db import OperationalError
+
     from orders import views
 
     readiness.reset()
@@ -64,6 +65,7 @@ def test_a_database_outage_after_start_keeps_the_pod_ready_and_pages_answer_503(
 
 def test_a_schema_found_behind_the_code_makes_the_pod_check_again(client, monkeypatch, pizza):
     from django.db import ProgrammingError
+
     from orders import views
 
     readiness.reset()
@@ -102,6 +104,7 @@ def test_every_response_carries_request_id_and_variant(client, settings):
 
 def test_database_errors_become_503_with_retry_after(client, monkeypatch, pizza):
     from django.db import OperationalError
+
     from orders.models import Pizza
 
     def broken(*args, **kwargs):
@@ -118,6 +121,7 @@ def test_a_sql_bug_is_a_500_not_a_retried_outage(pizza, monkeypatch):
     """Only connection errors (or a schema behind the code) are outages; a broken query is a bug."""
     from django.db import ProgrammingError
     from django.test import Client
+
     from orders.models import Pizza
 
     def bad_sql(*args, **kwargs):

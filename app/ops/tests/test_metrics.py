@@ -7,10 +7,11 @@ import uuid
 import pytest
 from django.db import ProgrammingError, connection
 from django.test import Client
-from experiment.middleware import seen
-from orders.models import Order, Status
 from prometheus_client import REGISTRY
 from waffle.models import Switch
+
+from experiment.middleware import seen
+from orders.models import Order, Status
 
 pytestmark = pytest.mark.django_db
 

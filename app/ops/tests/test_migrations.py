@@ -17,8 +17,8 @@ from django.test import Client
 
 from ops import readiness
 from ops.gate import check_all, check_migration
-from ops.roles import add_roles
 from ops.migration_ops import AddIndexOnline
+from ops.roles import add_roles
 from ops.schema import MIGRATION_LOCK_KEY, contract_violations, parse_running
 from orders.models import Order
 from orders.tests.factories import ensure_seed
@@ -52,6 +52,7 @@ def gate(migration):
 
 # --- the gate ---------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_every_migration_in_the_repository_passes_the_gate():
     checked, problems = check_all()
@@ -67,10 +68,13 @@ def test_gate_rejects_not_null_column_without_database_default():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field", [
-    models.CharField(max_length=20, db_default="none", default="none"),
-    models.CharField(max_length=20, null=True),
-])
+@pytest.mark.parametrize(
+    "field",
+    [
+        models.CharField(max_length=20, db_default="none", default="none"),
+        models.CharField(max_length=20, null=True),
+    ],
+)
 def test_gate_accepts_the_same_column_added_safely(field):
     assert gate(future_migration(migrations.AddField("order", "gift", field))) == []
 
@@ -114,13 +118,16 @@ def test_gate_command_fails_with_the_reason(monkeypatch):
 
     from ops.gate import Problem
 
-    monkeypatch.setattr("ops.management.commands.migration_gate.check_all",
-                        lambda: (1, [Problem("orders.0999_x", "drops a column", "ALTER TABLE ...", "do it later")]))
+    monkeypatch.setattr(
+        "ops.management.commands.migration_gate.check_all",
+        lambda: (1, [Problem("orders.0999_x", "drops a column", "ALTER TABLE ...", "do it later")]),
+    )
     with pytest.raises(CommandError, match="orders.0999_x: drops a column"):
         call_command("migration_gate")
 
 
 # --- contract steps -----------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_contract_step_is_refused_while_a_release_runs_older_code():
@@ -143,6 +150,7 @@ def test_running_spec_must_be_well_formed():
 
 # --- one locked run -----------------------------------------------------------------------------
 
+
 def database_url() -> str:
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
@@ -150,8 +158,14 @@ def database_url() -> str:
 
 def migrate_process(*args):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=database_url(), VARIANT="a")
-    return subprocess.Popen([sys.executable, "manage.py", "migrate_safely", *args], cwd=APP_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "migrate_safely", *args],
+        cwd=APP_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -221,7 +235,8 @@ def test_blocked_migration_fails_fast_while_orders_keep_flowing(schema_one_step_
                         "INSERT INTO orders_order (reference, access_token, form_token, pizza_id, size, quantity, unit_price,"
                         " total, customer_name, phone, address, comments, variant, visitor_id, status, created_at, updated_at)"
                         " VALUES (%s, %s, %s, %s, 'medium', 1, 10, 10, 'n', '+4511111111', 'a', '', 'b', '', 'received', now(), now())",
-                        [uuid.uuid4().hex[:10].upper(), uuid.uuid4().hex, str(uuid.uuid4()), pizza_id])
+                        [uuid.uuid4().hex[:10].upper(), uuid.uuid4().hex, str(uuid.uuid4()), pizza_id],
+                    )
                 latencies.append(time.monotonic() - started)
             except Exception as exc:  # noqa: BLE001 - every failure is a test failure
                 failures.append(exc)
@@ -247,6 +262,7 @@ def test_blocked_migration_fails_fast_while_orders_keep_flowing(schema_one_step_
 
 
 # --- N-1: the code keeps working on a schema one expand step ahead -----------------------------
+
 
 @pytest.fixture
 def schema_one_step_ahead(transactional_db):
@@ -283,8 +299,9 @@ def test_order_flow_and_staff_table_work_on_a_schema_one_step_ahead(schema_one_s
     add_roles(staff, "kitchen")
     client.force_login(staff)
     assert order.reference in client.get("/staff/orders/").content.decode()
-    response = client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 200
 
 

@@ -8,13 +8,18 @@ from ops.tests.test_settings import PRODUCTION, run
 
 CHART = {  # what the chart's ConfigMap and Secret give a web pod behind RDS Proxy
     **{k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"},
-    "DATABASE_HOST": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com", "DATABASE_USER": "pizza", "DATABASE_PASSWORD": "",
-    "DATABASE_POOLED": "true", "DATABASE_REPLICA_HOST": "pizza-prod-replica.x.us-east-1.rds.amazonaws.com",
+    "DATABASE_HOST": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com",
+    "DATABASE_USER": "pizza",
+    "DATABASE_PASSWORD": "",
+    "DATABASE_POOLED": "true",
+    "DATABASE_REPLICA_HOST": "pizza-prod-replica.x.us-east-1.rds.amazonaws.com",
     "REDIS_URL": "rediss://:token@cache.invalid:6379/0",
 }
-SHOW = ("import django, json; django.setup(); from django.conf import settings as s; print(json.dumps({"
-        "'databases': s.DATABASES, 'routers': getattr(s, 'DATABASE_ROUTERS', []), 'middleware': s.MIDDLEWARE,"
-        "'caches': {k: v['BACKEND'] for k, v in s.CACHES.items()}, 'sessions': s.SESSION_ENGINE}, default=str))")
+SHOW = (
+    "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps({"
+    "'databases': s.DATABASES, 'routers': getattr(s, 'DATABASE_ROUTERS', []), 'middleware': s.MIDDLEWARE,"
+    "'caches': {k: v['BACKEND'] for k, v in s.CACHES.items()}, 'sessions': s.SESSION_ENGINE}, default=str))"
+)
 
 
 def settings_for(**env) -> dict:

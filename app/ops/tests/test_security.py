@@ -38,6 +38,7 @@ def user_with(django_user_model, name: str, *roles: str, **flags):
 
 # --- bad input ------------------------------------------------------------------------------
 
+
 def test_invalid_utf8_form_body_is_refused_with_400_and_nothing_stored(client, order_data):
     body = "&".join(f"{k}={v}" for k, v in {**order_data, "customer_name": "Ann"}.items() if k != "address")
     body = body.encode() + b"&address=1+Road%FF%FE&customer_name=Ann%C3"
@@ -49,7 +50,11 @@ def test_invalid_utf8_form_body_is_refused_with_400_and_nothing_stored(client, o
 
 def test_invalid_utf8_in_a_multipart_form_is_refused_too(client, order_data):
     boundary = "XyZ"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in order_data.items() if k != "customer_name"]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in order_data.items()
+        if k != "customer_name"
+    ]
     parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="customer_name"\r\n\r\n'.encode() + b"Ann\xff\xfe\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     response = client.post("/order/", body, content_type=f"multipart/form-data; boundary={boundary}")
@@ -122,6 +127,7 @@ def test_load_balancer_refuses_only_what_the_app_would_not_drain():
 
 
 # --- staff accounts -------------------------------------------------------------------------
+
 
 def test_kitchen_sees_orders_and_changes_status_but_not_the_experiment(django_user_model):
     kitchen = user_with(django_user_model, "cook", "kitchen")
@@ -199,7 +205,9 @@ def test_lockout_counts_the_address_the_proxy_saw_not_a_forged_one(django_user_m
     django_user_model.objects.create_user("cook2", password="right-password-123")
     for i in range(5):  # a forged first entry changes every time; HAProxy's appended one does not
         Client().post("/accounts/login/", {"username": "cook2", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.9")
-    locked = Client().post("/accounts/login/", {"username": "cook2", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="7.7.7.7, 203.0.113.9")
+    locked = Client().post(
+        "/accounts/login/", {"username": "cook2", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="7.7.7.7, 203.0.113.9"
+    )
     assert locked.status_code == 429
 
 
@@ -213,9 +221,10 @@ def test_failures_are_counted_in_the_shared_database_without_a_shared_cache(djan
     Client().post("/accounts/login/", {"username": "nobody", "password": "x"})
     assert AccessAttempt.objects.filter(username="nobody").exists()
     assert isinstance(SharedCounterHandler(), AxesDatabaseHandler)
-    with override_settings(CACHES={**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}):
+    with override_settings(
+        CACHES={**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}
+    ):
         assert isinstance(SharedCounterHandler(), AxesCacheHandler)
-
 
 
 @pytest.fixture
@@ -232,8 +241,11 @@ def redis_default_cache(tmp_path):
     if not binary:
         pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does)")
     port = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 60  # inside this run's port range
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -265,6 +277,7 @@ def test_with_a_shared_cache_failures_are_counted_there(django_user_model, redis
     assert not AccessAttempt.objects.exists()  # not in the database: in Redis, where every process sees it
     assert cache._cache.get_client().dbsize() > 0
 
+
 def test_logout_is_a_post_that_ends_the_session_and_redirects(staff_client):
     assert staff_client.get("/accounts/logout/").status_code == 405
     response = staff_client.post("/accounts/logout/")
@@ -281,8 +294,15 @@ def test_a_stale_status_click_says_where_the_order_is_and_who_moved_it(django_us
     order = make_order()
     ann = user_with(django_user_model, "ann", "kitchen")
     bob = user_with(django_user_model, "bob", "kitchen")
-    assert ann.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, HTTP_ACCEPT="application/json").status_code == 200
-    stale = bob.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"}, HTTP_ACCEPT="application/json")
+    assert (
+        ann.post(
+            f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, HTTP_ACCEPT="application/json"
+        ).status_code
+        == 200
+    )
+    stale = bob.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"}, HTTP_ACCEPT="application/json"
+    )
     assert stale.status_code == 409
     assert "already moved this order to Baking (ann," in stale.json()["message"]
     order.refresh_from_db()
@@ -290,6 +310,7 @@ def test_a_stale_status_click_says_where_the_order_is_and_who_moved_it(django_us
 
 
 # --- headers and caching --------------------------------------------------------------------
+
 
 def test_csp_without_unsafe_inline_and_permissions_policy_everywhere(staff_client, pizza):
     for url in ("/", "/order/", "/staff/orders/", "/staff/experiment/", "/accounts/login/", "/admin/login/"):
@@ -306,8 +327,13 @@ def test_pages_with_personal_data_are_never_stored(staff_client, django_user_mod
     admin = django_user_model.objects.create_superuser("root", password="pw-root-123")
     admin_client = Client()
     admin_client.force_login(admin)
-    for response in (confirmation, staff_client.get("/staff/orders/"), staff_client.get("/staff/experiment/"),
-                     staff_client.get("/staff/experiment/?format=csv"), admin_client.get("/admin/orders/order/")):
+    for response in (
+        confirmation,
+        staff_client.get("/staff/orders/"),
+        staff_client.get("/staff/experiment/"),
+        staff_client.get("/staff/experiment/?format=csv"),
+        admin_client.get("/admin/orders/order/"),
+    ):
         assert "no-store" in response["Cache-Control"]
 
 
@@ -326,6 +352,7 @@ def test_head_of_a_confirmation(client, order_data):
 
 
 # --- logs -----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def log_lines():
@@ -354,9 +381,15 @@ def test_a_refused_client_request_logs_a_warning_without_traceback(client, log_l
 
 # --- production start-up --------------------------------------------------------------------
 
+
 def production(secret_key: str, *command: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": secret_key,
-           "ALLOWED_HOSTS": "shop.example.com", "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "")}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": "shop.example.com",
+        "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", ""),
+    }
     return subprocess.run([sys.executable, "manage.py", *command], cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -365,4 +398,3 @@ def test_a_low_entropy_secret_key_stops_production_start_up():
     result = production("a" * 60, "check")
     assert result.returncode != 0
     assert "SECRET_KEY is not random enough" in result.stderr and "Traceback" not in result.stderr
-

@@ -22,15 +22,20 @@ def run(args, **env):
     return subprocess.run([sys.executable, *args], cwd=APP_DIR, env=full, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("name,value,allowed", [
-    ("THEME", "neon", "bold, classic, minimal"),
-    ("VARIANT", "z", "a, b, c"),
-])
+@pytest.mark.parametrize(
+    "name,value,allowed",
+    [
+        ("THEME", "neon", "bold, classic, minimal"),
+        ("VARIANT", "z", "a, b, c"),
+    ],
+)
 def test_unknown_theme_or_variant_stops_start_up_with_one_line(name, value, allowed):
     result = run(["-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0", "config.wsgi"], **PRODUCTION, **{name: value})
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
-    assert message == f"pizza: {name}={value!r} is not one of {allowed}" + (" (environments/dev/variants.yaml)" if name == "VARIANT" else "")
+    assert message == f"pizza: {name}={value!r} is not one of {allowed}" + (
+        " (environments/dev/variants.yaml)" if name == "VARIANT" else ""
+    )
     assert "Traceback" not in result.stderr
 
 

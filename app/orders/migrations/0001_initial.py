@@ -2,58 +2,102 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import orders.models
 from django.db import migrations, models
+
+import orders.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Pizza',
+            name="Pizza",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('price', models.DecimalField(decimal_places=2, help_text='Price of a medium pizza', max_digits=7)),
-                ('active', models.BooleanField(default=True, help_text='Inactive pizzas are hidden and cannot be ordered')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60, unique=True)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("price", models.DecimalField(decimal_places=2, help_text="Price of a medium pizza", max_digits=7)),
+                ("active", models.BooleanField(default=True, help_text="Inactive pizzas are hidden and cannot be ordered")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(default=orders.models.new_reference, editable=False, max_length=16, unique=True)),
-                ('access_token', models.CharField(default=orders.models.new_access_token, editable=False, max_length=64, unique=True)),
-                ('form_token', models.UUIDField(editable=False, unique=True)),
-                ('size', models.CharField(choices=[('small', 'Small (25 cm)'), ('medium', 'Medium (30 cm)'), ('large', 'Large (35 cm)')], default='medium', max_length=10)),
-                ('quantity', models.PositiveSmallIntegerField()),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('customer_name', models.CharField(max_length=100)),
-                ('phone', models.CharField(max_length=20)),
-                ('address', models.CharField(max_length=300)),
-                ('comments', models.TextField(blank=True, default='', max_length=1000)),
-                ('variant', models.CharField(help_text='The release (a, b, c...) that served the order', max_length=1)),
-                ('visitor_id', models.CharField(blank=True, default='', help_text='First-party visitor cookie', max_length=32)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('baking', 'Baking'), ('out_for_delivery', 'Out for delivery'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], default='received', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('pizza', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.pizza')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(default=orders.models.new_reference, editable=False, max_length=16, unique=True)),
+                ("access_token", models.CharField(default=orders.models.new_access_token, editable=False, max_length=64, unique=True)),
+                ("form_token", models.UUIDField(editable=False, unique=True)),
+                (
+                    "size",
+                    models.CharField(
+                        choices=[("small", "Small (25 cm)"), ("medium", "Medium (30 cm)"), ("large", "Large (35 cm)")],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("quantity", models.PositiveSmallIntegerField()),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("total", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("customer_name", models.CharField(max_length=100)),
+                ("phone", models.CharField(max_length=20)),
+                ("address", models.CharField(max_length=300)),
+                ("comments", models.TextField(blank=True, default="", max_length=1000)),
+                ("variant", models.CharField(help_text="The release (a, b, c...) that served the order", max_length=1)),
+                ("visitor_id", models.CharField(blank=True, default="", help_text="First-party visitor cookie", max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("baking", "Baking"),
+                            ("out_for_delivery", "Out for delivery"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="received",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("pizza", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="orders.pizza")),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='order_newest'), models.Index(models.F('status'), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='order_status_newest'), models.Index(models.F('variant'), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='order_variant_newest'), models.Index(models.F('phone'), name='order_phone')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gte', 1), ('quantity__lte', 20)), name='order_quantity_1_20'), models.CheckConstraint(condition=models.Q(('status__in', ['received', 'baking', 'out_for_delivery', 'delivered', 'cancelled'])), name='order_status_known')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        models.OrderBy(models.F("created_at"), descending=True),
+                        models.OrderBy(models.F("id"), descending=True),
+                        name="order_newest",
+                    ),
+                    models.Index(
+                        models.F("status"),
+                        models.OrderBy(models.F("created_at"), descending=True),
+                        models.OrderBy(models.F("id"), descending=True),
+                        name="order_status_newest",
+                    ),
+                    models.Index(
+                        models.F("variant"),
+                        models.OrderBy(models.F("created_at"), descending=True),
+                        models.OrderBy(models.F("id"), descending=True),
+                        name="order_variant_newest",
+                    ),
+                    models.Index(models.F("phone"), name="order_phone"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("quantity__gte", 1), ("quantity__lte", 20)), name="order_quantity_1_20"),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["received", "baking", "out_for_delivery", "delivered", "cancelled"])),
+                        name="order_status_known",
+                    ),
+                ],
             },
         ),
     ]

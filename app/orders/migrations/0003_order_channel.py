@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_menu_and_switch'),
+        ("orders", "0002_menu_and_switch"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='channel',
-            field=models.CharField(db_default='web', default='web', help_text='web form or api (mobile app)', max_length=10),
+            model_name="order",
+            name="channel",
+            field=models.CharField(db_default="web", default="web", help_text="web form or api (mobile app)", max_length=10),
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import connection
 from django.test import Client
 
 from ops.roles import add_roles
-
 from orders.models import Order
 from orders.tests.factories import make_order
 
@@ -58,8 +57,9 @@ def test_concurrent_status_changes_have_exactly_one_winner(django_user_model):
     def click(i):
         client = Client()
         client.force_login(user)
-        return client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"},
-                           HTTP_ACCEPT="application/json")
+        return client.post(
+            f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking"}, HTTP_ACCEPT="application/json"
+        )
 
     responses = run_at_once(20, click)
     codes = sorted(r.status_code for r in responses)

@@ -1,7 +1,7 @@
 """What the browser work added on the server side: the status page's JSON, the cancel
 confirmation step, times in the shop's zone, the logout button."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.test import override_settings
@@ -40,16 +40,19 @@ def test_status_page_polls_only_while_the_order_can_change(client):
 
 def test_a_cancel_from_the_table_asks_first_and_changes_nothing(staff_client):
     order = make_order()
-    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled",
-                                                                              "next": "/staff/orders/?q=x"})
+    response = staff_client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled", "next": "/staff/orders/?q=x"}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(f"/staff/orders/{order.reference}/cancel/")
     order.refresh_from_db()
     assert order.status == "received"
     page = staff_client.get(response["Location"])
     assert page.status_code == 200 and b"Yes, cancel the order" in page.content
-    done = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled",
-                                                                          "confirm": "yes", "next": "/staff/orders/?q=x"})
+    done = staff_client.post(
+        f"/staff/orders/{order.reference}/status/",
+        {"expected": "received", "status": "cancelled", "confirm": "yes", "next": "/staff/orders/?q=x"},
+    )
     assert done["Location"] == "/staff/orders/?q=x"
     order.refresh_from_db()
     assert order.status == "cancelled"
@@ -69,7 +72,7 @@ def test_the_confirmation_is_for_staff_only(client):
 
 @override_settings(TIME_ZONE="Europe/Copenhagen", SHOP_TIME_ZONE="Europe/Copenhagen")
 def test_staff_table_shows_local_time_and_names_the_zone_with_address_and_comments(staff_client):
-    make_order(created_at=datetime(2026, 7, 1, 10, 30, tzinfo=dt_timezone.utc), address="Nørregade 7", comments="Ring twice")
+    make_order(created_at=datetime(2026, 7, 1, 10, 30, tzinfo=UTC), address="Nørregade 7", comments="Ring twice")
     page = staff_client.get("/staff/orders/").content.decode()
     assert "2026-07-01 12:30" in page  # summer time: UTC+2
     assert "Europe/Copenhagen" in page

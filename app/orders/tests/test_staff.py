@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order
-from orders.tests.factories import make_order
 from orders.queries import PAGE_SIZE, decode_cursor, encode_cursor
+from orders.tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,13 @@ def test_table_lists_newest_first_with_variant(staff_client):
     assert [o.reference for o in page.context["orders"]] == [new.reference, old.reference]
 
 
-@pytest.mark.parametrize("params,expected", [
-    ({"status": "baking"}, {"baking"}),
-    ({"variant": "b"}, {"b-order"}),
-])
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ({"status": "baking"}, {"baking"}),
+        ({"variant": "b"}, {"b-order"}),
+    ],
+)
 def test_filters_by_status_and_variant(staff_client, params, expected):
     make_order(status="baking", customer_name="baking")
     make_order(variant="b", customer_name="b-order")
@@ -115,8 +118,9 @@ def test_status_change_moves_the_order_and_says_so(staff_client):
 
 def test_invalid_transition_is_refused_with_a_message(staff_client):
     order = make_order(status="delivered")
-    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "delivered", "status": "baking"},
-                                 HTTP_ACCEPT="application/json")
+    response = staff_client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "delivered", "status": "baking"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 409
     assert "cannot go from delivered to baking" in response.json()["message"]
     order.refresh_from_db()
@@ -125,8 +129,9 @@ def test_invalid_transition_is_refused_with_a_message(staff_client):
 
 def test_stale_expected_status_loses(staff_client):
     order = make_order(status="baking")
-    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"},
-                                 HTTP_ACCEPT="application/json")
+    response = staff_client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "cancelled"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 409
     order.refresh_from_db()
     assert order.status == "baking"
@@ -134,8 +139,9 @@ def test_stale_expected_status_loses(staff_client):
 
 def test_unknown_status_value_is_refused(staff_client):
     order = make_order()
-    response = staff_client.post(f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "eaten"},
-                                 HTTP_ACCEPT="application/json")
+    response = staff_client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "eaten"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 409
     assert response.json()["message"] == "Unknown status."
 
@@ -153,8 +159,9 @@ def test_status_change_without_csrf_is_refused(staff_user):
 
 def test_status_change_never_redirects_off_site(staff_client):
     order = make_order()
-    response = staff_client.post(f"/staff/orders/{order.reference}/status/",
-                                 {"expected": "received", "status": "baking", "next": "https://evil.example/"})
+    response = staff_client.post(
+        f"/staff/orders/{order.reference}/status/", {"expected": "received", "status": "baking", "next": "https://evil.example/"}
+    )
     assert response["Location"] == TABLE
 
 
@@ -199,9 +206,19 @@ def test_admin_cannot_move_a_status_backwards(staff_client, django_user_model):
     order = make_order(status="delivered")
     form = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert 'name="status"' not in form
-    data = {"pizza": order.pizza_id, "size": "medium", "quantity": 1, "unit_price": "10.00", "total": "10.00",
-            "customer_name": "Grace Hopper", "phone": "+4511223344", "address": "x", "comments": "",
-            "channel": "web", "status": "received"}
+    data = {
+        "pizza": order.pizza_id,
+        "size": "medium",
+        "quantity": 1,
+        "unit_price": "10.00",
+        "total": "10.00",
+        "customer_name": "Grace Hopper",
+        "phone": "+4511223344",
+        "address": "x",
+        "comments": "",
+        "channel": "web",
+        "status": "received",
+    }
     staff_client.post(f"/admin/orders/order/{order.pk}/change/", data)
     assert Order.objects.get(pk=order.pk).status == "delivered"
 

@@ -13,8 +13,14 @@ STYLESHEET_MARKER = {"classic": "Georgia", "bold": "Impact", "minimal": "ui-mono
 
 def pages(order) -> dict[str, int]:
     """Each customer page and the status it must answer: only the unknown path is a 404."""
-    return {"/": 200, "/order/": 200, f"/orders/{order.access_token}/confirmed/": 200, f"/orders/{order.access_token}/": 200,
-            "/accounts/login/": 200, "/no-such-page/": 404}
+    return {
+        "/": 200,
+        "/order/": 200,
+        f"/orders/{order.access_token}/confirmed/": 200,
+        f"/orders/{order.access_token}/": 200,
+        "/accounts/login/": 200,
+        "/no-such-page/": 404,
+    }
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -18,8 +18,18 @@ from ..models import Order, Pizza, Status
 from ..services import find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
 
 # What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
-CUSTOMER_FIELDS = ("reference", "access_token", "customer_name", "address", "quantity", "size", "total", "status", "created_at",
-                   "pizza__name")
+CUSTOMER_FIELDS = (
+    "reference",
+    "access_token",
+    "customer_name",
+    "address",
+    "quantity",
+    "size",
+    "total",
+    "status",
+    "created_at",
+    "pizza__name",
+)
 RESUBMITTED = "resubmitted"
 # A menu link's ?pizza=<id>: ASCII digits only ('²'.isdigit() is true, int('²') is not).
 PIZZA_ID = re.compile(r"[0-9]{1,9}")
@@ -100,8 +110,11 @@ def confirmation(request, access_token: str):
 @require_safe
 def order_status(request, access_token: str):
     order = customer_order(access_token)
-    response = render(request, "orders/order_status.html", {
-        "order": order, "steps": steps(order), "final": order.status in FINAL, "poll_seconds": settings.STATUS_POLL_SECONDS})
+    response = render(
+        request,
+        "orders/order_status.html",
+        {"order": order, "steps": steps(order), "final": order.status in FINAL, "poll_seconds": settings.STATUS_POLL_SECONDS},
+    )
     return private(response)
 
 
@@ -112,8 +125,9 @@ def order_status_json(request, access_token: str):
     order = Order.objects.only("status").filter(access_token=access_token).first()
     if order is None:
         return private(JsonResponse({"error": "No such order."}, status=404))
-    return private(JsonResponse({"status": order.status, "label": order.get_status_display(), "final": order.status in FINAL,
-                                 "steps": steps(order)}))
+    return private(
+        JsonResponse({"status": order.status, "label": order.get_status_display(), "final": order.status in FINAL, "steps": steps(order)})
+    )
 
 
 def private(response):

@@ -28,13 +28,17 @@ def staff_orders(request):
     rows, next_cursor = queries.page(queries.staff_orders(filters), cursor)
     query = request.GET.copy()
     query.pop("after", None)
-    return render(request, "orders/staff/order_list.html", {
-        "form": form,
-        "orders": rows,
-        "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
-        "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
-        "here": request.get_full_path(),
-    })
+    return render(
+        request,
+        "orders/staff/order_list.html",
+        {
+            "form": form,
+            "orders": rows,
+            "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
+            "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
+            "here": request.get_full_path(),
+        },
+    )
 
 
 @staff_required(CHANGE_STATUS)
@@ -73,8 +77,12 @@ def confirm_cancel_url(reference: str, back: str) -> str:
 def staff_confirm_cancel(request, reference: str):
     """The step between "Cancel…" and a cancelled order: what is being cancelled, and a way back."""
     order = get_object_or_404(Order.objects.select_related("pizza").only(*queries.STAFF_FIELDS), reference=reference)
-    return render(request, "orders/staff/confirm_cancel.html", {
-        "order": order,
-        "can_cancel": Status.CANCELLED in dict(order.next_statuses),
-        "back": safe_next(request, request.GET.get("next", "")),
-    })
+    return render(
+        request,
+        "orders/staff/confirm_cancel.html",
+        {
+            "order": order,
+            "can_cancel": Status.CANCELLED in dict(order.next_statuses),
+            "back": safe_next(request, request.GET.get("next", "")),
+        },
+    )

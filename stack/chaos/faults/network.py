@@ -68,7 +68,7 @@ def sweep_stale() -> list[str]:
         if not name.startswith(PREFIX) or "x" not in name:
             continue
         try:
-            pid = int(name[len(PREFIX):].split("x")[0], 16)
+            pid = int(name[len(PREFIX) :].split("x")[0], 16)
         except ValueError:
             continue
         if not _pid_alive(pid):
@@ -89,7 +89,7 @@ def free_subnet() -> ipaddress.IPv4Network:
 
 class DatabaseNetwork:
     def __init__(self):
-        tag = f"{os.getpid():x}x{random.randrange(16 ** 3):03x}"
+        tag = f"{os.getpid():x}x{random.randrange(16**3):03x}"
         self.name = PREFIX + tag  # the namespace
         self.host_if, self.ns_if = "pzh" + tag, "pzn" + tag  # <= 15 characters
         self.subnet: ipaddress.IPv4Network | None = None
@@ -114,7 +114,7 @@ class DatabaseNetwork:
         """Prefix that runs a command inside the namespace."""
         return ["ip", "netns", "exec", self.name]
 
-    def create(self) -> "DatabaseNetwork":
+    def create(self) -> DatabaseNetwork:
         if os.geteuid() != 0:
             raise NetworkUnavailable("the network scenarios need root (ip netns, nftables); run as root or in CI (.ci/run)")
         for tool in ("ip", "tc", "nft"):
@@ -146,9 +146,21 @@ class DatabaseNetwork:
         self.control.write_text("0")
         with open(log, "ab") as out:
             self.relay = subprocess.Popen(
-                [*self.wrap, sys.executable, "-m", "stack.chaos.faults.relay", self.address, str(RELAY_PORT), self.address,
-                 str(target_port), str(self.control)],
-                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    *self.wrap,
+                    sys.executable,
+                    "-m",
+                    "stack.chaos.faults.relay",
+                    self.address,
+                    str(RELAY_PORT),
+                    self.address,
+                    str(target_port),
+                    str(self.control),
+                ],
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         import socket
 
@@ -199,10 +211,12 @@ class DatabaseNetwork:
         if self.netem:
             self._netem("loss", "100%")
         else:
-            rules = (f"add chain inet {TABLE} input {{ type filter hook input priority -10; policy accept; }}\n"
-                     f"add chain inet {TABLE} output {{ type filter hook output priority -10; policy accept; }}\n"
-                     f"add rule inet {TABLE} input iifname {self.ns_if} counter drop\n"
-                     f"add rule inet {TABLE} output oifname {self.ns_if} counter drop\n")
+            rules = (
+                f"add chain inet {TABLE} input {{ type filter hook input priority -10; policy accept; }}\n"
+                f"add chain inet {TABLE} output {{ type filter hook output priority -10; policy accept; }}\n"
+                f"add rule inet {TABLE} input iifname {self.ns_if} counter drop\n"
+                f"add rule inet {TABLE} output oifname {self.ns_if} counter drop\n"
+            )
             subprocess.run([*self.wrap, "nft", "-f", "-"], input=rules, text=True, check=True, capture_output=True)
         self.cut = True
 

@@ -39,15 +39,22 @@ def run(h, result) -> None:
         result.notes.append(f"while {release} had only the broken process: served by {dict(served)}")
         result.check(f"{release} served nothing while only the broken release was there", served.get(variant, 0) == 0)
         result.check("the other variants served everything", sum(served.values()) > 0 and set(served) <= set(h.stack.names) - {variant})
-        result.check(f"HAProxy sent 0 requests to the broken server {server_name(variant, new)}", requests_sent(h.stack, variant, new) == before)
+        result.check(
+            f"HAProxy sent 0 requests to the broken server {server_name(variant, new)}", requests_sent(h.stack, variant, new) == before
+        )
         h.stack.stop_variant(variant, new, signal.SIGKILL)
         h.stack.park(variant, new)
         # Roll back: the previous release comes back in its slot.
         result.check(f"{release} restored on the previous code", h.start_slot(variant, old))
 
     h.run_load_scenario(result, action)
-    log_tail = [line for line in (h.stack.state_dir / "logs" / f"{variant}{new}.log").read_text(errors="replace").splitlines() if "Error" in line]
-    result.check(f"the broken release never became ready ({kubelet.starts} start(s), each exited {kubelet.exit})", not kubelet.ever_up and kubelet.starts > 0)
+    log_tail = [
+        line for line in (h.stack.state_dir / "logs" / f"{variant}{new}.log").read_text(errors="replace").splitlines() if "Error" in line
+    ]
+    result.check(
+        f"the broken release never became ready ({kubelet.starts} start(s), each exited {kubelet.exit})",
+        not kubelet.ever_up and kubelet.starts > 0,
+    )
     result.check("0 failed requests while the rollout failed (first attempts included)", not result.stats.failed)
     result.broken_release = release
     result.notes.append(f"release {release} never became ready: {log_tail[-1].strip() if log_tail else 'no error logged'}")

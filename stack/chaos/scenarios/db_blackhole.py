@@ -28,8 +28,9 @@ def probe_loop(h, variant: str, slot: int, stop: threading.Event, probes: list) 
     while not stop.is_set():
         start = time.monotonic()
         try:
-            status, headers, body = http_get(h.stack.variant_url(variant, "/api/v1/menu", slot), timeout=30,
-                                             headers={"Accept": "application/json"})
+            status, headers, body = http_get(
+                h.stack.variant_url(variant, "/api/v1/menu", slot), timeout=30, headers={"Accept": "application/json"}
+            )
         except OSError:
             status, headers, body = 0, {}, b""
         probes.append((variant, status, "Retry-After" in headers, b"Traceback" in body, time.monotonic() - start))
@@ -41,7 +42,9 @@ def serves_again(h, variant: str, slot: int, timeout: float) -> float | None:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         try:
-            status, _, _ = http_get(h.stack.variant_url(variant, "/api/v1/menu", slot), timeout=BOUND, headers={"Accept": "application/json"})
+            status, _, _ = http_get(
+                h.stack.variant_url(variant, "/api/v1/menu", slot), timeout=BOUND, headers={"Accept": "application/json"}
+            )
         except OSError:
             status = 0
         if status == 200 and h.stack.server_states().get(f"{variant}{slot}") == "UP":
@@ -73,8 +76,10 @@ def run(h, result) -> None:
         result.check("the blackhole was real: packets were dropped", dropped > 0)
         result.notes.append(f"{dropped} packets dropped in {back - window['cut']:.1f}s")
         results = {}
-        waiters = [threading.Thread(target=lambda v=v, s=s: results.__setitem__(v, serves_again(h, v, s, 30)), daemon=True)
-                   for v, s in h.active.items()]
+        waiters = [
+            threading.Thread(target=lambda v=v, s=s: results.__setitem__(v, serves_again(h, v, s, 30)), daemon=True)
+            for v, s in h.active.items()
+        ]
         for thread in waiters:
             thread.start()
         for thread in waiters:
@@ -82,8 +87,10 @@ def run(h, result) -> None:
         for thread in threads:
             thread.join(BOUND + 5)
         late = {v: t for v, t in results.items() if t is None or t > RECOVERY}
-        result.notes.append("serving again after the network returned: " + ", ".join(
-            f"{v} {'never' if t is None else f'{t:.1f}s'}" for v, t in sorted(results.items())))
+        result.notes.append(
+            "serving again after the network returned: "
+            + ", ".join(f"{v} {'never' if t is None else f'{t:.1f}s'}" for v, t in sorted(results.items()))
+        )
         result.check(f"every variant serves again (direct and through HAProxy) within {RECOVERY:g}s of the network returning", not late)
 
     h.run_load_scenario(result, action)
@@ -92,16 +99,21 @@ def run(h, result) -> None:
     longest = max((a[1] for a in attempts), default=0.0)
     during = [a for a in attempts if window.get("cut", 0) <= a[0] <= window.get("back", 0) + BOUND]
     kinds = {a[2] for a in during if a[2]}
-    result.notes.append(f"bound {BOUND:g}s; longest attempt {longest:.1f}s; attempts ending during the cut: {len(during)}, "
-                        f"failed by kind {sorted(kinds)}")
+    result.notes.append(
+        f"bound {BOUND:g}s; longest attempt {longest:.1f}s; attempts ending during the cut: {len(during)}, failed by kind {sorted(kinds)}"
+    )
     direct = [p for p in probes if p[1] != 200]
     result.notes.append(f"direct probes: {len(probes)}, {len(direct)} not 200, longest {max((p[4] for p in probes), default=0):.1f}s")
     # A direct probe may wait for a gunicorn thread (they are all stuck on the database) and be
     # served after the network is back: a 200 is fine if it came within the bound.
     result.check(f"no request took longer than {BOUND:g}s (longest {longest:.1f}s)", longest <= BOUND)
-    result.check("customers saw only 503 with Retry-After (never a 500, a 503 without Retry-After, or a hung connection)",
-                 set(result.stats.errors) <= ALLOWED)
-    result.check("the app itself answered 503 + Retry-After (no traceback) or served, always within the bound",
-                 bool(probes) and all((s == 200 or (s == 503 and ra and not tb)) and d <= BOUND for _, s, ra, tb, d in probes))
+    result.check(
+        "customers saw only 503 with Retry-After (never a 500, a 503 without Retry-After, or a hung connection)",
+        set(result.stats.errors) <= ALLOWED,
+    )
+    result.check(
+        "the app itself answered 503 + Retry-After (no traceback) or served, always within the bound",
+        bool(probes) and all((s == 200 or (s == 503 and ra and not tb)) and d <= BOUND for _, s, ra, tb, d in probes),
+    )
     result.check("customers were told 503 + Retry-After while the database was gone (the fault bit)", bool(result.stats.errors))
     result.check("no gunicorn worker was killed for timeout", "WORKER TIMEOUT" not in logs)

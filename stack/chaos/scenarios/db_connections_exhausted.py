@@ -58,6 +58,8 @@ def run(h, result) -> None:
     h.run_load_scenario(result, action)
     refused = [p for p in probes if p[1] != 200]
     result.notes.append(f"direct probes: {len(probes)}, {len(refused)} refused")
-    result.check("the app itself answered 503 with Retry-After and no traceback when it had no connection",
-                 bool(refused) and all(status == 503 and retry and not trace for _, status, retry, trace in refused))
+    result.check(
+        "the app itself answered 503 with Retry-After and no traceback when it had no connection",
+        bool(refused) and all(status == 503 and retry and not trace for _, status, retry, trace in refused),
+    )
     result.check("customers saw only 503 with Retry-After, never a 500", set(result.stats.errors) <= ALLOWED)

@@ -27,9 +27,9 @@ def add_expand_step(app_dir: Path) -> str:
     (migrations / f"{name}.py").write_text(
         "from django.db import migrations, models\n\n\n"
         "class Migration(migrations.Migration):\n"
-        f"    dependencies = [(\"orders\", \"{latest}\")]\n"
+        f'    dependencies = [("orders", "{latest}")]\n'
         "    operations = [\n"
-        "        migrations.AddField(\"order\", \"chaos_note\", models.CharField(max_length=40, null=True, blank=True)),\n"
+        '        migrations.AddField("order", "chaos_note", models.CharField(max_length=40, null=True, blank=True)),\n'
         "    ]\n"
     )
     models = app_dir / "orders" / "models.py"

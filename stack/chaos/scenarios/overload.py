@@ -86,12 +86,20 @@ def run(h, result) -> None:
         f"(HAProxy: {len(shed_lines)} queue timeouts, longest {max((r[3] for r in shed_lines), default=0)} ms); "
         f"p99 of accepted at HAProxy: normal {(normal_p99 or 0) * 1000:.0f} ms, surge {(surge_p99 or 0) * 1000:.0f} ms; "
         f"at the client: normal {(client_normal_p99 or 0) * 1000:.0f} ms, surge {(client_surge_p99 or 0) * 1000:.0f} ms; "
-        f"normal again {'never' if recovered_after is None else f'{recovered_after:.1f}s'} after the surge")
+        f"normal again {'never' if recovered_after is None else f'{recovered_after:.1f}s'} after the surge"
+    )
     result.check("HAProxy shed load with 503 + Retry-After (queue timeouts)", bool(shed) and bool(shed_lines))
-    result.check(f"every shed request answered within {SHED_WITHIN_MS} ms by HAProxy's clock",
-                 all(r[3] <= SHED_WITHIN_MS for r in shed_lines), timing=True)
-    result.check("nothing else went wrong: no 500, no hung or refused connection",
-                 set(stats.errors) <= {"503_lb", "503_app"})
-    result.check("accepted requests kept p99 within 2x of normal (HAProxy's Ta)",
-                 normal_p99 is not None and surge_p99 is not None and surge_p99 <= 2 * normal_p99, timing=True)
-    result.check(f"normal service within {RECOVERY:g}s after the surge", recovered_after is not None and recovered_after <= RECOVERY, timing=True)
+    result.check(
+        f"every shed request answered within {SHED_WITHIN_MS} ms by HAProxy's clock",
+        all(r[3] <= SHED_WITHIN_MS for r in shed_lines),
+        timing=True,
+    )
+    result.check("nothing else went wrong: no 500, no hung or refused connection", set(stats.errors) <= {"503_lb", "503_app"})
+    result.check(
+        "accepted requests kept p99 within 2x of normal (HAProxy's Ta)",
+        normal_p99 is not None and surge_p99 is not None and surge_p99 <= 2 * normal_p99,
+        timing=True,
+    )
+    result.check(
+        f"normal service within {RECOVERY:g}s after the surge", recovered_after is not None and recovered_after <= RECOVERY, timing=True
+    )

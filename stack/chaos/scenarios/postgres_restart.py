@@ -44,7 +44,9 @@ def run(h, result) -> None:
         if None in recovered:
             result.check("every variant ready again by itself", False)
         else:
-            result.notes.append(f"PostgreSQL down {outage.back - outage.down:.1f}s; every variant UP again {max(recovered):.1f}s after it was back")
+            result.notes.append(
+                f"PostgreSQL down {outage.back - outage.down:.1f}s; every variant UP again {max(recovered):.1f}s after it was back"
+            )
             result.check("every variant ready again by itself within 15s", max(recovered) <= 15)
         outage_served = load.stats.served_by(outage.down, outage.back)
         result.notes.append(f"answers served during the outage: {sum(outage_served.values())}")
@@ -52,6 +54,8 @@ def run(h, result) -> None:
     h.run_load_scenario(result, action)
     errors = set(result.stats.errors)
     result.notes.append(f"direct probes during the outage: {Counter((p[1], p[2]) for p in probes)}")
-    result.check("direct requests to the app during the outage: all 503 with Retry-After, no traceback",
-                 bool(probes) and all(status == 503 and retry and not trace for _, status, retry, trace in probes))
+    result.check(
+        "direct requests to the app during the outage: all 503 with Retry-After, no traceback",
+        bool(probes) and all(status == 503 and retry and not trace for _, status, retry, trace in probes),
+    )
     result.check("clients saw only 503 (app, with Retry-After) or load-balancer errors; never a 500", errors <= OUTAGE_ERRORS)

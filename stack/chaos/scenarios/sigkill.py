@@ -28,7 +28,9 @@ def run(h, result) -> None:
             result.check(f"load balancer stopped sending to it within {limit:g}s (took {detected:.2f}s)", detected <= limit)
         sessions_down = requests_sent(h.stack, variant, slot)
         time.sleep(max(h.args.duration / 2 - (time.monotonic() - killed), 1))
-        result.check("no request routed to the dead server after it was marked DOWN", requests_sent(h.stack, variant, slot) == sessions_down)
+        result.check(
+            "no request routed to the dead server after it was marked DOWN", requests_sent(h.stack, variant, slot) == sessions_down
+        )
         # The kubelet restarts the container; it rejoins once ready.
         t = time.monotonic()
         ready = h.start_slot(variant, slot)

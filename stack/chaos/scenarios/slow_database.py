@@ -65,9 +65,13 @@ def run(h, result) -> None:
     rate_after = len([a for a in attempts if off + 1 <= a[0] < off + 1 + span and a[2] is None]) / span
     p99 = percentile(slow_orders, 99) if slow_orders else None
     dead = [p for p in probes if p[1] != 200]
-    result.notes.append(f"order POST p99 with the delay: {'-' if p99 is None else f'{p99 * 1000:.0f} ms'} over {len(slow_orders)} orders; "
-                        f"answers/s before {rate_before:.1f}, after {rate_after:.1f}; liveness probes {len(probes)}, failed {len(dead)}")
-    result.check("no 5xx at all (first attempts included)", not any(k[0] == "5" or k in ("timeout", "conn_error") for k in result.stats.errors))
+    result.notes.append(
+        f"order POST p99 with the delay: {'-' if p99 is None else f'{p99 * 1000:.0f} ms'} over {len(slow_orders)} orders; "
+        f"answers/s before {rate_before:.1f}, after {rate_after:.1f}; liveness probes {len(probes)}, failed {len(dead)}"
+    )
+    result.check(
+        "no 5xx at all (first attempts included)", not any(k[0] == "5" or k in ("timeout", "conn_error") for k in result.stats.errors)
+    )
     result.check(f"liveness (/healthz within {LIVENESS_TIMEOUT:g}s) never failed", bool(probes) and not dead)
     result.check(f"order POST p99 under the delay within {P99_BOUND:g}s", p99 is not None and p99 <= P99_BOUND, timing=True)
     result.check("throughput recovered after the delay (answers/s at least 80% of before)", rate_after >= 0.8 * rate_before, timing=True)

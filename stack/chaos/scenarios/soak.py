@@ -58,7 +58,7 @@ def run(h, result) -> None:
 
     total = h.args.soak
     period = 20.0 if h.args.short else 60.0
-    seed = h.args.seed if h.args.seed is not None else random.randrange(10 ** 6)
+    seed = h.args.seed if h.args.seed is not None else random.randrange(10**6)
     rng = random.Random(seed)
     faults = [n for n in REGISTRY if 1 <= n <= 10]
     result.notes.append(f"seed {seed} (--seed to repeat), a fault every {period:g}s from {faults}, {total:g}s in all")
@@ -87,8 +87,10 @@ def soak(h, result, stats, samples, subs, start, total, period, rng, faults, REG
             sub = h.run(REGISTRY[number])
             subs.append(sub)
             failed = [d for d, ok in sub.checks if not ok] + ([sub.error] if sub.error else [])
-            result.notes.append(f"{began - start:.0f}s: {number} {REGISTRY[number].NAME}: {'PASS' if sub.passed else 'FAIL'}"
-                                + (f" ({'; '.join(failed)}; errors {dict(sub.stats.errors)})" if failed else ""))
+            result.notes.append(
+                f"{began - start:.0f}s: {number} {REGISTRY[number].NAME}: {'PASS' if sub.passed else 'FAIL'}"
+                + (f" ({'; '.join(failed)}; errors {dict(sub.stats.errors)})" if failed else "")
+            )
             result.check(f"fault {number} ({REGISTRY[number].NAME}) at {began - start:.0f}s held its invariants", sub.passed)
             if sub.broken_release:
                 result.notes.append(f"release {sub.broken_release} never became ready (expected: scenario 5)")
@@ -107,8 +109,10 @@ def judge(h, result, stats, samples, subs, since, period) -> None:
     background_errors = set(stats.errors)
     result.stats = stats
     h.account(result, since)
-    result.check("the background load never got a 500", not any(k.startswith("500") or "traceback" in k or "no_retry_after" in k
-                                                                 for k in background_errors))
+    result.check(
+        "the background load never got a 500",
+        not any(k.startswith("500") or "traceback" in k or "no_retry_after" in k for k in background_errors),
+    )
     # A worker is judged from its first sample taken once it was warm (at least 20 s old, having
     # served under load) to its last.
     judged = {}
@@ -120,8 +124,10 @@ def judge(h, result, stats, samples, subs, since, period) -> None:
     fds = {pid: last[1] - first[1] for pid, (first, last) in judged.items()}
     if judged:
         worst = max(growth, key=growth.get)
-        result.notes.append(f"{len(judged)} worker(s) sampled warm twice or more: RSS growth max {growth[worst] * 100:+.1f}% "
-                            f"({judged[worst][0][0] // 1024} -> {judged[worst][1][0] // 1024} MB), fd change max {max(fds.values()):+d}")
+        result.notes.append(
+            f"{len(judged)} worker(s) sampled warm twice or more: RSS growth max {growth[worst] * 100:+.1f}% "
+            f"({judged[worst][0][0] // 1024} -> {judged[worst][1][0] // 1024} MB), fd change max {max(fds.values()):+d}"
+        )
     else:
         result.notes.append("no worker was sampled warm twice (the faults restarted them all): RSS and fds not judged")
     result.check(f"per-worker RSS growth after warm-up under {RSS_GROWTH:.0%}", all(g < RSS_GROWTH for g in growth.values()))

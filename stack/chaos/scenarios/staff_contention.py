@@ -36,8 +36,13 @@ def run(h, result) -> None:
         session = requests.Session()
         page = client.call(session, "GET", "/accounts/login/")
         csrf = form_fields(page.text).get("csrfmiddlewaretoken", "") if page is not None else ""
-        done = client.call(session, "POST", "/accounts/login/", data={"username": "staff", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": csrf},
-                           headers={"Referer": h.stack.url("/accounts/login/")})
+        done = client.call(
+            session,
+            "POST",
+            "/accounts/login/",
+            data={"username": "staff", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": h.stack.url("/accounts/login/")},
+        )
         if done is None or done.status_code != 302:
             raise ChaosError(f"staff login failed ({done.status_code if done is not None else 'no answer'})")
         return session
@@ -53,9 +58,18 @@ def run(h, result) -> None:
         session = requests.Session()  # no PZV cookie: the contenders spread over A, B and C
         session.cookies.update(cookie_sets[n % len(cookie_sets)])
         barrier.wait()
-        response = client.call(session, "POST", f"/staff/orders/{reference}/status/", accept=(409,), data={"expected": "received", "status": "baking"},
-                               headers={"Accept": "application/json", "X-CSRFToken": session.cookies.get("csrftoken", ""),
-                                        "Referer": h.stack.url("/staff/orders/")})
+        response = client.call(
+            session,
+            "POST",
+            f"/staff/orders/{reference}/status/",
+            accept=(409,),
+            data={"expected": "received", "status": "baking"},
+            headers={
+                "Accept": "application/json",
+                "X-CSRFToken": session.cookies.get("csrftoken", ""),
+                "Referer": h.stack.url("/staff/orders/"),
+            },
+        )
         if response is None:
             answer = (0, {})
         else:
@@ -75,10 +89,15 @@ def run(h, result) -> None:
     winners = [body for code, body in answers if code == 200 and body.get("ok") is True]
     losers = [body for code, body in answers if code == 409]
     status = h.pg.query("SELECT status FROM orders_order WHERE reference = %s", (reference,))[0][0]
-    result.notes.append(f"{contenders} concurrent status changes from {logins} staff session(s): {dict(codes)}; "
-                        f"a loser was told: {losers[0].get('message') if losers else '-'}")
+    result.notes.append(
+        f"{contenders} concurrent status changes from {logins} staff session(s): {dict(codes)}; "
+        f"a loser was told: {losers[0].get('message') if losers else '-'}"
+    )
     result.check("exactly one status change won (200 ok)", len(winners) == 1)
-    result.check(f"the other {contenders - 1} got 409 with a reason", len(losers) == contenders - 1 and all(b.get("ok") is False and b.get("message") for b in losers))
+    result.check(
+        f"the other {contenders - 1} got 409 with a reason",
+        len(losers) == contenders - 1 and all(b.get("ok") is False and b.get("message") for b in losers),
+    )
     result.check("the order moved once: received -> baking", status == "baking")
     result.check("no request failed", not stats.failed)
     h.account(result, since)

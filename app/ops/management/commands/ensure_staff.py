@@ -10,15 +10,17 @@ from ops.roles import ROLE_NAMES, assign_role
 
 
 class Command(BaseCommand):
-    help = ("Ensure a staff user exists with exactly one role (kitchen: order table; marketing: Experiment "
-            "page; admin: superuser). A generated password goes to this command's stdout once, never to a log.")
+    help = (
+        "Ensure a staff user exists with exactly one role (kitchen: order table; marketing: Experiment "
+        "page; admin: superuser). A generated password goes to this command's stdout once, never to a log."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="staff")
-        parser.add_argument("--role", default="kitchen", choices=ROLE_NAMES,
-                            help="least privilege by default: kitchen sees orders and changes their status")
-        parser.add_argument("--password", default="",
-                            help="set this password (else STAFF_PASSWORD; else keep, or generate on creation)")
+        parser.add_argument(
+            "--role", default="kitchen", choices=ROLE_NAMES, help="least privilege by default: kitchen sees orders and changes their status"
+        )
+        parser.add_argument("--password", default="", help="set this password (else STAFF_PASSWORD; else keep, or generate on creation)")
 
     def handle(self, *args, username, role, password, **opts):
         password = password or os.environ.get("STAFF_PASSWORD", "")

@@ -48,7 +48,9 @@ class Command(BaseCommand):
             if problems:
                 raise CommandError("contract step refused:\n  " + "\n  ".join(problems))
             if opts["check_contract"]:
-                self.stdout.write(f"contract check passed: {len(contracts)} contract step(s) pending, safe for {sorted(running) or 'no'} release(s)")
+                self.stdout.write(
+                    f"contract check passed: {len(contracts)} contract step(s) pending, safe for {sorted(running) or 'no'} release(s)"
+                )
                 return
         elif contracts and not opts["allow_contract"]:
             names = ", ".join(f"{m.app_label}.{m.name}" for m in contracts)
@@ -65,8 +67,10 @@ class Command(BaseCommand):
         with conn.cursor() as cursor:
             self._acquire(cursor, opts["lock_wait"])
             try:
-                cursor.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                               [opts["lock_timeout"], opts["statement_timeout"]])
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    [opts["lock_timeout"], opts["statement_timeout"]],
+                )
                 self._migrate_with_retries(opts)
             finally:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
