@@ -7,6 +7,7 @@ import json
 
 from ops import metrics
 
+from .parser import too_large
 from .problems import PROBLEM_JSON, Problem
 
 API_PREFIX = "/api/"
@@ -34,6 +35,8 @@ class ProblemMiddleware:
 
     @staticmethod
     def as_problem(response):
+        if response.status_code == 413:  # refused before the API saw it (the form-body limit): the API's own 413
+            return too_large().response()
         detail = ""
         if response.get("Content-Type", "").startswith("application/json"):
             try:  # keep a JSON error's message (the outage middleware says when to retry)
