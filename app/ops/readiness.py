@@ -54,6 +54,7 @@ def reset() -> None:
 def check() -> tuple[bool, dict]:
     if _schema_ready:
         # Cached: no database round trip, so a slow or failing-over database cannot fail the probe.
+        metrics.readiness_checked("ready")
         return True, {"migrations": {"ok": True, "missing": [], "cached": True}}
     checks: dict[str, object] = {}
     problem = database_ok()

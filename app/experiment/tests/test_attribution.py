@@ -22,7 +22,7 @@ def orders_open():
 def shown_form(client) -> dict:
     """GET the order form as a browser does (page, then its beacon); the hidden fields it carries."""
     html = client.get("/order/").content.decode()
-    client.get(re.search(r'var u="(/seen/[^"]+)"', html).group(1))
+    client.get(re.search(r'data-seen="(/seen/[^"]+)"', html).group(1))
     return {name: re.search(rf'name="{name}" value="([^"]*)"', html).group(1) for name in ("form_token", "shown_by")}
 
 
