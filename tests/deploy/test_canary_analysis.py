@@ -109,12 +109,12 @@ def test_the_exposition_of_a_real_registry_is_read_into_a_window():
     requests = Counter("pizza_http_requests", "", [*labels, "route", "method", "status_class"], registry=registry)
     latency = Histogram("pizza_http_request_duration_seconds", "", [*labels, "route", "method"], registry=registry, buckets=(0.1, 1.0))
     refusals = Counter("pizza_order_refusals", "", [*labels, "channel", "reason"], registry=registry)
-    requests.labels(**labels, route="orders:api_orders", method="POST", status_class="2xx").inc(8)
-    requests.labels(**labels, route="orders:api_orders", method="POST", status_class="5xx").inc(2)
+    requests.labels(**labels, route="api-v1:orders", method="POST", status_class="2xx").inc(8)
+    requests.labels(**labels, route="api-v1:orders", method="POST", status_class="5xx").inc(2)
     requests.labels(**labels, route="orders:home", method="GET", status_class="5xx").inc(1)
     requests.labels(**labels, route="static", method="GET", status_class="2xx").inc(50)
     for seconds in (0.05, 0.05, 0.5):
-        latency.labels(**labels, route="orders:api_orders", method="POST").observe(seconds)
+        latency.labels(**labels, route="api-v1:orders", method="POST").observe(seconds)
     latency.labels(**labels, route="orders:home", method="GET").observe(5)
     refusals.labels(**labels, channel="web", reason="csrf").inc(4)
     got = parse_exposition(generate_latest(registry).decode())
@@ -138,7 +138,7 @@ def test_prometheus_evaluates_every_query_of_the_prometheus_source(tmp_path):
         own = f'{base},service="{service}"'
         series += [
             {
-                "series": f'pizza_http_requests_total{{{own},route="orders:api_orders",method="POST",status_class="5xx"}}',
+                "series": f'pizza_http_requests_total{{{own},route="api-v1:orders",method="POST",status_class="5xx"}}',
                 "values": f"0+{step}x10",
             },
             {
@@ -148,7 +148,7 @@ def test_prometheus_evaluates_every_query_of_the_prometheus_source(tmp_path):
             {"series": f'pizza_http_requests_total{{{own},route="static",method="GET",status_class="2xx"}}', "values": f"0+{step * 7}x10"},
             {"series": f'pizza_order_refusals_total{{{own},channel="web",reason="csrf"}}', "values": f"0+{step}x10"},
             {
-                "series": f'pizza_http_request_duration_seconds_bucket{{{own},route="orders:api_orders",method="POST",le="0.1"}}',
+                "series": f'pizza_http_request_duration_seconds_bucket{{{own},route="api-v1:orders",method="POST",le="0.1"}}',
                 "values": f"0+{step}x10",
             },
         ]

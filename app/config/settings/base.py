@@ -165,7 +165,7 @@ DATABASES = {"default": database_from_env()}
 # --- Read replica (docs/capacity.md) ---------------------------------------------------------
 # DATABASE_REPLICA_URL (or DATABASE_REPLICA_HOST, beside the split DATABASE_* variables) adds a
 # "replica" alias: config.routers sends the stale-tolerant reads of REPLICA_READ_VIEWS there.
-REPLICA_READ_VIEWS = env_list("REPLICA_READ_VIEWS", "orders:home,orders:order_create,orders:api_menu,orders:staff_orders,experiment:report")
+REPLICA_READ_VIEWS = env_list("REPLICA_READ_VIEWS", "orders:home,orders:order_create,api-v1:menu,orders:staff_orders,experiment:report")
 # A visitor who wrote reads from the primary for this long (their own writes, despite replica lag).
 REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "5"))
 # A replica further behind than this (or not answering) is skipped: reads go to the primary.
