@@ -190,8 +190,8 @@ def timeline(order: Order) -> list[dict]:
         at = order.created_at if i == 0 else order.updated_at if i == reached else None
         steps.append(
             {
-                "status": status.value,
-                "label": status.label,
+                "status": status.value,  # type: ignore[attr-defined]  # TextChoices member: mypy without django-stubs sees a tuple
+                "label": status.label,  # type: ignore[attr-defined]  # as above
                 "at": at,
                 "state": "done" if i < reached else "current" if i == reached else "todo",
             }

@@ -176,11 +176,11 @@ class VariantRow:
 
     @property
     def lift_low_pct(self) -> float | None:
-        return _pct(self.conversion.lift_low) if self.lift_pct is not None else None
+        return _pct(self.conversion.lift_low) if self.conversion is not None and self.lift_pct is not None else None
 
     @property
     def lift_high_pct(self) -> float | None:
-        return _pct(self.conversion.lift_high) if self.lift_pct is not None else None
+        return _pct(self.conversion.lift_high) if self.conversion is not None and self.lift_pct is not None else None
 
     @property
     def rpv_diff(self) -> float | None:
@@ -200,11 +200,11 @@ class VariantRow:
 
     @property
     def rpv_lift_low_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_low) if self.rpv_lift_pct is not None else None
+        return _pct(self.revenue_test.lift_low) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
 
     @property
     def rpv_lift_high_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_high) if self.rpv_lift_pct is not None else None
+        return _pct(self.revenue_test.lift_high) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
 
     @property
     def expected_share_pct(self) -> float | None:
@@ -368,6 +368,7 @@ def _verdict(
             None,
             "No winner: the split itself is unhealthy (see the split check), so no comparison can be trusted. Fix the split first.",
         )
+    assert decision is not None  # decided whenever two or more arms are compared
     for metric, words in (("conversion", "converts best"), ("revenue", "earns the most per visitor")):
         index = decision.winners[metric]
         if index >= 0:
@@ -381,7 +382,11 @@ def _verdict(
                     f"You may stop the experiment and roll out {best.name.upper()}."
                 ),
             )
-    worse = [row.name.upper() for row in arms if row is not control and row.significant and row.conversion.difference < 0]
+    worse = [
+        row.name.upper()
+        for row in arms
+        if row is not control and row.significant and row.conversion is not None and row.conversion.difference < 0
+    ]
     note = f" {', '.join(worse)} converts significantly worse than the control {control.name.upper()}." if worse else ""
     return None, None, f"No winner yet: no design is significantly better than all the others.{note} {keep_going}"
 

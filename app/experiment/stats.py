@@ -24,6 +24,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any, TypeAlias
+
+# A number, or with xp=numpy an array of them (one per simulated experiment): the code is generic over both.
+Value: TypeAlias = Any
 
 # Two-sided 95 %: the 97.5th percentile of the standard normal distribution.
 Z95 = 1.959963984540054
@@ -236,10 +240,10 @@ def holm_adjust(p_values: list, xp=MATH) -> list:
 class Arm:
     """One variant's sufficient statistics: visitors, converting visitors, capped revenue and its per-visitor sum of squares."""
 
-    visitors: object
-    converters: object
-    revenue: object
-    revenue_sq: object
+    visitors: Value
+    converters: Value
+    revenue: Value
+    revenue_sq: Value
 
 
 def arm_moments(arm: Arm, metric: str, xp=MATH):
@@ -279,13 +283,13 @@ class PairTest:
     i: int
     j: int
     metric: str
-    difference: object
-    half_width: object  # of the always-valid interval at the family's adjusted level
-    p_value: object  # always-valid, before Holm
-    adjusted_p: object = None
-    lift: object = None  # relative: mean_j / mean_i - 1
-    lift_low: object = None
-    lift_high: object = None
+    difference: Value
+    half_width: Value  # of the always-valid interval at the family's adjusted level
+    p_value: Value  # always-valid, before Holm
+    adjusted_p: Value = None
+    lift: Value = None  # relative: mean_j / mean_i - 1
+    lift_low: Value = None
+    lift_high: Value = None
 
     def significant(self, alpha: float = ALPHA):
         return self.adjusted_p < alpha
@@ -317,7 +321,7 @@ class Decision:
 
     tests: list[PairTest]
     winners: dict  # metric -> index of the arm significantly better than every other arm, or -1
-    enough_data: object
+    enough_data: Value
 
     def test(self, i: int, j: int, metric: str) -> PairTest:
         return next(t for t in self.tests if {t.i, t.j} == {i, j} and t.metric == metric)

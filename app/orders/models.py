@@ -45,7 +45,7 @@ class Size(models.TextChoices):
     LARGE = "large", "Large (35 cm)"
 
 
-SIZE_FACTORS = {Size.SMALL: Decimal("0.80"), Size.MEDIUM: Decimal("1.00"), Size.LARGE: Decimal("1.30")}
+SIZE_FACTORS: dict[str, Decimal] = {Size.SMALL: Decimal("0.80"), Size.MEDIUM: Decimal("1.00"), Size.LARGE: Decimal("1.30")}
 
 
 class Status(models.TextChoices):

@@ -162,7 +162,7 @@ def main(argv=None) -> int:
         assert seen == size, f"the page counts {seen} visitors, {size} seeded"
         verb = "found" if args.measure_only else "seeded"
         print(f"  {verb} {size:,} exposures (the page counts them all) in {time.perf_counter() - started:.0f} s", flush=True)
-    times = {(label, kind): [] for label in names for kind in ("page", "csv")}
+    times: dict[tuple[str, str], list[float]] = {(label, kind): [] for label in names for kind in ("page", "csv")}
     while min(len(v) for v in times.values()) < args.runs:
         for label in names:
             use_database(names[label])

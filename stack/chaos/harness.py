@@ -113,13 +113,16 @@ class Chaos:
     # --- what scenarios share ------------------------------------------------------------------------
     @property
     def base(self) -> str:
+        assert self.stack is not None  # started in setup()
         return self.stack.url("")
 
     def start_slot(self, variant: str, slot: int, app_dir: Path = APP_DIR, env: dict | None = None, timeout: float = 60.0) -> bool:
+        assert self.stack is not None  # started in setup()
         self.stack.start_in_slot(variant, slot, app_dir=app_dir, env=env)
         return self.stack.wait_ready(variant, slot, timeout=timeout)
 
     def retire(self, variant: str, slot: int, result: Result) -> None:
+        assert self.stack is not None  # started in setup()
         start = time.monotonic()
         drained, in_flight, code = self.stack.retire(variant, slot)
         result.notes.append(
@@ -130,6 +133,7 @@ class Chaos:
 
     def roll(self, variant: str, result: Result, app_dir: Path = APP_DIR, env: dict | None = None) -> int:
         """The deploy's rolling restart (stack.deploy.rollout), its steps recorded as checks."""
+        assert self.stack is not None  # started in setup()
         rollout = roll(self.stack, variant, app_dir=app_dir, env=env)
         result.check(f"{rollout.new} ready (HAProxy UP) before {rollout.old} got SIGTERM", rollout.ok)
         if not rollout.ok:
@@ -145,6 +149,7 @@ class Chaos:
         return rollout.new_slot
 
     def ensure_healthy(self) -> None:
+        assert self.stack is not None  # started in setup()
         for variant, slot in self.active.items():
             if not self.stack.wait_ready(variant, slot, timeout=30):
                 raise ChaosError(f"{server_name(variant, slot)} is not ready before the scenario")
@@ -161,9 +166,11 @@ class Chaos:
 
     def log_offsets(self) -> dict[Path, int]:
         """Where every process log ends now; logs_since() reads what was written after."""
+        assert self.stack is not None  # started in setup()
         return {path: path.stat().st_size for path in (self.stack.state_dir / "logs").glob("*.log")}
 
     def logs_since(self, offsets: dict[Path, int]) -> str:
+        assert self.stack is not None  # started in setup()
         text = []
         for path in (self.stack.state_dir / "logs").glob("*.log"):
             with open(path, "rb") as f:
@@ -172,9 +179,11 @@ class Chaos:
         return "".join(text)
 
     def max_order_id(self) -> int:
+        assert self.pg is not None  # started in setup()
         return max_order_id(self.pg)
 
     def account(self, result: Result, since_id: int) -> None:
+        assert self.pg is not None  # started in setup()
         foreign = set()
         if self.background is not None and self.background is not result.stats:
             with self.background.lock:

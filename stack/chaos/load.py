@@ -42,6 +42,12 @@ def retryable(kind: str) -> bool:
     return kind.startswith(RETRYABLE_PREFIXES)
 
 
+class VisitorSession(requests.Session):
+    """A session that remembers the visitor it plays (read back with getattr(session, "visitor", None))."""
+
+    visitor: int
+
+
 @dataclass
 class Stats:
     """What the client saw. A request is one logical call (its retries included)."""
@@ -125,6 +131,7 @@ class Client:
             if errors:
                 self.stats.visitors_failed.add(visitor)
             if kind is None:
+                assert response is not None  # kind is None only for an accepted response
                 self.stats.served.append((end, response.headers.get("X-Pizza-Variant", "?")))
                 self.stats.visitor_variants.setdefault(visitor, set()).add(response.headers.get("X-Pizza-Variant", "?"))
         return response if kind is None else None
@@ -198,7 +205,7 @@ class Load:
             if session is None or used >= self.requests_per_visitor:  # a new visitor now and then: the weighted split places it
                 if session is not None:
                     session.close()
-                session, used = requests.Session(), 0
+                session, used = VisitorSession(), 0
                 session.visitor = i  # who saw what: the canary's customers are counted per visitor
             used += 1
             rng = random.Random(i)

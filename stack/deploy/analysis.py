@@ -18,6 +18,7 @@ chance unlikely (a one-sided binomial tail below `alpha`), so 3 errors in 15 ord
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -42,8 +43,9 @@ class Series:
 
     field: str
     sample: str
-    match: dict = field(default_factory=dict)  # label -> allowed values
-    exclude: dict = field(default_factory=dict)  # label -> refused values
+    # dataclasses.field: the class attribute `field` above shadows the import in this class body.
+    match: dict = dataclasses.field(default_factory=dict)  # label -> allowed values
+    exclude: dict = dataclasses.field(default_factory=dict)  # label -> refused values
     by: str = ""
 
     def accepts(self, labels: dict) -> bool:

@@ -54,6 +54,7 @@ def bad_build(h: Chaos) -> Path:
 
 def sent(h: Chaos, variant: str) -> dict:
     """Requests HAProxy has sent to each slot of the variant so far (stot)."""
+    assert h.stack is not None  # the harness has started the stack
     stats = h.stack.server_stats()
     return {slot: int(stats.get(server_name(variant, slot), {}).get("stot") or 0) for slot in (1, 2)}
 
@@ -62,6 +63,7 @@ def run_outcome(h: Chaos, name: str, app_dir: Path, version: str, plan: canary.C
     args, variant = h.args, h.args.variant
     since, before = h.max_order_id(), sent(h, variant)
     load = Load(h.base, h.pizzas, args.rate, args.views, args.threads, requests_per_visitor=args.visit)
+    assert h.stack is not None  # the harness has started the stack
     with load:
         time.sleep(args.lead)
         outcome = canary.run(h.stack, variant, app_dir, plan, env={"APP_VERSION": version}, say=lambda m: say(f"  {m}"))

@@ -142,9 +142,9 @@ def new_order_stored(stack: Stack, restored) -> bool:
     """The restored cluster is a writable primary: an order placed now gets stored."""
     _, _, body = http_get(stack.url("/api/v1/menu"), timeout=5)
     token = str(uuid.uuid4())
-    body = dict(CUSTOMER, pizza=json.loads(body)["pizzas"][0]["id"])
+    order = dict(CUSTOMER, pizza=json.loads(body)["pizzas"][0]["id"])
     response = requests.post(
-        stack.url("/api/v1/orders"), json=body, timeout=30, headers={"Idempotency-Key": token, "Accept": "application/json"}
+        stack.url("/api/v1/orders"), json=order, timeout=30, headers={"Idempotency-Key": token, "Accept": "application/json"}
     )
     if response.status_code not in (200, 201):
         return False

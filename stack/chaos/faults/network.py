@@ -34,7 +34,7 @@ from pathlib import Path
 from ... import REPO_ROOT
 
 PREFIX = "pzc"
-SUPERNET = ipaddress.ip_network("10.213.0.0/16")
+SUPERNET = ipaddress.IPv4Network("10.213.0.0/16")
 RELAY_PORT = 6432
 TABLE = "pizza_chaos"
 
@@ -102,11 +102,13 @@ class DatabaseNetwork:
     # --- building and removing ------------------------------------------------------------------
     @property
     def host_address(self) -> str:
+        assert self.subnet is not None, "the network is not built"
         return str(self.subnet[1])
 
     @property
     def address(self) -> str:
         """The database's side: PostgreSQL and the relay listen here."""
+        assert self.subnet is not None, "the network is not built"
         return str(self.subnet[2])
 
     @property

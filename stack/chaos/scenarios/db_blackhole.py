@@ -75,7 +75,7 @@ def run(h, result) -> None:
         say("  network restored")
         result.check("the blackhole was real: packets were dropped", dropped > 0)
         result.notes.append(f"{dropped} packets dropped in {back - window['cut']:.1f}s")
-        results = {}
+        results: dict[str, float | None] = {}
         waiters = [
             threading.Thread(target=lambda v=v, s=s: results.__setitem__(v, serves_again(h, v, s, 30)), daemon=True)
             for v, s in h.active.items()

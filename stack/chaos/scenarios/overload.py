@@ -77,7 +77,13 @@ def run(h, result) -> None:
     t = marks["surge_end"]
     while t + 1 <= marks["end"]:
         window = [a for a in after if t <= a[0] < t + 1]
-        if window and all(a[2] is None for a in window) and client_normal_p99 and p99(window) <= 2 * client_normal_p99:
+        if (
+            window
+            and all(a[2] is None for a in window)
+            and client_normal_p99
+            and (w99 := p99(window)) is not None
+            and w99 <= 2 * client_normal_p99
+        ):
             recovered_after = t - marks["surge_end"]
             break
         t += 0.25

@@ -9,6 +9,7 @@ import random
 import time
 from pathlib import Path
 
+from ..accounting import Result
 from ..harness import say
 from ..load import Stats
 
@@ -65,7 +66,7 @@ def run(h, result) -> None:
     stats = Stats()
     since = h.max_order_id()
     samples: dict[int, list] = {}  # pid -> [(rss, fds), ...] one per period
-    subs = []
+    subs: list[Result] = []
     start = time.monotonic()
     h.background = stats
     try:
@@ -123,7 +124,7 @@ def judge(h, result, stats, samples, subs, since, period) -> None:
     growth = {pid: last[0] / first[0] - 1 for pid, (first, last) in judged.items()}
     fds = {pid: last[1] - first[1] for pid, (first, last) in judged.items()}
     if judged:
-        worst = max(growth, key=growth.get)
+        worst = max(growth, key=growth.__getitem__)
         result.notes.append(
             f"{len(judged)} worker(s) sampled warm twice or more: RSS growth max {growth[worst] * 100:+.1f}% "
             f"({judged[worst][0][0] // 1024} -> {judged[worst][1][0] // 1024} MB), fd change max {max(fds.values()):+d}"

@@ -49,7 +49,7 @@ def run(h, result) -> None:
 
     # Each login hashes the password (slow on purpose); a few real sessions, shared round-robin.
     sessions = [login() for _ in range(logins)]
-    cookie_sets = [{k: v for k, v in s.cookies.items() if k in ("sessionid", "csrftoken")} for s in sessions]
+    cookie_sets = [{k: v for k, v in s.cookies.items() if k in ("sessionid", "csrftoken") and v is not None} for s in sessions]
     barrier = threading.Barrier(contenders)
     answers: list[tuple[int, dict]] = []
     lock = threading.Lock()
@@ -70,6 +70,7 @@ def run(h, result) -> None:
                 "Referer": h.stack.url("/staff/orders/"),
             },
         )
+        answer: tuple[int, dict]
         if response is None:
             answer = (0, {})
         else:
