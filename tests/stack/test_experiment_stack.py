@@ -11,7 +11,7 @@ import requests
 
 from config.variants import load_variants
 from experiment import assignment
-from stack.local import form_fields
+from stack.http import form_fields
 
 pytestmark = pytest.mark.stack
 
