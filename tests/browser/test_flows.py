@@ -83,15 +83,12 @@ def test_customer_orders_once_and_staff_on_another_variant_work_it(stack, browse
         expect(desk.locator(f"tr[data-reference='{reference}'] .status")).to_have_text(label)
         assert status_of(db, reference) == value
         # The customer's page notices by itself (it polls every POLL_SECONDS here).
-        page.wait_for_function(
-            f"document.querySelector('.status [data-status]').dataset.status === '{value}'", timeout=(POLL_SECONDS * 5) * 1000
-        )
+        # (expect, not wait_for_function: the page's CSP forbids the eval that wait_for_function needs)
+        expect(page.locator(".status [data-status]")).to_have_attribute("data-status", value, timeout=POLL_SECONDS * 5 * 1000)
     desk.locator(f"tr[data-reference='{reference}']").get_by_role("button", name="Delivered").click()
     expect(desk.locator(f"tr[data-reference='{reference}'] .status")).to_have_text("Delivered")
     assert status_of(db, reference) == "delivered"
-    page.wait_for_function(
-        "document.querySelector('.status [data-status]').dataset.status === 'delivered'", timeout=(POLL_SECONDS * 5) * 1000
-    )
+    expect(page.locator(".status [data-status]")).to_have_attribute("data-status", "delivered", timeout=POLL_SECONDS * 5 * 1000)
     assert page.locator(".step-current").inner_text() == "Delivered"
     stopped = len(polls)
     page.wait_for_timeout(POLL_SECONDS * 3 * 1000)
