@@ -47,6 +47,12 @@ def wait_until_ready(
 
 
 # The two hidden tokens of the order form (and the login form's CSRF token), as a client reads them.
+# What a customer's browser sends: the app counts exposures only for browsers (its bot rule refuses
+# HTTP libraries), so load generators and stack tests that play customers say they are one.
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+# The exposure beacon a landing page or order form carries; a browser's script fetches it once shown.
+SEEN = re.compile(r'data-seen="(/seen/[^"]+)"')
+
 FORM_FIELD = re.compile(r'name="(csrfmiddlewaretoken|form_token|shown_by)" value="([^"]+)"')
 
 

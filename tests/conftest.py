@@ -52,7 +52,12 @@ def run_checkov():
 
 
 def pytest_collection_modifyitems(items):
+    from tests.quarantine import reason_for
+
     # checkov takes tens of seconds per run: whatever uses it is `slow`, out of `make check`.
     for item in items:
+        reason = reason_for(item.nodeid)
+        if reason:
+            item.add_marker(pytest.mark.quarantine(reason=reason))
         if "run_checkov" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from ..http import form_fields
+from ..http import BROWSER_UA, SEEN, form_fields
 from ..stats import percentile
 
 # 409 is the API's "this Idempotency-Key is still in flight": retry the same request later.
@@ -206,6 +206,7 @@ class Load:
                 if session is not None:
                     session.close()
                 session, used = VisitorSession(), 0
+                session.headers["User-Agent"] = BROWSER_UA
                 session.visitor = i  # who saw what: the canary's customers are counted per visitor
             used += 1
             rng = random.Random(i)
@@ -213,7 +214,7 @@ class Load:
                 if rng.random() < self.order_rate / self.total_rate:
                     (self.order_form if rng.random() < self.form_share else self.order_api)(session, rng)
                 else:
-                    self.client.call(session, "GET", rng.choice(["/", "/order/"]))
+                    self.view(session, rng.choice(["/", "/order/"]))
             except Exception as exc:  # a bug in the harness must not look like a quiet pass
                 with self.stats.lock:
                     self.stats.unresolved[f"harness:{type(exc).__name__}"] += 1
@@ -238,8 +239,16 @@ class Load:
         if response is not None and response.status_code in (200, 201):
             self._note_ack(token, "ref:" + response.json()["reference"])
 
+    def view(self, session: requests.Session, path: str) -> requests.Response | None:
+        """A page as a browser shows it: the page, then the exposure beacon its script fetches."""
+        page = self.client.call(session, "GET", path)
+        seen = SEEN.search(page.text) if page is not None else None
+        if seen:
+            self.client.call(session, "GET", seen.group(1))
+        return page
+
     def order_form(self, session: requests.Session, rng: random.Random) -> None:
-        page = self.client.call(session, "GET", "/order/")
+        page = self.view(session, "/order/")
         if page is None:
             return
         fields = form_fields(page.text)

@@ -166,6 +166,7 @@ def parse(argv) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.rate, args.views, args.threads = (12.0, 6.0, 12) if args.short else (24.0, 12.0, 24)
     args.visit = 4  # requests per visitor: a customer looks, then orders
+    args.network = False  # the canary needs no network faults: PostgreSQL on loopback
     args.lead = 2.0 if args.short else 5.0
     args.steps = tuple(int(x) for x in args.steps.split(",")) if args.steps else (25, 50) if args.short else (10, 50)
     args.interval = args.interval or (4.0 if args.short else 20.0)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from stack.deploy.builds import copy_app
-from stack.http import form_fields, staff_login
+from stack.http import BROWSER_UA, SEEN, form_fields, staff_login
 from stack.postgres import drop_database
 
 
@@ -26,9 +26,10 @@ def fresh_database(name: str) -> str:
 def place_order(session: requests.Session, base: str, name: str) -> tuple[str, str]:
     """The customer's path: GET the form, POST it with its tokens, follow to the confirmation.
     Returns (reference, variant that served it)."""
+    session.headers["User-Agent"] = BROWSER_UA  # a customer's browser (the app counts no HTTP library)
     form = session.get(f"{base}/order/", timeout=10)
     assert form.status_code == 200, form.text[:300]
-    seen = re.search(r'data-seen="(/seen/[^"]+)"', form.text)  # what the page's script fetches in a browser
+    seen = SEEN.search(form.text)  # what the page's script fetches in a browser
     if seen:
         session.get(f"{base}{seen.group(1)}", timeout=10)
     fields = form_fields(form.text)
