@@ -122,26 +122,35 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        # Connection-level errors are outages. A ProgrammingError is one only when this code runs on a
-        # schema that is behind it (a rollout's window); any other is a bug and stays a 500.
-        # Data errors (IntegrityError, DataError) are bugs too.
-        if isinstance(exception, ProgrammingError):
-            readiness.reset()
-            if not schema_behind():
-                return None
-        elif not isinstance(exception, (OperationalError, InterfaceError)):
+        return outage_response(request, exception)
+
+
+def outage_response(request, exception: BaseException) -> HttpResponse | None:
+    """503 + Retry-After when `exception` means the database is unavailable to this code; else None.
+
+    Used for a view's exception (DatabaseUnavailableMiddleware) and, through the 500 handler, for one
+    raised by a middleware (a session saved after the view, a lazy user): both are an outage, not a bug.
+    """
+    # Connection-level errors are outages. A ProgrammingError is one only when this code runs on a
+    # schema that is behind it (a rollout's window); any other is a bug and stays a 500.
+    # Data errors (IntegrityError, DataError) are bugs too.
+    if isinstance(exception, ProgrammingError):
+        readiness.reset()
+        if not schema_behind():
             return None
-        metrics.database_error(exception)
-        log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
-        # A broken connection is dropped by Django at the end of this request (request_finished),
-        # and CONN_HEALTH_CHECKS replaces it before the next one.
-        if request.headers.get("Accept", "").startswith("application/json"):
-            response = JsonResponse({"error": "service temporarily unavailable, retry shortly"}, status=503)
-        else:
-            html = render_to_string("503.html", {"variant": settings.VARIANT, "theme": settings.THEME})
-            response = HttpResponse(html, status=503)
-        response["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
+    elif not isinstance(exception, (OperationalError, InterfaceError)):
+        return None
+    metrics.database_error(exception)
+    log.warning("database unavailable: %s", type(exception).__name__, extra={"error": str(exception).strip()[:300]})
+    # A broken connection is dropped by Django at the end of this request (request_finished),
+    # and CONN_HEALTH_CHECKS replaces it before the next one.
+    if request.headers.get("Accept", "").startswith("application/json"):
+        response = JsonResponse({"error": "service temporarily unavailable, retry shortly"}, status=503)
+    else:
+        html = render_to_string("503.html", {"variant": settings.VARIANT, "theme": settings.THEME})
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 class BadInputMiddleware:

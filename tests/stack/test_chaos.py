@@ -58,7 +58,9 @@ def assert_accounting(row: dict) -> None:
     assert row["orders_in_db"] >= row["orders_acked"]
     assert not row["unresolved"], f"requests that never succeeded: {row['unresolved']}"
     failed = [c["check"] for c in row["checks"] if not c["ok"] and not c.get("timing")]  # speed targets: make chaos
-    assert not failed, f"scenario {row['scenario']} ({row['name']}): {failed}\nnotes: {row['notes']}"
+    assert not failed, (
+        f"scenario {row['scenario']} ({row['name']}): {failed}\nnotes: {row['notes']}\nfailed attempts by kind: {row['errors_by_kind']}"
+    )
     assert row["result"] == "PASS"
 
 

@@ -141,3 +141,21 @@ def test_a_sql_bug_is_a_500_not_a_retried_outage(pizza, monkeypatch):
     response = Client(raise_request_exception=False).get("/")
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+def test_an_outage_raised_by_a_middleware_is_a_503_not_a_500(pizza, monkeypatch):
+    """The view finished, then the session could not be saved: still an outage (503 + Retry-After)."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.db import OperationalError
+    from django.test import Client
+
+    def session_lost(self, request, response):
+        raise OperationalError("FATAL: sorry, too many clients already")
+
+    monkeypatch.setattr(SessionMiddleware, "process_response", session_lost)
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "back in a moment" in response.content.decode()
+    api = Client(raise_request_exception=False).get("/api/v1/menu", HTTP_ACCEPT="application/json")
+    assert api.status_code == 503 and api["Retry-After"] == "5"

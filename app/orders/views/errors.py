@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -21,8 +23,16 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """The last resort: a plain page that needs neither the database nor a request context."""
-    return HttpResponse(render_to_string("500.html"), status=500)
+    """The last resort: a plain page that needs neither the database nor a request context.
+
+    Django calls this while handling the exception, so an outage raised outside a view (a middleware
+    saving the session after it) still gets the outage's 503 + Retry-After instead of a 500.
+    """
+    from ops.middleware import outage_response
+
+    exception = sys.exc_info()[1]
+    outage = outage_response(request, exception) if exception is not None else None
+    return outage or HttpResponse(render_to_string("500.html"), status=500)
 
 
 def bad_request(request, exception=None):
