@@ -42,7 +42,7 @@ from .. import REPO_ROOT, StackError
 from .accounting import Result
 from .harness import Chaos, ChaosError, say
 from .report import table, write_json
-from .scenarios import REGISTRY, SCENARIOS
+from .scenarios import REGISTRY, SCENARIOS, db_blackhole
 
 
 def main(argv=None) -> int:
@@ -53,11 +53,13 @@ def main(argv=None) -> int:
     parser.add_argument("--scenario", type=int, action="append", choices=sorted(SCENARIOS), help="run only these (repeatable)")
     parser.add_argument("--duration", type=float, help="seconds of load around each fault (default 20, short 6)")
     parser.add_argument("--rate", type=float, help="orders per second (default 50, short 10)")
-    parser.add_argument("--views", type=float, help="page views per second (default 20, short 5)")
+    parser.add_argument("--views", type=float, help="page views per second (default 20, short: the app's own detection time + 2)")
     parser.add_argument("--threads", type=int, help="client threads (default 32, short 12)")
     parser.add_argument("--outage", type=float, default=4.0, help="seconds PostgreSQL stays down in scenario 4")
     parser.add_argument(
-        "--blackhole", type=float, help="seconds the database's network drops every packet in scenario 7 (default 20, short 5)"
+        "--blackhole",
+        type=float,
+        help="seconds the database's network drops every packet in scenario 7 (default 20, short: the app's own detection time + 2)",
     )
     parser.add_argument(
         "--soak", type=float, help="seconds of the soak (scenario 11; default 120, short 40); given alone it runs only the soak"
@@ -90,7 +92,9 @@ def main(argv=None) -> int:
     args.logins = 5 if args.short else 10
     if args.short:
         args.outage = min(args.outage, 3.0)
-    args.blackhole = args.blackhole or (5.0 if args.short else 20.0)
+    # The short cut must outlast the app's own detection (a dead connection, then a reconnect that
+    # times out), or no request ever meets the outage: the fault would not bite.
+    args.blackhole = args.blackhole or (max(5.0, db_blackhole.DETECTION + 2) if args.short else 20.0)
     if args.soak and not args.scenario:
         args.scenario = [11]  # `make chaos SOAK=600`
     args.soak = args.soak or (40.0 if args.short else 120.0)

@@ -42,6 +42,17 @@ def retryable(kind: str) -> bool:
     return kind.startswith(RETRYABLE_PREFIXES)
 
 
+def backoff(failures: int, retry_after: str | None) -> float:
+    """Seconds before the next attempt, as a well-behaved client waits: exponential (0.2 s doubling
+    to 4 s) with +-20% jitter, never less than Retry-After, which is capped at 1 s so a short outage
+    is measured rather than slept through. Without the growth and the jitter, hundreds of clients
+    shed together would all come back together, and an overload would feed itself."""
+    pause = min(0.1 * 2**failures, 4.0)
+    if retry_after and retry_after.isdigit():
+        pause = max(pause, min(float(retry_after), 1.0))
+    return pause * random.uniform(0.8, 1.2)
+
+
 class VisitorSession(requests.Session):
     """A session that remembers the visitor it plays (read back with getattr(session, "visitor", None))."""
 
@@ -112,10 +123,8 @@ class Client:
             errors.append(kind)
             if not retryable(kind) or time.monotonic() - start > self.retry_deadline:
                 break
-            # Honour Retry-After, capped so a short outage is measured rather than slept through.
             retry_after = response.headers.get("Retry-After") if response is not None else None
-            pause = min(float(retry_after), 1.0) if retry_after and retry_after.isdigit() else min(0.1 * 2 ** len(errors), 1.0)
-            time.sleep(pause)
+            time.sleep(backoff(len(errors), retry_after))
         end = time.monotonic()
         with self.stats.lock:
             self.stats.requests += 1

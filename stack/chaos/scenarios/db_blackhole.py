@@ -18,9 +18,14 @@ NEEDS_NETWORK = True
 # The longest a request may take while the database is unreachable: a persistent connection found
 # dead (tcp_user_timeout), one reconnect that gets no SYN-ACK (connect_timeout), HAProxy's queue
 # (timeout queue 1s) and 3 s for a loaded machine. gunicorn's timeout is 30 s.
-BOUND = app_settings.DATABASE_TCP_USER_TIMEOUT_MS / 1000 + app_settings.DATABASE_CONNECT_TIMEOUT + 1 + 3
+# DETECTION: how long the app itself takes to give up on a database that went silent.
+DETECTION = app_settings.DATABASE_TCP_USER_TIMEOUT_MS / 1000 + app_settings.DATABASE_CONNECT_TIMEOUT
+BOUND = DETECTION + 1 + 3
 RECOVERY = 5.0
-ALLOWED = {"503_app", "503_lb"}  # what a customer may see meanwhile: a 503 that says when to retry
+# What a customer may see meanwhile: a 503 that says when to retry, or the API's 409 in flight.
+# 409: the API's Idempotency-Key still in flight (Retry-After: 1). An attempt cut off by the outage could not
+# release its key; the retry waits, then takes it over (api/idempotency.py) and finds or makes the order once.
+ALLOWED = {"503_app", "503_lb", "409"}
 
 
 def probe_loop(h, variant: str, slot: int, stop: threading.Event, probes: list) -> None:

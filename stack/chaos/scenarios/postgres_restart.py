@@ -14,7 +14,9 @@ NUMBER = 4
 NAME = "PostgreSQL restart"
 # Errors a client may see while PostgreSQL is down: the app's 503 (with Retry-After) and the load
 # balancer's own answers when it has marked every variant unready. Never a 500.
-OUTAGE_ERRORS = {"503_app", "503_lb", "502_lb", "504_lb", "conn_error", "timeout"}
+# 409: the API's Idempotency-Key still in flight (Retry-After: 1). An attempt cut off by the outage could not
+# release its key; the retry waits, then takes it over (api/idempotency.py) and finds or makes the order once.
+OUTAGE_ERRORS = {"503_app", "503_lb", "502_lb", "504_lb", "conn_error", "timeout", "409"}
 
 
 def probe(h, probes: list) -> None:
