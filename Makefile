@@ -63,7 +63,6 @@ migration-gate: $(VENV)/.installed
 # bench prints throughput, latency and memory figures beside a ceiling measured in the same run.
 bench: $(VENV)/.installed
 	$(WITH_PG) $(PY) -m stack.bench $(BENCH_ARGS)
-	$(WITH_PG) $(PY) -m stack.bench.experiment $(BENCH_EXPERIMENT_ARGS)
 
 # chaos runs the fault scenarios against the local stack on PostgreSQL and prints a table.
 chaos: $(VENV)/.installed

@@ -12,7 +12,6 @@ QUARANTINED = {
     "stack with two workers per variant and Prometheus); not yet diagnosed (issue 14)",
     "tests/stack/test_experiment_stack.py::test_form_shown_on_a_and_posted_to_b_counts_for_a": "failed in the final "
     "fresh-clone run after the merges (exposures now come from the beacon); not yet diagnosed (issue 20)",
-    "tests/stack/test_bench_smoke.py": "failed after the merges; not yet diagnosed (issue 18)",
 }
 
 

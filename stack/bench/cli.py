@@ -1,5 +1,6 @@
-"""`make bench`: order throughput, the staff table at a million orders and worker memory, each beside a
-reference measured in the same run on the same machine (absolute times drift here; ratios do not).
+"""`make bench`: order throughput, the staff table at a million orders, the Experiment page and worker
+memory, each beside a reference measured in the same run on the same machine (absolute times drift
+here; ratios do not).
 
     .venv/bin/python -m stack.postgres .venv/bin/python -m stack.bench [--quick] [--duration S] [--connections N]
 
@@ -11,11 +12,14 @@ What it does, in order (see docs/bench.md for the method and the latest table):
 2. Order placement with wrk and stack/bench/order.lua (form GET, POST with CSRF and one-time token,
    confirmation GET), in alternating rounds over: the ceiling (wrk plain GET against stack/bench/bare_wsgi.py under
    the same gunicorn settings), variant A direct, HAProxy's A/B/C split, HAProxy with B and C in maintenance,
-   and extra variant-A processes with the request log and the exposure recording switched off.
+   and extra variant-A processes with the request log and the exposure recording switched off; and
+   POST-only load (post.lua, a new order per request) on variant A and on the floor: the simplest
+   Django order view (stack/bench/floor/) under the same gunicorn settings, on its own database.
 3. The staff table at 1,000 / 100,000 / 1,000,000 orders (generate_series, then VACUUM ANALYZE), each size
    in its own database behind its own variant-A process, measured in interleaved sequential rounds: first
    page, a deep keyset page (half-way), a status filter and a phone search, p50/p99.
 4. Resident memory of each worker of the variant A that served the largest table.
+5. The Experiment page and its CSV at 10,000 and 1,000,000 exposures (stack/bench/experiment.py).
 
 It prints a fixed-width table and writes reports/bench.json and reports/bench.md.
 """
@@ -40,6 +44,16 @@ from .report import build_rows, render_markdown, render_text
 REPORTS = REPO_ROOT / "reports"
 
 
+def sizes(text: str) -> list[int]:
+    try:
+        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: whole numbers separated by commas, e.g. 1000,1000000") from None
+    if len(values) < 2 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least two sizes, each at least 1")
+    return values
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke test: short runs, staff table up to 100,000 orders")
@@ -60,6 +74,21 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--db-name", default=None, help="the bench database, dropped and recreated (default pizza_bench, quick pizza_bench_quick)"
     )
+    parser.add_argument(
+        "--sizes",
+        type=sizes,
+        default=None,
+        help="staff table sizes, comma-separated; the smallest is the reference (default 1000,100000,1000000; quick 1000,100000)",
+    )
+    parser.add_argument(
+        "--experiment-sizes",
+        type=sizes,
+        default=None,
+        help="exposures of the Experiment page's small and large database (default 10000,1000000; quick 10000,100000)",
+    )
+    parser.add_argument(
+        "--experiment-runs", type=int, default=None, help="timed Experiment requests per size and kind (default 100, quick 10)"
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards (for profiling)")
     parser.add_argument("--reports", default=str(REPORTS), help="where bench.json and bench.md go")
     args = parser.parse_args(argv)
@@ -77,7 +106,8 @@ def main(argv=None) -> int:
         return 1
     rows = build_rows(results)
     settings = {
-        "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread, preload, app/gunicorn.conf.py) per variant and for the bare app",
+        "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread, preload, app/gunicorn.conf.py) per variant, "
+        "for the bare app and for the floor app",
         "load generator": f"wrk {facts['wrk'].split()[1] if len(facts['wrk'].split()) > 1 else ''}: {args.connections} connections, "
         f"{args.connections} threads, {bench.duration:g}s per configuration in {bench.rounds} alternating round(s), after a {bench.warmup:g}s warm-up",
         "staff table": f"{bench.samples} sequential rounds per page, direct to variant A, logged in as staff",
@@ -88,7 +118,8 @@ def main(argv=None) -> int:
     header = (
         f"{facts['cpus']} CPUs ({facts['cpu_model']}), {facts['memory_mb']} MB; client (wrk), HAProxy, gunicorn and PostgreSQL "
         f"share the same cores (load average {facts['loadavg_start']} at start, {results['loadavg_end']} at end). "
-        f"{settings['gunicorn']}. Load: {settings['load generator']}. {settings['exposure setting']}."
+        f"{settings['gunicorn']}. Load: {settings['load generator']}. {settings['exposure setting']}; "
+        f"the run stored {results['orders_stored']:,} orders and {results['exposures_recorded']:,} exposures."
     )
     table = render_text(rows)
     print()

@@ -3,7 +3,10 @@ worker memory; the figures go to report.py."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,15 +18,21 @@ from ..http import staff_login, wait_until_ready
 from ..local import PortPlan, Stack
 from ..postgres import database_url_for
 from ..stats import percentile
-from .load import GET_SCRIPT, ORDER_SCRIPT, WRK, check_load, combine, run_wrk
+from .load import GET_SCRIPT, ORDER_SCRIPT, POST_SCRIPT, WRK, check_load, combine, run_wrk
 from .measurements import Orders, children, drop_bench_database, loadavg, memory_mb, recreate_database
-from .references import BareApp, BenchError
+from .references import BareApp, BenchError, FloorApp
 
 STAFF_USER = "staff"
 STAFF_PASSWORD = "bench-staff-password-1"
 # Extra variant-A processes beside the stack's own, in slots HAProxy never balances over (see ports.py).
 STAFF_SLOTS = 3  # 3, 4: one per staff-table size below the largest
 TOGGLE_SLOTS = 5  # 5, 6, 7: request log / exposure recording switched off
+# The POST-only bodies (post.lua puts a fresh CSRF secret and UUID in): the product's order form, the floor's.
+POST_BODY = (
+    "csrfmiddlewaretoken=@CSRF@&form_token=@TOKEN@&pizza={pizza}&size=medium&quantity=1&customer_name=Bench+Customer"
+    "&phone=%2B45+12+34+56+78&address=1+Benchmark+Street%2C+Loopback&comments="
+)
+FLOOR_BODY = "csrfmiddlewaretoken=@CSRF@&pizza=Margherita&customer_name=Bench+Customer"
 
 
 def say(message: str) -> None:
@@ -44,7 +53,12 @@ class Bench:
         self.rounds = args.rounds or (1 if self.quick else 3)
         self.connections = args.connections
         self.samples = args.samples or (20 if self.quick else 200)
-        self.sizes = [1_000, 100_000] if self.quick else [1_000, 100_000, 1_000_000]
+        self.sizes = sorted(set(args.sizes)) if args.sizes else [1_000, 100_000] if self.quick else [1_000, 100_000, 1_000_000]
+        if len(self.sizes) < 2:
+            raise BenchError("--sizes needs at least two table sizes: the smallest is the reference")
+        chosen = sorted(args.experiment_sizes) if args.experiment_sizes else None
+        self.experiment_sizes = (chosen[0], chosen[-1]) if chosen else (10_000, 100_000) if self.quick else (10_000, 1_000_000)
+        self.experiment_runs = args.experiment_runs or (10 if self.quick else 100)
         self.db_name = args.db_name or ("pizza_bench_quick" if self.quick else "pizza_bench")
         self.ports = PortPlan(args.port or (28100 if self.quick else 28000))
         self.state_dir = REPO_ROOT / ".stack" / self.db_name.replace("_", "-")  # .stack/pizza-bench, ...
@@ -58,7 +72,15 @@ class Bench:
 
     # -- order placement ----------------------------------------------------------------------
     def load(self, url: str, key: str, what: str, round_no: int, pizza: int) -> dict:
-        script, args = (GET_SCRIPT, []) if key == "ceiling" else (ORDER_SCRIPT, [str(pizza)])
+        if key == "ceiling":
+            script, args = GET_SCRIPT, []
+        elif key == "post":  # the product's order POST alone: a new order per request
+            body = POST_BODY.format(pizza=pizza)
+            script, args = POST_SCRIPT, ["/order/", body, "303"]
+        elif key == "floor_post":  # the floor's: its two-field ModelForm, saved, redirect
+            script, args = POST_SCRIPT, ["/order/", FLOOR_BODY, "302"]
+        else:
+            script, args = ORDER_SCRIPT, [str(pizza)]
         seconds = self.duration / self.rounds
         if round_no == 1:
             run_wrk(url, script, self.warmup, self.connections, args)
@@ -150,12 +172,13 @@ class Bench:
             self.databases.append(orders)
             self.order_placement(stack, orders.pizza_id())
             self.staff_table(stack, orders)
+            self.experiment_page()
         finally:
             for db in self.databases:
                 db.close()
             stack.stop()
             if not self.args.keep_db:
-                for name in [self.db_name, *(self.staff_db(size) for size in self.sizes[:-1])]:
+                for name in [self.db_name, f"{self.db_name}_floor", *(self.staff_db(size) for size in self.sizes[:-1])]:
                     drop_bench_database(self.server_url, name)
         self.results["elapsed_seconds"] = round(time.monotonic() - started, 1)
         self.results["loadavg_end"] = loadavg()
@@ -174,9 +197,17 @@ class Bench:
             toggle_urls[name] = stack.variant_url("a", "/", slot)
         for url in toggle_urls.values():
             wait_ready(url.rstrip("/"))
-        with BareApp(self.ports.bare_app, self.args.workers, self.args.threads, self.state_dir) as bare:
+        floor_db = f"{self.db_name}_floor"
+        recreate_database(self.server_url, floor_db)
+        floor_url = database_url_for(self.server_url, floor_db)
+        with (
+            BareApp(self.ports.bare_app, self.args.workers, self.args.threads, self.state_dir) as bare,
+            FloorApp(self.ports.floor_app, self.args.workers, self.args.threads, self.state_dir, floor_url) as floor,
+        ):
             plan = [
                 ("ceiling", bare.url, "bare WSGI, plain GET"),
+                ("floor_post", floor.url, "floor: minimal Django order view, POST only"),
+                ("post", stack.variant_url("a", "/"), "variant A, order POST only"),
                 ("direct", stack.variant_url("a", "/"), "direct to variant A, log + exposures on"),
                 ("lb", stack.url("/"), "through HAProxy, A/B/C split"),
                 ("lb_a_only", stack.url("/"), "through HAProxy, B and C in maintenance: A only"),
@@ -194,6 +225,15 @@ class Bench:
                             self.maintenance(stack, False)
         for key in runs:
             r[key] = combine(runs[key])
+        # Orders the floor really stored, and exposures the product really recorded (the beacons).
+        floor_db_orders = Orders(floor_url)
+        try:
+            r["floor_orders_stored"] = floor_db_orders.query("SELECT count(*) FROM floor_floororder")[0][0]
+        finally:
+            floor_db_orders.close()
+        r["exposures_recorded"] = self.databases[0].query("SELECT count(*) FROM experiment_assignment")[0][0]
+        r["orders_stored"] = self.databases[0].query("SELECT count(*) FROM orders_order")[0][0]
+        say(f"stored: {r['orders_stored']} orders, {r['exposures_recorded']} exposures; the floor {r['floor_orders_stored']} orders")
         r["toggles"] = {name: r.pop(name) for name in toggles}
         r["toggles"]["on"] = r["direct"]
         for slot in range(TOGGLE_SLOTS, TOGGLE_SLOTS + len(toggles)):
@@ -251,3 +291,35 @@ class Bench:
             "workers_recycled_during_staff_run": workers_before != workers_after,
         }
         say("  worker RSS: " + ", ".join(f"{m.get('VmRSS', 0):.1f} MB" for m in r["memory"]["variant_a_workers"]))
+
+    # -- experiment page ------------------------------------------------------------------------
+    def experiment_page(self) -> None:
+        """stack.bench.experiment in its own process (it runs Django in-process): the page and its CSV
+        at a small and a large number of exposures, timed alternately; its JSON goes into the results."""
+        small, large = self.experiment_sizes
+        out = self.state_dir / "experiment.json"
+        out.unlink(missing_ok=True)
+        say(f"experiment page: {small:,} vs {large:,} exposures, {self.experiment_runs} requests per size and kind")
+        cmd = [
+            sys.executable,
+            "-m",
+            "stack.bench.experiment",
+            "--small",
+            str(small),
+            "--large",
+            str(large),
+            "--runs",
+            str(self.experiment_runs),
+            "--db-name",
+            f"{self.db_name}_experiment",
+            "--json",
+            str(out),
+        ]
+        if not self.args.keep_db:
+            cmd.append("--drop")
+        done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600)
+        for line in done.stdout.splitlines():
+            say(f"  {line.strip()}")
+        if done.returncode not in (0, 3) or not out.exists():  # 3: a target missed, still a measurement
+            raise BenchError(f"the experiment bench failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        self.results["experiment"] = json.loads(out.read_text())

@@ -79,7 +79,8 @@ class Orders:
             return cur.fetchall() if cur.description else None
 
     def truncate(self) -> None:
-        self.query("TRUNCATE orders_order RESTART IDENTITY")
+        # CASCADE: the API's idempotency records point at orders.
+        self.query("TRUNCATE orders_order RESTART IDENTITY CASCADE")
         self.count = 0
 
     def grow_to(self, size: int) -> float:

@@ -1,8 +1,13 @@
 -- wrk script for `make bench`: every wrk connection plays one customer placing orders in a loop.
 --
---   1. GET  /order/                      -> read csrfmiddlewaretoken and form_token from the HTML
+--   1. GET  /order/                      -> read csrfmiddlewaretoken, form_token, shown_by and the
+--                                           exposure beacon's URL (data-seen) from the HTML
+--   1b. GET /seen/<token>                -> expect 204: what the page's script does once shown (the
+--                                           exposure; recorded once per visitor, variant and day)
 --   2. POST /order/ (form + CSRF cookie) -> expect 303 and a Location
 --   3. GET  <Location>                   -> expect 200 (the confirmation page)
+--
+-- It says it is a browser (User-Agent Mozilla/...): the app refuses exposures from HTTP libraries.
 --
 -- Run it with as many wrk threads as connections (-t N -c N): wrk calls request()/response() per
 -- thread, so one connection per thread keeps each customer's three steps in order.
@@ -32,15 +37,16 @@ end
 
 -- per-thread state ------------------------------------------------------------------------------
 local pizza = "1"
-local step = 1            -- 1 form GET, 2 POST, 3 confirmation GET
+local step = 1            -- 1 form GET, 4 beacon GET, 2 POST, 3 confirmation GET
 local csrf_cookie         -- a client-chosen CSRF secret, as a returning browser would carry
 local cookies = {}        -- name -> value, from Set-Cookie (wrk keeps only the last one per response)
-local form_csrf, form_token, location
+local form_csrf, form_token, shown_by, seen_url, location
 local sent_at, flow_started
-flows, errors, bad_parse = 0, 0, 0
-lat_get, lat_post, lat_confirm, lat_flow = {}, {}, {}, {}
+flows, errors, bad_parse, beacons = 0, 0, 0, 0
+lat_get, lat_post, lat_confirm, lat_flow, lat_beacon = {}, {}, {}, {}, {}
 
 local CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36 pizza-bench"
 
 function init(args)
   if args[1] then pizza = args[1] end
@@ -70,15 +76,18 @@ local function urlencode(s)
 end
 
 function request()
-  local headers = { ["Cookie"] = cookie_header(), ["User-Agent"] = "pizza-bench/wrk" }
+  local headers = { ["Cookie"] = cookie_header(), ["User-Agent"] = BROWSER_UA }
   sent_at = now_us()
   if step == 1 then
     flow_started = sent_at
     return wrk.format("GET", "/order/", headers)
+  elseif step == 4 then
+    return wrk.format("GET", seen_url, headers)
   elseif step == 2 then
     local body = table.concat({
       "csrfmiddlewaretoken=" .. urlencode(form_csrf),
       "form_token=" .. urlencode(form_token),
+      "shown_by=" .. urlencode(shown_by or ""),
       "pizza=" .. urlencode(pizza),
       "size=medium",
       "quantity=1",
@@ -118,7 +127,14 @@ function response(status, headers, body)
       bad_parse = bad_parse + 1
       return fail()
     end
+    shown_by = body:match('name="shown_by" value="([^"]+)"')
+    seen_url = body:match('data%-seen="(/seen/[^"]+)"')
     table.insert(lat_get, took)
+    step = seen_url and 4 or 2
+  elseif step == 4 then
+    if status ~= 204 then return fail() end
+    table.insert(lat_beacon, took)
+    beacons = beacons + 1
     step = 2
   elseif step == 2 then
     location = headers["Location"] or headers["location"]
@@ -151,23 +167,25 @@ local function stats(name, values)
 end
 
 function done(summary, latency, requests)
-  local total_flows, total_errors, total_parse = 0, 0, 0
-  local all = { get = {}, post = {}, confirm = {}, flow = {} }
+  local total_flows, total_errors, total_parse, total_beacons = 0, 0, 0, 0
+  local all = { get = {}, post = {}, confirm = {}, flow = {}, beacon = {} }
   for _, thread in ipairs(threads) do
     total_flows = total_flows + (thread:get("flows") or 0)
     total_errors = total_errors + (thread:get("errors") or 0)
     total_parse = total_parse + (thread:get("bad_parse") or 0)
-    for key, name in pairs({ get = "lat_get", post = "lat_post", confirm = "lat_confirm", flow = "lat_flow" }) do
+    total_beacons = total_beacons + (thread:get("beacons") or 0)
+    for key, name in pairs({ get = "lat_get", post = "lat_post", confirm = "lat_confirm", flow = "lat_flow", beacon = "lat_beacon" }) do
       for _, v in ipairs(thread:get(name) or {}) do table.insert(all[key], v) end
     end
   end
   local e = summary.errors
   io.write(string.format(
-    'BENCH_JSON {"duration_us":%d,"requests":%d,"flows":%d,"flow_errors":%d,"parse_errors":%d,' ..
+    'BENCH_JSON {"duration_us":%d,"requests":%d,"flows":%d,"flow_errors":%d,"parse_errors":%d,"beacons":%d,' ..
     '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"non_2xx_3xx":%d,' ..
-    '"latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,"max":%.1f},%s,%s,%s,%s}\n',
-    summary.duration, summary.requests, total_flows, total_errors, total_parse,
+    '"latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,"max":%.1f},%s,%s,%s,%s,%s}\n',
+    summary.duration, summary.requests, total_flows, total_errors, total_parse, total_beacons,
     e.connect, e.read, e.write, e.timeout, e.status,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    stats("get", all.get), stats("post", all.post), stats("confirm", all.confirm), stats("flow", all.flow)))
+    stats("get", all.get), stats("post", all.post), stats("confirm", all.confirm), stats("flow", all.flow),
+    stats("beacon", all.beacon)))
 end

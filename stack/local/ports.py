@@ -9,6 +9,7 @@ bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with 
                               slot 1 is a variant's normal process (a 8001, b 8002, c 8003),
                               slot 2 its surge slot for a rolling restart (8011, 8012, 8013),
                               slots 3..9 extra processes the bench starts beside HAProxy
+    base + 80                 the bench's minimal Django order app (the floor)
     base + 90                 HAProxy's stats page (/stats)
     base + 91                 the bench's bare WSGI app (the ceiling)
     base + 92 + 2*i + slot-1  variant i's /metrics listener in balanced slot 1 or 2 (8092..8097
@@ -47,6 +48,11 @@ class PortPlan:
     @property
     def bare_app(self) -> int:
         return self.base + 91
+
+    @property
+    def floor_app(self) -> int:
+        """Free in the variant grid: slots end at index 8 (+10*(slot-1)+9), so +80 is never a variant's."""
+        return self.base + 80
 
     def variant(self, index: int, slot: int = 1) -> int:
         if not (0 <= index < MAX_VARIANTS and 1 <= slot <= MAX_SLOTS):

@@ -165,7 +165,8 @@ class Stack:
             GUNICORN_WORKER_TMP_DIR=str(self.state_dir),
             STATIC_ROOT=str(self.static_root(spec.theme)),
             APP_VERSION=run_env.get("APP_VERSION", "local"),
-            METRICS_PORT=str(self.ports.metrics(self.index(variant), slot)),
+            # Only the balanced slots have a metrics port in the plan; the bench's extra slots go unscraped.
+            METRICS_PORT=str(self.ports.metrics(self.index(variant), slot)) if slot in BALANCED_SLOTS else "0",
         )
         run_env.update(env or {})
         log = self.state_dir / "logs" / f"{variant}{slot}.log"

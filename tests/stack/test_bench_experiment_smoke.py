@@ -12,7 +12,7 @@ from stack.local import REPO_ROOT
 def test_experiment_bench_seeds_counts_and_measures_both_sizes():
     prefix = os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_bench_exp"
     result = subprocess.run(
-        [sys.executable, "-m", "stack.bench.experiment", "--small", "300", "--large", "3000", "--runs", "5", "--db-name", prefix],
+        [sys.executable, "-m", "stack.bench.experiment", "--small", "300", "--large", "3000", "--runs", "5", "--db-name", prefix, "--drop"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
