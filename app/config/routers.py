@@ -9,7 +9,12 @@ Who reads where:
   that visitor (customer or staff member, on any variant) reads only from the primary, so the
   confirmation and the changed status are there on the very next page despite replica lag.
 - A replica that does not answer, or lags more than REPLICA_MAX_LAG_SECONDS, is skipped: the
-  page is served from the primary. Each process checks at most once per CHECK_SECONDS.
+  page is served from the primary. Each process checks at most once per CHECK_SECONDS; one that
+  did not answer is left alone for RETRY_SECONDS (each try may cost a connect timeout).
+- The lag reading overstates after a quiet spell: WAL not yet replayed is timed from the last
+  commit replayed, however long ago that was, so the first write after 10 idle seconds reads as
+  10 s of lag until it is applied. A lagging verdict is therefore looked at again after
+  CHECK_SECONDS, not RETRY_SECONDS, so a replica that has caught up is used again at once.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ PIN_COOKIE = "PZ_PRIMARY"
 # Tables whose stale-by-a-second reads are harmless on the pages that opt in.
 REPLICA_APPS = frozenset({"orders", "experiment"})
 CHECK_SECONDS = 1.0
-# How long a replica that failed its check is left alone before the next try.
+# How long a replica that did not answer is left alone before the next try.
 RETRY_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
@@ -55,7 +60,8 @@ class _Health:
             if now < self.until:
                 return self.usable
             self.usable, self.lag = self._probe()
-            self.until = now + (CHECK_SECONDS if self.usable else RETRY_SECONDS)
+            # A lag of None: it did not answer. A lagging replica answered, and may have caught up in a second.
+            self.until = now + (RETRY_SECONDS if self.lag is None else CHECK_SECONDS)
             return self.usable
 
     def _probe(self) -> tuple[bool, float | None]:

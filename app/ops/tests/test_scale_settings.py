@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from django.conf import settings
+from django.urls import URLResolver, get_resolver, resolve
 
 from ops.tests.test_settings import PRODUCTION, run
 
@@ -54,3 +56,21 @@ def test_without_pool_replica_or_redis_nothing_changes():
     assert "replica" not in found["databases"] and found["routers"] == []
     assert set(found["caches"].values()) == {"django.core.cache.backends.locmem.LocMemCache"}
     assert found["sessions"] == "django.contrib.sessions.backends.db"
+
+
+def route_names(patterns, namespace: str = ""):
+    """Every "namespace:name" the URLconf defines, as request.resolver_match.view_name spells it."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from route_names(pattern.url_patterns, f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace)
+        elif pattern.name:
+            yield namespace + pattern.name
+
+
+def test_every_replica_read_view_is_a_route_name():
+    """The router matches view names as strings: a renamed route would silently send its reads back
+    to the primary (as the API's move to api-v1:menu nearly did), so each name must still exist."""
+    names = set(route_names(get_resolver().url_patterns))
+    assert {resolve("/staff/orders/").view_name, resolve("/api/v1/menu").view_name} <= names  # app and API routes alike
+    missing = sorted(set(settings.REPLICA_READ_VIEWS) - names)
+    assert not missing, f"REPLICA_READ_VIEWS names no route: {missing}"
