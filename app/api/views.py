@@ -19,7 +19,8 @@ from ninja import Header, NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from orders.forms import OrderForm
-from orders.models import Order, Pizza, Size, Status
+from orders.menu import active_pizzas
+from orders.models import Order, Size, Status
 from orders.services import order_matches, orders_open, place_order, unit_price, visitor_id
 
 from . import idempotency, ratelimit
@@ -135,7 +136,7 @@ def menu_body() -> dict:
             "price": str(p.price),
             "sizes": [{"size": size, "price": str(unit_price(p, size))} for size in Size.values],
         }
-        for p in Pizza.objects.filter(active=True)
+        for p in active_pizzas()
     ]
     return {"pizzas": pizzas, "currency": CURRENCY}
 

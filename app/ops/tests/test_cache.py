@@ -74,3 +74,28 @@ def test_with_redis_killed_orders_logins_and_counters_still_work(shared_cache, c
     assert log_in(staff).status_code == 302  # the login page: axes counts failures, the session is written
     assert staff.get("/staff/orders/").status_code == 200
     assert caches["counters"].incr("api:203.0.113.9") == 1  # fails open: no cache, no count, no error
+
+
+def test_the_menu_is_read_once_then_served_from_redis_and_an_edit_is_seen_at_once(
+    shared_cache, client, pizza, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert pizza.name in client.get("/").content.decode()
+    assert any(k.startswith("pizza:") and "menu" in k for k in keys(shared_cache)), keys(shared_cache)
+    with CaptureQueriesContext(connection) as queries:
+        assert pizza.name in client.get("/").content.decode()
+        assert pizza.name in [p["name"] for p in client.get("/api/v1/menu").json()["pizzas"]]
+    assert not [q["sql"] for q in queries if "orders_pizza" in q["sql"]], "the menu was read from the database again"
+    pizza.name = "Quattro Formaggi"
+    with django_capture_on_commit_callbacks(execute=True):
+        pizza.save()  # on commit, the shared entry is dropped: every pod reads the new menu next
+    assert "Quattro Formaggi" in client.get("/").content.decode()
+
+
+def test_with_redis_killed_the_menu_comes_from_the_database(shared_cache, client, pizza):
+    assert pizza.name in client.get("/").content.decode()
+    shared_cache.kill()
+    assert pizza.name in client.get("/").content.decode()
+    assert client.get("/api/v1/menu").status_code == 200

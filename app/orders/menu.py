@@ -1,0 +1,36 @@
+"""The active menu, read once and shared through the cache (Redis when REDIS_URL is set).
+
+The landing page and the API's menu are the most requested reads; they change only when staff
+edit a pizza in the admin. Saving or deleting a pizza drops the shared entry (at once and on commit), so with
+Redis every pod of every variant shows the change on its next request; without Redis each process
+keeps its own copy for at most MENU_SECONDS. The order form still checks the chosen pizza against
+the database, so a pizza withdrawn meanwhile is refused with a message, never ordered.
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db import transaction
+
+from .models import Pizza
+
+# The format number changes whenever what is cached changes shape, so versions side by side never
+# read each other's entries.
+MENU_KEY = "menu:1"
+MENU_SECONDS = 60
+
+
+def active_pizzas() -> list[Pizza]:
+    """The active pizzas in menu order: from the cache, else from the database (then cached)."""
+    pizzas = cache.get(MENU_KEY)
+    if pizzas is None:
+        pizzas = list(Pizza.objects.filter(active=True))
+        cache.set(MENU_KEY, pizzas, MENU_SECONDS)
+    return pizzas
+
+
+def forget_menu(sender=None, **kwargs) -> None:
+    """post_save / post_delete of Pizza: drop the shared copy now, and again once the change is
+    committed (a reader between the two may have cached the menu as it was before the commit)."""
+    cache.delete(MENU_KEY)
+    transaction.on_commit(lambda: cache.delete(MENU_KEY))
