@@ -15,8 +15,6 @@ QUARANTINED = {
     "tests/stack/test_replica.py::test_staff_table_reads_reach_the_replica_and_writes_never_do": "failed after the "
     "merges (staff permissions, the new API route names in REPLICA_READ_VIEWS); not yet diagnosed (issue 13)",
     "tests/stack/test_replica.py::test_a_status_change_shows_on_the_next_table_despite_lag": "as above (issue 13)",
-    "tests/stack/test_metrics_live.py": "errored at set-up in the final fresh-clone run after the merges (the "
-    "stack with two workers per variant and Prometheus); not yet diagnosed (issue 14)",
     "tests/stack/test_experiment_stack.py::test_form_shown_on_a_and_posted_to_b_counts_for_a": "failed in the final "
     "fresh-clone run after the merges (exposures now come from the beacon); not yet diagnosed (issue 20)",
     "tests/stack/test_bench_smoke.py": "failed after the merges; not yet diagnosed (issue 18)",
