@@ -1,8 +1,8 @@
 """The one port plan: every port a local stack listens on, derived from one base.
 
 A stack owns the 100 ports base .. base+99 and nothing else, so two stacks on one machine never
-meet if their bases are 100 apart (`make up` 8000, the e2e tests PIZZA_TEST_PORT or 38000, the
-bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with --quick):
+meet if their bases are 100 apart (`make up` 8000, the test stacks in TEST_PORTS' blocks above
+PIZZA_TEST_PORT, `make chaos` 18000, `make bench` 28000 / 28100 with --quick):
 
     base + 0                  HAProxy: the weighted, sticky split (the entry point)
     base + 10*(slot-1) + 1+i  variant number i (a=0, b=1, c=2, ...) in process slot 1..9;
@@ -16,10 +16,15 @@ bench smoke test that +100, `make chaos` 18000, `make bench` 28000 / 28100 with 
                               for three variants; never behind HAProxy, only for the scraper)
     base + 98                 PgBouncer, when the stack runs the production-like profile
     base + 99                 Prometheus, when the stack starts one (`make up PROMETHEUS=1`, tests)
+
+A test run (base PIZZA_TEST_PORT; `make test` 20000) gives each of its users its own ports above
+that base, in TEST_PORTS below: no two overlap, so a stack or twin left over from one module, or one
+that lives for the whole session, never holds a port another wants.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 SPAN = 100  # ports per stack
@@ -81,3 +86,35 @@ class PortPlan:
     @property
     def last(self) -> int:
         return self.base + SPAN - 1
+
+
+# --- the ports of one test run ---------------------------------------------------------------------
+
+DEFAULT_TEST_BASE = 38000
+# name -> (offset above PIZZA_TEST_PORT, how many ports). Stacks take a whole SPAN; the drill's two
+# clusters sit right after its stack (stack/drill/run.py); twins take one port each.
+TEST_PORTS: dict[str, tuple[int, int]] = {
+    "e2e": (0, SPAN),  # tests/stack/conftest.py's stack: each module using it starts its own, one at a time
+    "bench_smoke": (100, SPAN),  # tests/stack/test_bench_smoke.py (python -m stack.bench --quick)
+    "replica": (200, SPAN),  # tests/stack/test_replica.py's stack (its clusters: the twins below)
+    "restore_drill": (300, SPAN + 2),  # tests/stack/test_restore_drill.py: stack, then primary and restored cluster
+    "pgbouncer": (432, 1),  # the shared PgBouncer twin (stack/services/pgbouncer.py)
+    "pgbouncer_bench": (433, 1),  # stack/services/pool_bench.py's own PgBouncer
+    "replica_primary": (442, 1),
+    "replica_standby": (443, 1),
+    "redis": (479, 1),  # app/ops/tests/test_cache.py
+    "redis_axes": (480, 1),  # app/ops/tests/test_security.py: the lockout counter on Redis
+    "canary_prometheus": (481, 1),  # tests/workflows/test_canary_workflow.py: the fake Prometheus API
+    "browser": (500, SPAN),  # tests/browser: one stack for the whole session
+    "metrics_live": (600, SPAN),  # tests/stack/test_metrics_live.py: two workers per variant, Prometheus at +99
+    "pool_bench": (700, SPAN),  # python -m stack.services.pool_bench (by hand; docs/capacity.md)
+}
+# Two test runs whose bases are this far apart never meet (the helpers' and CI's bases are 1000 apart).
+TEST_RUN_SPAN = max(offset + width for offset, width in TEST_PORTS.values())
+
+
+def port_of(name: str) -> int:
+    """The first port of test-run user `name` (TEST_PORTS), above PIZZA_TEST_PORT."""
+    if name not in TEST_PORTS:
+        raise KeyError(f"{name!r} has no ports in stack/local/ports.py TEST_PORTS: add it there (one of {sorted(TEST_PORTS)})")
+    return int(os.environ.get("PIZZA_TEST_PORT", str(DEFAULT_TEST_BASE))) + TEST_PORTS[name][0]

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
+from .. import REPO_ROOT
 from .ports import BALANCED_SLOTS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 RULES = REPO_ROOT / "chart" / "files" / "prometheus-rules.yaml"
 RUNBOOK_URL = (REPO_ROOT / "docs" / "runbook.md").as_uri()
 

@@ -84,7 +84,9 @@ class Stack:
         return path.read_text().strip()
 
     def base_env(self, app_dir: Path = APP_DIR) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VARIANT", "THEME", "DJANGO_"))}
+        # PROMETHEUS_MULTIPROC_DIR too: inherited, it would put every variant's samples in one directory
+        # (each emptied by the next start); gunicorn.conf.py gives each process its own under state_dir.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VARIANT", "THEME", "DJANGO_", "PROMETHEUS_MULTIPROC_DIR"))}
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.local",
             DEPLOY_ENV=self.env,

@@ -4,7 +4,8 @@
 
 Two gunicorn processes of variant A (2 workers x 4 threads each) on one database: slot 1 direct,
 slot 2 through PgBouncer (transaction mode). wrk runs stack/bench/order.lua against each in
-alternating rounds, so other work on the machine lands on both alike. Ports: PIZZA_TEST_PORT + 300..
+alternating rounds, so other work on the machine lands on both alike. Ports: its block above
+PIZZA_TEST_PORT (stack/local/ports.py TEST_PORTS).
 The figures feed docs/capacity.md.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from ..bench.load import ORDER_SCRIPT, run_wrk
 from ..local import PortPlan, Stack
+from ..local.ports import port_of
 from ..postgres import drop_database
 from . import service_port
 from .pgbouncer import PgBouncer
@@ -32,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = os.environ["TEST_DATABASE_URL"]
     url = drop_database(server, "pizza_scale_poolbench", create_again=True)
-    pool = PgBouncer(server, service_port("pgbouncer") + 1).start()
-    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 300
+    pool = PgBouncer(server, service_port("pgbouncer_bench")).start()
+    entry = port_of("pool_bench")
     stack = Stack(
         env="dev",
         state_dir=Path(tempfile.mkdtemp(prefix="pizza-poolbench.")),

@@ -17,14 +17,15 @@ from stack.local import (
     PortPlan,  # noqa: E402
     Stack,  # noqa: E402
 )
+from stack.local.ports import port_of  # noqa: E402
 from stack_support import fresh_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """A, B and C behind HAProxy on a database of their own, in the block 500 ports above the stack
-    tests' base (it lives for the whole session, beside the stack tests' own stacks at +0..+499)."""
-    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 500
+    """A, B and C behind HAProxy on a database of their own, in the test run's "browser" block (it
+    lives for the whole session, beside the stack tests' own blocks: stack/local/ports.py TEST_PORTS)."""
+    entry = port_of("browser")
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_browser")
     running = Stack(
         env="dev",

@@ -60,3 +60,20 @@ def test_every_alert_names_its_variant_and_links_an_existing_runbook_section():
         assert rule["labels"]["severity"] in {"critical", "warning"}
         url, _, anchor = notes["runbook_url"].partition("#")
         assert url == "__RUNBOOK_URL__" and anchor in anchors, f"{rule['alert']}: no section #{anchor} in docs/runbook.md"
+
+
+def test_the_local_prometheus_is_given_a_config_and_the_shipped_rules_promtool_accepts(tmp_path):
+    """What `make up PROMETHEUS=1` and the live metrics test start Prometheus with (stack/local/prometheus.py)."""
+    from stack.local.prometheus import RUNBOOK_URL, Prometheus
+
+    server = Prometheus(tmp_path, port=1, targets={"a": [2, 3], "b": [4, 5]}, time_factor=1 / 20)
+    config = server.write_config()
+    result = subprocess.run([promtool(), "check", "config", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (rule_file,) = yaml.safe_load(config.read_text())["rule_files"]
+    rules = Path(rule_file).read_text()
+    assert "__RUNBOOK_URL__" not in rules and f"{RUNBOOK_URL}#pizzaerrorratiohigh" in rules
+    # The windows are the shipped ones shortened 20x (the error ratio's 5m range and `for: 5m`: 15s).
+    shipped = [rule for rule in alerts() if rule["alert"] == "PizzaErrorRatioHigh"]
+    (scaled,) = [g for group in yaml.safe_load(rules)["groups"] for g in group["rules"] if g.get("alert") == "PizzaErrorRatioHigh"]
+    assert (shipped[0]["for"], scaled["for"]) == ("5m", "15s") and "[15s]" in scaled["expr"] and "[5m]" not in scaled["expr"]

@@ -9,15 +9,16 @@ import pytest
 
 from stack.db_roles import ensure_roles
 from stack.local import PortPlan, Stack
+from stack.local.ports import port_of
 from stack.services.pgbouncer import shared_for_tests
 from stack_support import fresh_database
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """A, B and C behind HAProxy on a database of their own, on ports away from `make up`'s (base..base+99)."""
+    """A, B and C behind HAProxy on a database of their own, in the test run's "e2e" block (stack/local/ports.py)."""
     # PIZZA_TEST_PORT and TEST_DATABASE_NAME let two test runs share one machine without clashing.
-    entry = int(os.environ.get("PIZZA_TEST_PORT", "38000"))
+    entry = port_of("e2e")
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_e2e")
     state = tmp_path_factory.mktemp("stack")
     # Production's two roles: the migration run connects directly as the owner, as the migration job

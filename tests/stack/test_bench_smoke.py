@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.local.ports import SPAN
+from stack.local.ports import port_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,8 +62,8 @@ def test_quick_bench_completes_with_every_row(tmp_path):
         pytest.fail("TEST_DATABASE_URL is not set: run the tests with `make test`")
     if not (shutil.which("wrk") or Path("/usr/bin/wrk").exists()):
         pytest.skip("wrk is not installed (apt-get install -y wrk): `make bench` needs it")
-    # The range after the e2e tests' (PIZZA_TEST_PORT), so two runs can share a machine.
-    port = int(os.environ["PIZZA_TEST_PORT"]) + SPAN if os.environ.get("PIZZA_TEST_PORT") else 28700
+    # Its own block of the test run (stack/local/ports.py TEST_PORTS), so two runs can share a machine.
+    port = port_of("bench_smoke")
     started = time.monotonic()
     result = subprocess.run(
         [

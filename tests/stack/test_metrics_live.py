@@ -22,6 +22,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from stack.local import PortPlan, Stack
+from stack.local.ports import port_of
 from stack.local.prometheus import Prometheus, binary, stack_targets
 from stack_support import fresh_database, place_order, staff_session
 
@@ -37,7 +38,8 @@ PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", 
 
 @pytest.fixture(scope="module")
 def entry() -> int:
-    return int(os.environ.get("PIZZA_TEST_PORT", "38000"))
+    """Its own block of the test run (stack/local/ports.py TEST_PORTS), never the e2e stack's."""
+    return port_of("metrics_live")
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +123,8 @@ def test_prometheus_counts_equal_the_database(stack, entry, prometheus):
     base = stack.url().rstrip("/")
     for i in range(9):  # the customer's path through the split: a new visitor each time
         place_order(requests.Session(), base, f"obs-{i}")
-    pizza = re.search(r'"id": (\d+)', requests.get(stack.url("/api/v1/menu"), timeout=5).text).group(1)
-    body = {"pizza": int(pizza), "size": "small", "quantity": 1, "customer_name": "Api", "phone": "+4512345678", "address": "Road 1"}
+    pizza = requests.get(stack.url("/api/v1/menu"), timeout=5).json()["pizzas"][0]["id"]
+    body = {"pizza": pizza, "size": "small", "quantity": 1, "customer_name": "Api", "phone": "+4512345678", "address": "Road 1"}
     for _ in range(3):
         key = str(uuid.uuid4())
         for _attempt in range(2):  # the retry returns the same order: counted once

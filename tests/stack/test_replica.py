@@ -6,7 +6,6 @@ a visitor who just wrote reads their own writes, and a stopped standby costs not
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -15,6 +14,7 @@ import requests
 
 from stack.http import form_fields
 from stack.local import PortPlan, Stack
+from stack.local.ports import port_of
 from stack.services import service_port
 from stack.services.replica import start_pair, teardown
 from stack_support import place_order, staff_session
@@ -33,7 +33,7 @@ def replicated(tmp_path_factory):
     running = None
     try:
         primary.execute(f"CREATE DATABASE {DATABASE}")
-        entry = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 200  # away from the e2e stack's ports
+        entry = port_of("replica")
         running = Stack(
             env="dev",
             state_dir=tmp_path_factory.mktemp("replica-stack"),

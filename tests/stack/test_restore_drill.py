@@ -9,10 +9,11 @@ import pytest
 
 from stack.drill.report import details
 from stack.drill.run import Options, run
+from stack.local.ports import port_of
 
-# The drill's port base (the stack base..base+99, the clusters base+100, base+101): beside the e2e stack
-# (PIZZA_TEST_PORT) and the bench smoke test (+100); DRILL_PORT moves it.
-PORT = int(os.environ.get("DRILL_PORT", int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 200))
+# The drill's port base (the stack base..base+99, the clusters base+100, base+101): its own block of
+# the test run (stack/local/ports.py TEST_PORTS); DRILL_PORT moves it.
+PORT = int(os.environ.get("DRILL_PORT", port_of("restore_drill")))
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from stack.deploy.analysis import SERIES, selectors
+from stack.local.ports import port_of
 from workflow_support import REPO_ROOT, SCRIPTS_DIR, stack_releases
 
 CANARY_SCRIPT = SCRIPTS_DIR / "canary-release.sh"
 NEW, OLD = "0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98"
-FAKE_PORT = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 98  # a spare offset of this run's port plan
+FAKE_PORT = port_of("canary_prometheus")  # this run's own port for it
 
 FAKE_HELM = """#!/usr/bin/env python3
 import json, os, sys

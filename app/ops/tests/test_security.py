@@ -240,7 +240,9 @@ def redis_default_cache(tmp_path):
     binary = shutil.which("redis-server")
     if not binary:
         pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does)")
-    port = int(os.environ.get("PIZZA_TEST_PORT", "38000")) + 60  # inside this run's port range
+    from stack.local.ports import port_of
+
+    port = port_of("redis_axes")  # this run's own port for it
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
