@@ -34,13 +34,14 @@ up: $(VENV)/.installed
 # (32768-60999), where an outgoing connection can hold a port a test stack is about to bind.
 TEST_PORT ?= 20000
 
-# test runs every test against a real PostgreSQL, except the browser suite (`make browser`: Playwright's
-# event loop must not share a process with Django's database tests) and the quarantined tests
-# (tests/quarantine.py: failing after this session's merges, each with its reason).
+# test runs every test against a real PostgreSQL except the quarantined ones (tests/quarantine.py:
+# failing after this session's merges, each with its reason). The browser suite is in it as one test,
+# tests/stack/test_browser_suite.py, which runs tests/browser in a pytest process of its own: Playwright's
+# event loop must not share a process with Django's database tests.
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PIZZA_TEST_PORT=$(TEST_PORT) $(WITH_PG) $(PY) -m pytest -m "not browser and not quarantine" $(PYTEST_ARGS)
 
-# browser runs the Playwright suite (Debian's Chromium, axe-core) against the local stack, in a process of its own.
+# browser runs the Playwright suite (Debian's Chromium, axe-core) directly, test by test (make test runs it whole).
 browser: $(VENV)/.installed
 	PIZZA_TEST_PORT=$(TEST_PORT) $(WITH_PG) $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 

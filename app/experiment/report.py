@@ -17,6 +17,7 @@ DailyCount rows of the range: at most days x variants x shards rows, whatever th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -183,6 +184,11 @@ class VariantRow:
         return _pct(self.conversion.lift_high) if self.conversion is not None and self.lift_pct is not None else None
 
     @property
+    def lift_unbounded(self) -> bool:
+        """The conversion lift has no finite upper end yet (shown as ∞; inf in the CSV)."""
+        return self.lift_high_pct is not None and not math.isfinite(self.lift_high_pct)
+
+    @property
     def rpv_diff(self) -> float | None:
         return self.revenue_test.difference if self.revenue_test else None
 
@@ -193,6 +199,11 @@ class VariantRow:
     @property
     def rpv_diff_high(self) -> float | None:
         return self.revenue_test.difference + self.revenue_test.half_width if self.revenue_test else None
+
+    @property
+    def rpv_unbounded(self) -> bool:
+        """The revenue difference has no finite interval yet (an arm's variance is unknown)."""
+        return self.revenue_test is not None and not math.isfinite(self.revenue_test.half_width)
 
     @property
     def rpv_lift_pct(self) -> float | None:

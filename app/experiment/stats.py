@@ -143,11 +143,20 @@ def chi_square_goodness_of_fit(observed: list[int], weights: list[float]) -> Goo
 
 # --- Sequential decision ------------------------------------------------------------------------
 
-# Element-wise operations for plain floats; numpy offers the same names for arrays.
+# math.exp raises past this; numpy's exp answers inf there, and so does _exp.
+_MAX_EXP = math.log(1.7976931348623157e308)
+
+
+def _exp(x: float) -> float:
+    """math.exp, but inf where it would overflow (a relative lift with an unbounded upper end), as numpy's exp."""
+    return math.inf if x > _MAX_EXP else math.exp(x)
+
+
+# Element-wise operations for plain floats; numpy offers the same names (and overflow to inf) for arrays.
 MATH = SimpleNamespace(
     log=math.log,
     sqrt=math.sqrt,
-    exp=math.exp,
+    exp=_exp,
     minimum=min,
     maximum=max,
     where=lambda condition, a, b: a if condition else b,
@@ -284,12 +293,12 @@ class PairTest:
     j: int
     metric: str
     difference: Value
-    half_width: Value  # of the always-valid interval at the family's adjusted level
+    half_width: Value  # of the always-valid interval at the family's adjusted level; inf while a variance is unknown
     p_value: Value  # always-valid, before Holm
     adjusted_p: Value = None
     lift: Value = None  # relative: mean_j / mean_i - 1
     lift_low: Value = None
-    lift_high: Value = None
+    lift_high: Value = None  # inf while the data cannot bound the lift from above (an arm's variance unknown)
 
     def significant(self, alpha: float = ALPHA):
         return self.adjusted_p < alpha
@@ -312,6 +321,12 @@ def compare(arms: list[Arm], i: int, j: int, metric: str, mde: float, alpha: flo
     log_variance = var_j / (n_j * safe_j * safe_j) + var_i / (n_i * safe_i * safe_i)
     half = always_valid_half_width(log_variance, math.log1p(MIXTURE_SPREAD * mde) ** 2, alpha, xp)
     test.lift, test.lift_low, test.lift_high = xp.exp(log_ratio) - 1.0, xp.exp(log_ratio - half) - 1.0, xp.exp(log_ratio + half) - 1.0
+    # An arm whose variance is unknown (one visitor, or no spread in what was spent) bounds nothing:
+    # its intervals are unbounded, said so, rather than widths of 1e50 printed as numbers.
+    unknown = (var_i >= _UNKNOWN_VARIANCE) | (var_j >= _UNKNOWN_VARIANCE)
+    test.half_width = xp.where(unknown, math.inf, test.half_width)
+    test.lift_low = xp.where(unknown, -1.0, test.lift_low)
+    test.lift_high = xp.where(unknown, math.inf, test.lift_high)
     return test
 
 

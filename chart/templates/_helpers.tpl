@@ -145,6 +145,7 @@ APP_VERSION: {{ .Values.image.tag | quote }}
 ALLOWED_HOSTS: {{ join "," .Values.allowedHosts | quote }}
 CSRF_TRUSTED_ORIGINS: {{ join "," $origins | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
+SHOP_TIME_ZONE: {{ .Values.shopTimeZone | quote }}
 PORT: {{ .Values.containerPort | quote }}
 METRICS_PORT: {{ .Values.metrics.port | quote }}
 WEB_CONCURRENCY: {{ .Values.gunicorn.workers | quote }}

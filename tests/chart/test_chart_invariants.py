@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -121,7 +122,11 @@ def test_network_policy_lets_in_the_app_port_and_out_only_dns_and_the_database(a
         }
         # From the ALB's subnets (the app port), the scraper's namespace (the metrics port:
         # tests/chart/test_chart_observability.py) and the release's own helm test pod (the app port).
-        assert [rule["ports"] for rule in spec["ingress"]] == [[{"port": APP_PORT, "protocol": "TCP"}], [{"port": 9100, "protocol": "TCP"}], [{"port": APP_PORT, "protocol": "TCP"}]]
+        assert [rule["ports"] for rule in spec["ingress"]] == [
+            [{"port": APP_PORT, "protocol": "TCP"}],
+            [{"port": 9100, "protocol": "TCP"}],
+            [{"port": APP_PORT, "protocol": "TCP"}],
+        ]
         assert [peer["ipBlock"]["cidr"] for peer in spec["ingress"][0]["from"]] == release.values["networkPolicy"]["ingressCidrs"]
         egress_ports = sorted((p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"])
         cache = [(6379, "TCP")] if release.values["cache"]["enabled"] else []  # ElastiCache
@@ -203,8 +208,7 @@ def test_migration_hook_reads_a_secret_that_exists_before_it_runs(all_releases):
             release_made = {es["spec"]["target"]["name"] for es in release.installed() if es["kind"] == "ExternalSecret"}
             assert secret not in release_made, "the release's own ExternalSecret is created after pre-install hooks"
             makers = [
-                es for es in release.hooks("pre-install")
-                if es["kind"] == "ExternalSecret" and es["spec"]["target"]["name"] == secret
+                es for es in release.hooks("pre-install") if es["kind"] == "ExternalSecret" and es["spec"]["target"]["name"] == secret
             ]
             if release.values["secrets"]["existingSecret"]:
                 assert secret == release.values["secrets"]["existingSecret"]
@@ -233,18 +237,24 @@ def test_all_releases_of_an_environment_share_one_database(rendered):
         assert len(settings) == 1, f"{env}: {settings}"
         remote_keys = {
             tuple(sorted({d["remoteRef"]["key"] for d in es["spec"]["data"]}))
-            for r in env_releases for es in r.installed() if es["kind"] == "ExternalSecret"
+            for r in env_releases
+            for es in r.installed()
+            if es["kind"] == "ExternalSecret"
         }
         assert remote_keys == {(f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/django")}, env
         # The owner role's secret goes only to the schema owner's migration hook.
         hook_keys = {
-            d["remoteRef"]["key"] for r in env_releases for es in r.hooks("pre-install") if es["kind"] == "ExternalSecret" for d in es["spec"]["data"]
+            d["remoteRef"]["key"]
+            for r in env_releases
+            for es in r.hooks("pre-install")
+            if es["kind"] == "ExternalSecret"
+            for d in es["spec"]["data"]
         }
         assert hook_keys == {f"pizza/{env}/cache", f"pizza/{env}/database", f"pizza/{env}/database-owner", f"pizza/{env}/django"}, env
 
 
 def test_web_pods_connect_as_the_web_role_and_only_the_hook_as_the_owner(rendered):
-    for env, env_releases in rendered.items():
+    for _env, env_releases in rendered.items():
         for release in env_releases:
             web = web_container(release)
             users = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in web["env"] if "valueFrom" in e}
@@ -257,7 +267,11 @@ def test_web_pods_connect_as_the_web_role_and_only_the_hook_as_the_owner(rendere
                 for container in (first, spec["containers"][0]):
                     keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
                     assert keys["DATABASE_USER"] == "owner_username" and keys["WEB_DATABASE_USER"] == "username"
-        stores = {(es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"]) for r in env_releases for es in r.of_kind("ExternalSecret")}
+        stores = {
+            (es["spec"]["secretStoreRef"]["kind"], es["spec"]["secretStoreRef"]["name"])
+            for r in env_releases
+            for es in r.of_kind("ExternalSecret")
+        }
         assert stores == {("ClusterSecretStore", "aws-secrets-manager")}
 
 
@@ -272,6 +286,38 @@ def test_each_release_serves_its_own_variant_and_theme(rendered, variant_sets):
             assert data["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
             assert data["APP_VERSION"] == release.values["image"]["tag"]
             assert release.name == release.namespace == f"pizza-{data['VARIANT']}"
+
+
+SHOW_ZONE = "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps([s.SHOP_TIME_ZONE, s.TIME_ZONE]))"
+
+
+def app_zone(**env: str) -> list[str]:
+    """[SHOP_TIME_ZONE, TIME_ZONE] as the app's production settings read them from `env`."""
+    from ops.tests.test_settings import PRODUCTION, run
+
+    base = {k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"}
+    result = run(["-c", SHOW_ZONE], **{**base, "DATABASE_USER": "pizza", "DATABASE_PASSWORD": "", **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_shop_time_zone_goes_from_the_chart_to_the_apps_setting(chart, all_releases, monkeypatch):
+    """shopTimeZone -> SHOP_TIME_ZONE in the pods' ConfigMap and the migration Job -> the zone the app
+    runs in; the chart's default is the app's own, so a release that leaves it alone agrees with `make up`."""
+    monkeypatch.delenv("SHOP_TIME_ZONE", raising=False)
+    chart_default = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["shopTimeZone"]
+    for release in all_releases:
+        zone = release.values.get("shopTimeZone", chart_default)
+        assert release.one("ConfigMap")["data"]["SHOP_TIME_ZONE"] == zone, release.name
+        for job in release.of_kind("Job"):
+            env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+            assert env_vars["SHOP_TIME_ZONE"] == zone, release.name
+    # The app's default (no SHOP_TIME_ZONE at all) is the chart's.
+    assert app_zone() == [chart_default, chart_default]
+    # A zone set on the chart is the one the app runs in, through the rendered ConfigMap's variable name.
+    spec, _ = release_values("prod")
+    settings = render_release(chart, "prod", spec, {"shopTimeZone": "America/New_York"}).one("ConfigMap")["data"]
+    assert app_zone(**settings) == ["America/New_York", "America/New_York"]
 
 
 def test_names_and_selectors_never_collide_across_releases(rendered):
@@ -318,7 +364,10 @@ def test_each_release_binds_its_own_target_group(rendered):
     for env, env_releases in rendered.items():
         for release in env_releases:
             spec = release.one("TargetGroupBinding")["spec"]
-            assert spec["serviceRef"] == {"name": release.one("Service")["metadata"]["name"], "port": release.one("Service")["spec"]["ports"][0]["port"]}
+            assert spec["serviceRef"] == {
+                "name": release.one("Service")["metadata"]["name"],
+                "port": release.one("Service")["spec"]["ports"][0]["port"],
+            }
             assert spec["targetType"] == "ip"
             assert spec["targetGroupName"] == f"pizza-{env}-{release.spec['variant']}"
             assert spec["targetGroupName"] in release.notes
@@ -382,7 +431,9 @@ def assert_documented(path):
         if not match:
             continue
         above = lines[number - 1].strip() if number else ""
-        assert above.startswith(f"# {match.group(2)} "), f"{path.relative_to(CHART_DIR.parent)} line {number + 1}: {line.strip()!r} needs '# {match.group(2)} ...' above it"
+        assert above.startswith(f"# {match.group(2)} "), (
+            f"{path.relative_to(CHART_DIR.parent)} line {number + 1}: {line.strip()!r} needs '# {match.group(2)} ...' above it"
+        )
 
 
 def test_liveness_outlasts_the_slowest_database_call_so_a_slow_database_restarts_nothing(all_releases, monkeypatch):

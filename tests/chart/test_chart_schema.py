@@ -19,6 +19,7 @@ SCHEMA_CASES = {
     "unknown theme": ({"theme": "neon"}, ["/theme", "'classic', 'bold', 'minimal'"]),
     "unknown variant": ({"variant": "f"}, ["/variant"]),
     "unknown environment": ({"environment": "staging"}, ["/environment"]),
+    "time zone that is not a zone name": ({"shopTimeZone": "Copenhagen time"}, ["/shopTimeZone", "pattern"]),
     "missing image repository": ({"image": {"repository": None}}, ["/image", "missing property 'repository'"]),
     "empty image repository": ({"image": {"repository": ""}}, ["/image/repository", "minLength"]),
     "missing image tag": ({"image": {"tag": None}}, ["/image", "missing property 'tag'"]),
@@ -34,7 +35,10 @@ SCHEMA_CASES = {
     "unknown key in image": ({"image": {"digest": "sha256:0"}}, ["/image", "additional properties 'digest' not allowed"]),
     "unknown key in database": ({"database": {"hostname": "db"}}, ["/database", "additional properties 'hostname' not allowed"]),
     "unknown key in migrations": ({"migrations": {"enable": True}}, ["/migrations", "additional properties 'enable' not allowed"]),
-    "unknown key in targetGroupBinding": ({"targetGroupBinding": {"arn": "x"}}, ["/targetGroupBinding", "additional properties 'arn' not allowed"]),
+    "unknown key in targetGroupBinding": (
+        {"targetGroupBinding": {"arn": "x"}},
+        ["/targetGroupBinding", "additional properties 'arn' not allowed"],
+    ),
     "malformed target group ARN": ({"targetGroupBinding": {"targetGroupARN": "pizza-dev-a"}}, ["/targetGroupBinding/targetGroupARN"]),
     "no allowed host": ({"allowedHosts": []}, ["/allowedHosts", "minItems"]),
     "missing database host": ({"database": {"host": ""}}, ["/database/host"]),
@@ -50,7 +54,10 @@ TEMPLATE_CASES = {
     "no target group": ({"targetGroupBinding": {"targetGroupName": ""}}, ["targetGroupBinding.targetGroupARN"]),
     "ingress without host": ({"ingress": {"enabled": True}}, ["ingress.host is required"]),
     "autoscaler floor above ceiling": ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}, ["autoscaling.minReplicas"]),
-    "a PDB over one pod": ({"autoscaling": {"minReplicas": 1}}, ["podDisruptionBudget needs at least two replicas", "autoscaling.minReplicas is 1"]),
+    "a PDB over one pod": (
+        {"autoscaling": {"minReplicas": 1}},
+        ["podDisruptionBudget needs at least two replicas", "autoscaling.minReplicas is 1"],
+    ),
     "a PDB over one fixed pod": ({"autoscaling": {"enabled": False}, "replicaCount": 1}, ["replicaCount is 1"]),
     "an open app port behind the ALB": ({"networkPolicy": {"ingressCidrs": []}}, ["networkPolicy.ingressCidrs", "alb_subnet_cidrs"]),
 }

@@ -147,6 +147,23 @@ def test_csv_with_zero_visitors(staff_client):
     assert [(r["visitors"], r["conversion_pct"], r["p_value_always_valid_holm"]) for r in rows] == [("0", "", "")] * 3
 
 
+def test_one_ordering_visitor_per_variant_shows_unbounded_intervals_not_a_500(staff_client):
+    """The first morning of an experiment: each design has one visitor, who ordered. One visitor's
+    revenue has no variance, so the revenue comparison bounds nothing; the page says so (it used to
+    overflow math.exp and answer 500)."""
+    for name in ("a", "b", "c"):
+        make_orders(name, add_exposures(name, 1), total="9.50")
+    response = staff_client.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert cell(html, "b", "rpv-diff") == "+€0.00 (−∞ to ∞; 0.0 %)"
+    assert cell(html, "b", "visitors").startswith("1 ")
+    rows = list(csv.DictReader(io.StringIO(staff_client.get(URL, {"format": "csv"}).content.decode())))
+    b = rows[1]
+    assert (b["rpv_diff_always_valid_low"], b["rpv_diff_always_valid_high"]) == ("-inf", "inf")
+    assert float(b["p_value_always_valid_holm"]) == pytest.approx(1.0)
+
+
 def test_weights_come_from_settings(staff_client):
     with override_settings(VARIANT_SET=variant_set(a=50, b=50)):
         html = staff_client.get(URL).content.decode()
