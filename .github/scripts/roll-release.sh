@@ -2,7 +2,12 @@
 # roll-release.sh upgrades (or installs) one Helm release of ./chart, waits for it, rolls it back
 # if it does not become ready, runs its `helm test`, and writes a job summary line.
 #
+# The release's values files and per-release flags come from `python -m stack.deploy.releases
+# --format helm-args` (the one implementation, shared with ci.yml's chart and kind-install jobs);
+# this script adds only what exists at deploy time, from the build and Terraform's outputs.
+#
 # Environment:
+#   DEPLOY_ENV         the environment (dev, qa, prod): which environments/<env>/ the release reads
 #   RELEASE            one object from `python -m stack.deploy.releases --env <env> --format json`
 #   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
 #   IMAGE_TAG          image tag to run (the commit SHA)
@@ -33,6 +38,10 @@ if [[ -z "$target_group" ]]; then
   echo "::error::terraform output target_group_arns has no entry for variant $variant"
   exit 1
 fi
+if [[ -z "${DEPLOY_ENV:-}" ]]; then
+  echo "::error::no DEPLOY_ENV: which environment's values files and flags to use"
+  exit 1
+fi
 if [[ -z "${DATABASE_HOST:-}" ]]; then
   echo "::error::no DATABASE_HOST (terraform output database_host)"
   exit 1
@@ -52,12 +61,15 @@ if [[ -z "${PUBLIC_HOST:-}" || ! "${PUBLIC_SCHEME:-}" =~ ^https?$ || ! "${SITE_U
   exit 1
 fi
 
+# The release's values files, then its flags (variant, theme, migrations.enabled only for the schema
+# owner, targetGroupBinding.targetGroupName, the variants file): NUL-separated, read into an array.
+# The weight is Terraform's (the listener rule), not a chart value.
+release_args=$(mktemp)
+trap 'rm -f "$release_args"' EXIT
+python -m stack.deploy.releases --env "$DEPLOY_ENV" --release "$name" --format helm-args > "$release_args"
+mapfile -d '' -t values < "$release_args"
 args=(upgrade --install "$name" ./chart --namespace "$namespace" --create-namespace
-  --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}")
-while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$RELEASE")
-# .set carries variant, theme, migrations.enabled (true only for the schema owner) and
-# targetGroupBinding.targetGroupName; the weight is Terraform's (the listener rule), not a chart value.
-while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
+  --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}" "${values[@]}")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
   --set-string "targetGroupBinding.targetGroupARN=$target_group"
   # The pods through RDS Proxy (a transaction pooler), the migration hook straight to the instance.
@@ -66,9 +78,7 @@ args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag
   --set-json "networkPolicy.ingressCidrs=$ALB_SUBNET_CIDRS" --set-json "database.cidrs=$DATABASE_SUBNET_CIDRS"
   --set-json "cache.cidrs=$CACHE_SUBNET_CIDRS"
   --set-json "allowedHosts=$(jq -cn --arg host "$PUBLIC_HOST" '[$host]')" --set-string "publicScheme=$PUBLIC_SCHEME"
-  --set-json "csrfTrustedOrigins=$(jq -cn --arg url "$SITE_URL" '[$url]')"
-  # The variants file beside the values file, i.e. the one Terraform's listener rule was built from.
-  --set-file "variantsFile=$(dirname "$(jq -r '.valuesFiles[0]' <<<"$RELEASE")")/variants.yaml")
+  --set-json "csrfTrustedOrigins=$(jq -cn --arg url "$SITE_URL" '[$url]')")
 if [[ "$owner" == true && "${CONTRACT_CHECKED:-}" == true ]]; then
   # The contract check passed for every running release, so the hook may apply contract steps.
   args+=(--set migrations.allowContract=true)

@@ -1,6 +1,7 @@
 """Deploy tooling: what gets installed and how a release is replaced.
 
-releases.py     the Helm releases of an environment (python -m stack.deploy.releases --env E)
+releases.py     the Helm releases of an environment (python -m stack.deploy.releases --env E), and the one
+                source of each release's helm arguments (--release NAME --format helm-args)
 rollout.py      the one rolling restart of a variant on the local stack (surge, ready, drain, stop)
 builds.py       another build of the app (a copy to change into a newer or broken version)
 smoke_check.py  the deploy's check through the load balancer (python -m stack.deploy.smoke_check)

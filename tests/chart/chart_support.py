@@ -88,6 +88,11 @@ class RenderedRelease:
         assert len(found) == 1, f"{self.name}: expected one {kind}, found {len(found)}"
         return found[0]
 
+    def settings(self) -> dict:
+        """The release's settings ConfigMap (named like the release), not the variants file's."""
+        (found,) = [c for c in self.of_kind("ConfigMap") if c["metadata"]["name"] == self.name]
+        return found
+
     def installed(self) -> list[dict]:
         """The objects Helm keeps as the release (hooks excluded)."""
         return [obj for obj in self.objects if HOOK not in obj["metadata"].get("annotations", {})]

@@ -53,7 +53,7 @@ def test_shutdown_outlasts_the_prestop_sleep_and_gunicorns_graceful_timeout(all_
         web = pod["containers"][0]
         command = web["lifecycle"]["preStop"]["exec"]["command"]
         assert command[0] == "sleep"
-        graceful = int(release.one("ConfigMap")["data"]["GUNICORN_GRACEFUL_TIMEOUT"])
+        graceful = int(release.settings()["data"]["GUNICORN_GRACEFUL_TIMEOUT"])
         assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
 
 
@@ -231,7 +231,7 @@ def test_releases_that_do_not_migrate_wait_for_the_schema(all_releases, variant_
 def test_all_releases_of_an_environment_share_one_database(rendered):
     for env, env_releases in rendered.items():
         settings = {
-            tuple(r.one("ConfigMap")["data"][k] for k in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_SSLMODE"))
+            tuple(r.settings()["data"][k] for k in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_SSLMODE"))
             for r in env_releases
         }
         assert len(settings) == 1, f"{env}: {settings}"
@@ -277,11 +277,11 @@ def test_web_pods_connect_as_the_web_role_and_only_the_hook_as_the_owner(rendere
 
 def test_each_release_serves_its_own_variant_and_theme(rendered, variant_sets):
     for env, env_releases in rendered.items():
-        served = {r.one("ConfigMap")["data"]["VARIANT"]: r.one("ConfigMap")["data"]["THEME"] for r in env_releases}
+        served = {r.settings()["data"]["VARIANT"]: r.settings()["data"]["THEME"] for r in env_releases}
         assert served == {name: v.theme for name, v in variant_sets[env].variants.items()}
         assert len(set(served.values())) == len(served), f"{env}: themes must differ"
         for release in env_releases:
-            data = release.one("ConfigMap")["data"]
+            data = release.settings()["data"]
             assert data["DEPLOY_ENV"] == env
             assert data["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
             assert data["APP_VERSION"] == release.values["image"]["tag"]

@@ -40,7 +40,7 @@ def test_service_monitor_scrapes_the_metrics_listener_of_every_release(with_oper
         service_port = next(p for p in release.one("Service")["spec"]["ports"] if p["name"] == endpoint["port"])
         container = release.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
         container_port = next(p for p in container["ports"] if p["name"] == service_port["targetPort"])
-        settings = next(c for c in release.of_kind("ConfigMap") if c["metadata"]["name"] == release.name)["data"]
+        settings = release.settings()["data"]
         assert endpoint["path"] == "/metrics"
         assert int(settings["METRICS_PORT"]) == container_port["containerPort"] != int(settings["PORT"])
 

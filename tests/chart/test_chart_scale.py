@@ -19,7 +19,7 @@ def env_of(container: dict) -> dict:
 
 def test_web_pods_use_the_pool_and_the_migration_job_the_instance(chart):
     owner = render_release(chart, "prod", releases("prod")[0], POOLED)
-    web = owner.one("ConfigMap")["data"]
+    web = owner.settings()["data"]
     assert web["DATABASE_HOST"] == POOLED["database"]["host"] and web["DATABASE_POOLED"] == "true"
     assert web["DATABASE_REPLICA_HOST"] == POOLED["database"]["replicaHost"]
     job = owner.one("Job")["spec"]["template"]["spec"]["containers"][0]
@@ -31,7 +31,7 @@ def test_web_pods_use_the_pool_and_the_migration_job_the_instance(chart):
 def test_without_a_direct_host_the_migration_job_uses_the_one_host(chart):
     owner = render_release(chart, "dev", releases("dev")[0])
     migrate = env_of(owner.one("Job")["spec"]["template"]["spec"]["containers"][0])
-    assert migrate["DATABASE_HOST"] == owner.one("ConfigMap")["data"]["DATABASE_HOST"]
+    assert migrate["DATABASE_HOST"] == owner.settings()["data"]["DATABASE_HOST"]
 
 
 def test_redis_url_comes_from_the_secret_terraform_writes(rendered):

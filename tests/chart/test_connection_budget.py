@@ -41,7 +41,7 @@ def web_connections(rendered_releases) -> int:
     """At the HPA maximum plus one surging pod per release, each thread of each worker holds one connection."""
     total = 0
     for release in rendered_releases:
-        settings = release.one("ConfigMap")["data"]
+        settings = release.settings()["data"]
         deployment = release.one("Deployment")
         hpa = release.of_kind("HorizontalPodAutoscaler")
         pods = hpa[0]["spec"]["maxReplicas"] if hpa else deployment["spec"]["replicas"]

@@ -264,14 +264,17 @@ def job_environment(job: str, build_outputs: dict[str, str], release: dict, all_
     return resolved
 
 
-def run_roll_release(job_env: dict[str, str], tmp: Path) -> list[str]:
+def run_roll_release(env: str, job_env: dict[str, str], tmp: Path) -> list[str]:
     """roll-release.sh against the stand-in helm: the `helm upgrade` arguments it passed."""
     log = tmp / "helm.log"
     log.write_text("")
+    assert load_workflow()["env"]["DEPLOY_ENV"] == "${{ inputs.environment || 'dev' }}", "the model sets DEPLOY_ENV to env"
     env_vars = {
         **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"},
         **job_env,
-        "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}",
+        "DEPLOY_ENV": env,
+        # The job's `python` (setup-python and the runtime lock) runs stack.deploy.releases.
+        "PATH": f"{stand_ins(tmp)}:{Path(sys.executable).parent}:{os.environ['PATH']}",
         "MODEL_HELM_LOG": str(log),
         "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
     }
@@ -329,7 +332,7 @@ def deploy_environment(chart: helm_python.Chart, env: str, tmp: Path, tfvars_ove
     deployed = []
     for spec in specs:
         job = "deploy-owner" if spec["schemaOwner"] else "deploy-others"
-        args = run_roll_release(job_environment(job, build_outputs, spec, specs), tmp)
+        args = run_roll_release(env, job_environment(job, build_outputs, spec, specs), tmp)
         assert args[:4] == ["upgrade", "--install", spec["name"], "./chart"], args
         namespace = args[args.index("--namespace") + 1]
         values = values_from_helm_args(args)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from config.variants import load_variants
-from workflow_support import REPO_ROOT, SCRIPTS_DIR, WORKFLOWS_DIR, stack_releases, steps_text
+from stack.deploy.releases import helm_args
+from workflow_support import REPO_ROOT, SCRIPTS_DIR, VENV_BIN, WORKFLOWS_DIR, stack_releases, steps_text
 
 ROLL = SCRIPTS_DIR / "roll-release.sh"
 TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
@@ -168,7 +169,9 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
     log.write_text("")
     env = {
         **{k: v for k, v in os.environ.items() if k != "CONTRACT_CHECKED"},
-        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        # `python` as setup-python gives the job: the runtime lock installed (stack.deploy.releases).
+        "PATH": f"{fake_bin}:{VENV_BIN}:{os.environ['PATH']}",
+        "DEPLOY_ENV": Path(release["valuesFiles"][0]).parent.name,
         "FAKE_LOG": str(log),
         "GITHUB_STEP_SUMMARY": str(summary),
         "RELEASE": json.dumps(release),
@@ -201,6 +204,11 @@ def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested
         assert upgrade[:5] == ["helm", "upgrade", "--install", release["name"], "./chart"]
         assert upgrade[upgrade.index("--namespace") + 1] == release["namespace"]
         assert "--rollback-on-failure" in upgrade and "--atomic" not in upgrade
+        # The values files and per-release flags are stack.deploy.releases' helm-args, in order.
+        own = helm_args(release)
+        start = upgrade.index("-f")
+        assert upgrade[start : start + len(own)] == own
+        assert f"variantsFile=environments/{env_name}/variants.yaml" in own
         assert any(a.startswith("--wait") for a in upgrade)
         sets = [upgrade[i + 1] for i, a in enumerate(upgrade) if a in ("--set", "--set-string")]
         assert f"migrations.enabled={str(release['schemaOwner']).lower()}" in [s.lower() for s in sets]
@@ -261,6 +269,18 @@ def test_only_the_schema_owner_after_a_passed_contract_check_may_apply_contract_
     for checked in ("", "false"):
         rc, calls, _ = roll(owner, fake_bin, tmp_path, CONTRACT_CHECKED=checked)
         assert rc == 0 and "migrations.allowContract=true" not in upgrade_sets(calls)
+
+
+def test_a_missing_deploy_env_stops_before_helm(fake_bin, tmp_path):
+    rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, DEPLOY_ENV="")
+    assert rc != 0 and calls == []
+
+
+def test_a_release_the_environment_does_not_list_stops_before_helm(fake_bin, tmp_path):
+    # stack.deploy.releases refuses the name: no upgrade with half its arguments.
+    release = {**stack_releases("dev")[0], "name": "pizza-x"}
+    rc, calls, _ = roll(release, fake_bin, tmp_path)
+    assert rc != 0 and calls == []
 
 
 def test_a_missing_database_host_stops_before_helm(fake_bin, tmp_path):
