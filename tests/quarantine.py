@@ -3,8 +3,6 @@ fixed (`pytest -m quarantine` runs exactly these). Each entry says what is known
 this list with the fix that makes it pass."""
 
 QUARANTINED = {
-    "tests/stack/test_canary.py": "the short form's 'orders per visitor' check waits for exposures, which now come only "
-    "from the page's beacon; the good build is rolled back for too few samples (issue 22)",
     "tests/stack/test_chaos.py::test_the_full_short_run_passes_and_prints_the_table": "follows from scenarios 7 and 11 below",
     "tests/stack/test_chaos.py::test_7_database_blackhole_answers_503_within_the_bound_and_recovers": "failed in the "
     "post-merge run on a loaded machine; not yet diagnosed (issue 19)",
@@ -17,8 +15,6 @@ QUARANTINED = {
     "tests/stack/test_replica.py::test_a_status_change_shows_on_the_next_table_despite_lag": "as above (issue 13)",
     "tests/stack/test_metrics_live.py": "errored at set-up in the final fresh-clone run after the merges (the "
     "stack with two workers per variant and Prometheus); not yet diagnosed (issue 14)",
-    "tests/stack/test_experiment_stack.py::test_form_shown_on_a_and_posted_to_b_counts_for_a": "failed in the final "
-    "fresh-clone run after the merges (exposures now come from the beacon); not yet diagnosed (issue 20)",
     "tests/stack/test_bench_smoke.py": "failed after the merges; not yet diagnosed (issue 18)",
 }
 
