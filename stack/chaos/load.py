@@ -170,6 +170,7 @@ class Load:
         form_share: float = 0.1,
         requests_per_visitor: int = 20,
         stats: Stats | None = None,
+        land_first: bool = False,
     ):
         self.stats = stats or Stats()  # several loads may share one Stats (one accounting over phases)
         self.client = Client(base, self.stats)
@@ -178,6 +179,10 @@ class Load:
         self.total_rate = max(order_rate + view_rate, 0.1)
         self.form_share = form_share
         self.requests_per_visitor = requests_per_visitor
+        # land_first: every new visitor first looks at the landing page (and its beacon, so they are
+        # exposed) before their scheduled requests, as a customer does before ordering. An extra request,
+        # outside the schedule. Off by default: the chaos scenarios' mix and bounds assume the plain schedule.
+        self.land_first = land_first
         self.threads_n = threads
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -211,15 +216,18 @@ class Load:
             wait = self.t0 + i / self.total_rate - time.monotonic()
             if wait > 0 and self.stop_event.wait(wait):
                 break
+            landing = False
             if session is None or used >= self.requests_per_visitor:  # a new visitor now and then: the weighted split places it
                 if session is not None:
                     session.close()
-                session, used = VisitorSession(), 0
+                session, used, landing = VisitorSession(), 0, True
                 session.headers["User-Agent"] = BROWSER_UA
                 session.visitor = i  # who saw what: the canary's customers are counted per visitor
             used += 1
             rng = random.Random(i)
             try:
+                if landing and self.land_first:
+                    self.view(session, "/")
                 if rng.random() < self.order_rate / self.total_rate:
                     (self.order_form if rng.random() < self.form_share else self.order_api)(session, rng)
                 else:

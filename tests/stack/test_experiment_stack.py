@@ -11,17 +11,16 @@ import requests
 
 from config.variants import load_variants
 from experiment import assignment
-from stack.http import form_fields
+from stack.http import BROWSER_UA, SEEN, form_fields
 
 pytestmark = pytest.mark.stack
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 WEIGHTS = {name: v.weight for name, v in load_variants("dev").variants.items()}
 
 
 def browser(visitor_id: str | None = None) -> requests.Session:
     session = requests.Session()
-    session.headers["User-Agent"] = BROWSER
+    session.headers["User-Agent"] = BROWSER_UA
     if visitor_id:
         session.cookies.set("pz_visitor", visitor_id)
     return session
@@ -32,11 +31,13 @@ def served(response) -> str:
 
 
 def show(session: requests.Session, url: str) -> requests.Response:
-    """A browser showing a page: the page, then the exposure beacon it carries."""
+    """A browser showing a page: the page, then the exposure beacon it carries (seen.js fetches it
+    with the page's cookies once the page is shown)."""
     page = session.get(url, timeout=10)
-    beacon = re.search(r'var u="(/seen/[^"]+)"', page.text)
-    if beacon:
-        assert session.get(url.split("/", 3)[0] + "//" + url.split("/", 3)[2] + beacon.group(1), timeout=10).status_code == 204
+    beacon = SEEN.search(page.text)
+    assert beacon, f"no exposure beacon on {url}"
+    origin = "/".join(url.split("/", 3)[:3])
+    assert session.get(origin + beacon.group(1), timeout=10).status_code == 204
     return page
 
 
