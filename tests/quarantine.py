@@ -1,9 +1,8 @@
-"""Tests that failed in the last full run after the merges of stop 25, kept out of `make test` until
-fixed (`pytest -m quarantine` runs exactly these). Each entry says what is known; an entry leaves
-this list with the fix that makes it pass."""
+"""Tests kept out of `make test` until fixed (`pytest -m quarantine` runs exactly these): node id or
+prefix -> what is known. An entry leaves this list with the fix that makes it pass. Empty is the
+normal state."""
 
-QUARANTINED = {
-}
+QUARANTINED: dict[str, str] = {}
 
 
 def reason_for(nodeid: str) -> str | None:
