@@ -5,7 +5,9 @@
 # Environment:
 #   RELEASE            one object from `python -m stack.deploy.releases --env <env> --format json`
 #   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
-#   IMAGE_TAG          image tag to run (the commit SHA)
+#   IMAGE_TAG          image tag to run (the commit SHA): names the image, shown as its version
+#   IMAGE_DIGEST       the digest the pods run (sha256:...; the build job's `ecr-image.sh resolve`):
+#                      image.digest, so qa and prod run exactly what dev and qa ran, never a moved tag
 #   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)
 #   DATABASE_HOST      the environment's PostgreSQL host name (terraform output database_host)
 #   ALB_SUBNET_CIDRS, DATABASE_SUBNET_CIDRS  JSON lists (terraform outputs alb_subnet_cidrs,
@@ -31,6 +33,10 @@ owner=$(jq -r '.schemaOwner' <<<"$RELEASE")
 target_group=$(jq -r --arg v "$variant" '.[$v] // empty' <<<"$TARGET_GROUP_ARNS")
 if [[ -z "$target_group" ]]; then
   echo "::error::terraform output target_group_arns has no entry for variant $variant"
+  exit 1
+fi
+if [[ ! "${IMAGE_DIGEST:-}" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "::error::no IMAGE_DIGEST (sha256:...): the releases are deployed by digest, never by tag alone"
   exit 1
 fi
 if [[ -z "${DATABASE_HOST:-}" ]]; then
@@ -59,6 +65,7 @@ while read -r file; do args+=(-f "$file"); done < <(jq -r '.valuesFiles[]' <<<"$
 # targetGroupBinding.targetGroupName; the weight is Terraform's (the listener rule), not a chart value.
 while read -r pair; do args+=(--set "$pair"); done < <(jq -r '.set | to_entries[] | "\(.key)=\(.value)"' <<<"$RELEASE")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
+  --set-string "image.digest=$IMAGE_DIGEST"
   --set-string "targetGroupBinding.targetGroupARN=$target_group"
   # The pods through RDS Proxy (a transaction pooler), the migration hook straight to the instance.
   --set-string "database.host=$DATABASE_PROXY_HOST" --set database.pooled=true
