@@ -247,8 +247,15 @@ resource "aws_acm_certificate_validation" "web" {
   validation_record_fqdns = [for record in aws_route53_record.certificate_validation : record.fqdn]
 }
 
+locals {
+  # The edge serves domain_name when it holds its certificate (edge.tf: aliases); visitors must then
+  # reach CloudFront (cache, edge WAF, API rate limit), not the ALB behind it.
+  edge_serves_domain = local.https && var.edge_certificate_arn != ""
+}
+
+# The public name: an alias of the edge when it serves the name, else of the ALB. With dns_failover
+# the name is dr.tf's failover records instead (on the two ALBs; variables.tf refuses them with the edge).
 resource "aws_route53_record" "web" {
-  # With dns_failover the name is dr.tf's failover records instead.
   count = local.https && !local.dns_failover ? 1 : 0
 
   zone_id = data.aws_route53_zone.web[0].zone_id
@@ -256,9 +263,25 @@ resource "aws_route53_record" "web" {
   type    = "A"
 
   alias {
-    name                   = aws_lb.web.dns_name
-    zone_id                = aws_lb.web.zone_id
-    evaluate_target_health = true
+    name    = local.edge_serves_domain ? aws_cloudfront_distribution.web.domain_name : aws_lb.web.dns_name
+    zone_id = local.edge_serves_domain ? aws_cloudfront_distribution.web.hosted_zone_id : aws_lb.web.zone_id
+    # Route 53 cannot evaluate a CloudFront distribution's health (it must be false there).
+    evaluate_target_health = !local.edge_serves_domain
+  }
+}
+
+# The edge answers IPv6 too (is_ipv6_enabled); the ALB is IPv4 only, so AAAA exists with the edge alone.
+resource "aws_route53_record" "web_ipv6" {
+  count = local.edge_serves_domain && !local.dns_failover ? 1 : 0
+
+  zone_id = data.aws_route53_zone.web[0].zone_id
+  name    = var.domain_name
+  type    = "AAAA"
+
+  alias {
+    name                   = aws_cloudfront_distribution.web.domain_name
+    zone_id                = aws_cloudfront_distribution.web.hosted_zone_id
+    evaluate_target_health = false
   }
 }
 

@@ -26,5 +26,8 @@ resource "aws_ssm_parameter" "deploy_outputs" {
     database_proxy_host   = { value = aws_db_proxy.web.endpoint }
     database_replica_host = { value = var.db_replica_enabled ? aws_db_instance.replica[0].address : "" }
     cache_subnet_cidrs    = { value = module.vpc.database_subnets_cidr_blocks }
+    # Build once, promote the digest (ecr.tf): dev builds (both empty); qa and prod copy from here.
+    promote_from_environment    = { value = var.promote_from_environment }
+    promote_from_repository_url = { value = local.promote_from_repository_url }
   })
 }

@@ -10,7 +10,9 @@
 # - standby side: a cross-region read replica of the primary database in the standby's own VPC,
 #   promoted by the runbook when the primary region is lost; the same EKS/ALB stack, scaled down.
 # - both sides (dns_failover): the public name as Route 53 failover records, PRIMARY on the primary's
-#   ALB and SECONDARY on the standby's, each with a health check on /readyz through its ALB.
+#   ALB and SECONDARY on the standby's, each with a health check on /readyz through its ALB. Refused
+#   with edge_certificate_arn (variables.tf): only one CloudFront distribution may hold the name, so
+#   these records would bypass the edge; alb.tf's plain record points at the edge instead.
 #
 # RPO: replica lag (seconds; alarm below) when the replica is promoted; about 5 minutes (the interval
 # at which RDS ships WAL) when restoring from the replicated backups. RTO: about 30 minutes, the

@@ -1,5 +1,16 @@
 # One image repository per environment; every variant runs an image from it (tags are immutable,
-# so a tag names one build forever and A, B and C can pin different ones).
+# so a tag names one build forever and A, B and C can pin different ones). Only dev's repository
+# receives builds: qa and prod receive, by digest, the image the environment before them ran and
+# passed (deploy.yml copies it and tags it passed-<env>-<commit> after each successful deploy).
+locals {
+  # The repository images are promoted from: the previous environment's, in this account and region
+  # (its local.name is pizza-<env>, main.tf). The standby region gets prod's images by replication
+  # (dr.tf) and promotes nothing, so it neither publishes a source nor may read one.
+  promotes                    = var.promote_from_environment != "" && var.region_role == "primary"
+  promote_from_repository     = "pizza-${var.promote_from_environment}"
+  promote_from_repository_url = local.promotes ? "${split("/", aws_ecr_repository.app.repository_url)[0]}/${local.promote_from_repository}" : ""
+}
+
 resource "aws_ecr_repository" "app" {
   name                 = local.name
   image_tag_mutability = "IMMUTABLE"

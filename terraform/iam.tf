@@ -244,6 +244,43 @@ data "aws_iam_policy_document" "deploy" {
     resources = [aws_kms_key.ecr.arn]
   }
 
+  # qa and prod never build: they copy the digest the previous environment ran and passed (deploy.yml,
+  # promote_from_environment), so they may read that one repository, and push nothing to it.
+  dynamic "statement" {
+    for_each = local.promotes ? [local.promote_from_repository] : []
+    content {
+      sid = "PullFromThePreviousEnvironment"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+      ]
+      resources = ["arn:${local.partition}:ecr:${var.region}:${local.account_id}:repository/${statement.value}"]
+    }
+  }
+
+  # Its layers are encrypted with that environment's image key (kms.tf: alias/pizza-<env>-ecr). Named
+  # by alias, because its key id lives in the other environment's state; usable only through ECR.
+  dynamic "statement" {
+    for_each = local.promotes ? [local.promote_from_repository] : []
+    content {
+      sid       = "DecryptThePreviousEnvironmentsImages"
+      actions   = ["kms:Decrypt"]
+      resources = ["arn:${local.partition}:kms:${var.region}:${local.account_id}:key/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ecr.${var.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "ForAnyValue:StringEquals"
+        variable = "kms:ResourceAliases"
+        values   = ["alias/${statement.value}-ecr"]
+      }
+    }
+  }
+
   statement {
     sid       = "FindTheCluster"
     actions   = ["eks:DescribeCluster"]

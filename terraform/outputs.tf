@@ -121,3 +121,15 @@ output "cache_subnet_cidrs" {
   description = "CIDR blocks of the cache's subnets (cache.tf's subnet group), for the app's NetworkPolicy egress to 6379."
   value       = module.vpc.database_subnets_cidr_blocks
 }
+
+# --- promotion (issue 12): build once in dev, promote the same digest dev -> qa -> prod ---------
+
+output "promote_from_environment" {
+  description = "The environment whose image this one runs (\"\" in dev, which builds; \"dev\" in qa; \"qa\" in prod)."
+  value       = var.promote_from_environment
+}
+
+output "promote_from_repository_url" {
+  description = "ECR repository URL the deploy copies this environment's image from, by digest; empty where nothing is promoted (dev, the standby region)."
+  value       = local.promote_from_repository_url
+}

@@ -33,6 +33,18 @@ variable "github_repository" {
   }
 }
 
+# Build once, promote the same digest: only dev builds an image; qa runs the digest dev ran, prod the
+# one qa ran (deploy.yml copies it from that environment's repository and checks it passed there).
+variable "promote_from_environment" {
+  description = "The environment whose repository this one takes its images from: \"\" for dev (the only one that builds), \"dev\" for qa, \"qa\" for prod."
+  type        = string
+
+  validation {
+    condition     = var.promote_from_environment == lookup({ dev = "", qa = "dev", prod = "qa" }, var.environment, "?")
+    error_message = "promote_from_environment must name the environment before this one: \"\" in dev (the only environment that builds an image), \"dev\" in qa, \"qa\" in prod, so prod runs the very digest qa tested. Set it in environments/<env>/terraform.tfvars."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Network
 # ---------------------------------------------------------------------------------------------
@@ -262,8 +274,13 @@ variable "cache_node_type" {
 
 variable "edge_certificate_arn" {
   type        = string
-  description = "ACM certificate in us-east-1 for domain_name on CloudFront; empty serves the edge on its cloudfront.net name."
+  description = "ACM certificate in us-east-1 for domain_name on CloudFront. Set: the edge serves domain_name and the Route 53 record points at it; empty: the edge serves its cloudfront.net name and domain_name (if any) points at the ALB."
   default     = ""
+
+  validation {
+    condition     = var.edge_certificate_arn == "" || var.domain_name != ""
+    error_message = "edge_certificate_arn is set but domain_name is empty: the edge certificate is for domain_name; set both or neither."
+  }
 }
 
 variable "edge_api_rate_limit" {
@@ -324,4 +341,11 @@ variable "dns_failover" {
   description = "Serve domain_name as Route 53 failover records (PRIMARY/SECONDARY, health-checked on each ALB) instead of one alias record; set in both regions' tfvars."
   type        = bool
   default     = false
+
+  # Failover records point at each region's ALB. With the edge serving domain_name, only one CloudFront
+  # distribution may hold that name, so the records would bypass the edge (and its WAF) in both regions.
+  validation {
+    condition     = !(var.dns_failover && var.edge_certificate_arn != "")
+    error_message = "dns_failover and edge_certificate_arn cannot both be set: failover records point at the two ALBs, bypassing the edge, and only one CloudFront distribution may hold domain_name. Fail over inside CloudFront (an origin group over both ALBs) instead, or leave edge_certificate_arn empty."
+  }
 }

@@ -6,7 +6,7 @@
 # controller deregisters its pods), removed, and the job fails with the analysis in its annotations,
 # which the deploy's notify job copies into the deploy-failure issue and Slack.
 #
-# Environment (besides roll-release.sh's RELEASE, IMAGE_TAG):
+# Environment (besides roll-release.sh's RELEASE, IMAGE_TAG, IMAGE_DIGEST: the canary runs by digest too):
 #   CANARY_STEPS      e.g. "10,50": the canary's share of the variant, percent, per step; empty = no canary
 #   CANARY_INTERVAL   seconds per step and per extension when samples are too few (default 300)
 #   CANARY_EXTENSIONS extensions a step may take before "too few samples" fails it (default 6)
@@ -25,10 +25,15 @@ if [[ -z "$stable_tag" || "$stable_tag" == "$IMAGE_TAG" ]]; then
   exit 0
 fi
 interval=${CANARY_INTERVAL:-300}
+if [[ ! "${IMAGE_DIGEST:-}" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "::error::no IMAGE_DIGEST (sha256:...): the canary runs by digest, like the release"
+  exit 1
+fi
 
 canary() {  # canary ENABLED REPLICAS: the stable keeps its values (and image); only canary.* and the hook's rights change
   helm upgrade "$name" ./chart --namespace "$namespace" --reset-then-reuse-values --wait=watcher --timeout 10m \
-    --set "canary.enabled=$1" --set-string "canary.image.tag=$IMAGE_TAG" --set "canary.replicas=$2" \
+    --set "canary.enabled=$1" --set-string "canary.image.tag=$IMAGE_TAG" --set-string "canary.image.digest=$IMAGE_DIGEST" \
+    --set "canary.replicas=$2" \
     --set "migrations.allowContract=${CONTRACT_CHECKED:-false}"
 }
 

@@ -10,7 +10,9 @@
 #   DEPLOY_ENV         the environment (dev, qa, prod): which environments/<env>/ the release reads
 #   RELEASE            one object from `python -m stack.deploy.releases --env <env> --format json`
 #   IMAGE_REPOSITORY   ECR repository URL (terraform output ecr_repository_url)
-#   IMAGE_TAG          image tag to run (the commit SHA)
+#   IMAGE_TAG          image tag to run (the commit SHA): names the image, shown as its version
+#   IMAGE_DIGEST       the digest the pods run (sha256:...; the build job's `ecr-image.sh resolve`):
+#                      image.digest, so qa and prod run exactly what dev and qa ran, never a moved tag
 #   TARGET_GROUP_ARNS  JSON map variant -> target group ARN (terraform output target_group_arns)
 #   DATABASE_HOST      the environment's PostgreSQL host name (terraform output database_host)
 #   ALB_SUBNET_CIDRS, DATABASE_SUBNET_CIDRS  JSON lists (terraform outputs alb_subnet_cidrs,
@@ -42,6 +44,10 @@ if [[ -z "${DEPLOY_ENV:-}" ]]; then
   echo "::error::no DEPLOY_ENV: which environment's values files and flags to use"
   exit 1
 fi
+if [[ ! "${IMAGE_DIGEST:-}" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "::error::no IMAGE_DIGEST (sha256:...): the releases are deployed by digest, never by tag alone"
+  exit 1
+fi
 if [[ -z "${DATABASE_HOST:-}" ]]; then
   echo "::error::no DATABASE_HOST (terraform output database_host)"
   exit 1
@@ -71,6 +77,7 @@ mapfile -d '' -t values < "$release_args"
 args=(upgrade --install "$name" ./chart --namespace "$namespace" --create-namespace
   --wait=watcher --rollback-on-failure --timeout "${HELM_TIMEOUT:-10m}" "${values[@]}")
 args+=(--set-string "image.repository=$IMAGE_REPOSITORY" --set-string "image.tag=$IMAGE_TAG"
+  --set-string "image.digest=$IMAGE_DIGEST"
   --set-string "targetGroupBinding.targetGroupARN=$target_group"
   # The pods through RDS Proxy (a transaction pooler), the migration hook straight to the instance.
   --set-string "database.host=$DATABASE_PROXY_HOST" --set database.pooled=true

@@ -55,9 +55,20 @@ pizza.example.com/environment: {{ .Values.environment | quote }}
 {{- end }}
 {{- end }}
 
-{{/* pizza.image is the one app image, pinned to its tag. */}}
+{{/* pizza.imageRef is <repository>:<tag>, or <repository>:<tag>@<digest> when a digest pins it (the kubelet pulls by digest). */}}
+{{- define "pizza.imageRef" -}}
+{{- $ref := printf "%s:%s" .repository .tag }}
+{{- if .digest }}{{ printf "%s@%s" $ref .digest }}{{ else }}{{ $ref }}{{ end }}
+{{- end }}
+
+{{/* pizza.image is the one app image, pinned to its digest when one is given (always by the deploy). */}}
 {{- define "pizza.image" -}}
-{{- printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{- include "pizza.imageRef" (dict "repository" .Values.image.repository "tag" .Values.image.tag "digest" .Values.image.digest) }}
+{{- end }}
+
+{{/* pizza.canaryImage is the canary's image: the same repository, the canary's tag and digest. */}}
+{{- define "pizza.canaryImage" -}}
+{{- include "pizza.imageRef" (dict "repository" .Values.image.repository "tag" .Values.canary.image.tag "digest" (.Values.canary.image.digest | default "")) }}
 {{- end }}
 
 {{/* pizza.secretName is the Secret the web pods read username, password and SECRET_KEY from. */}}
@@ -280,7 +291,7 @@ seccompProfile:
 {{/* pizza.migrationImage is the newest code present: the canary's when one starts, so its migrations run once, before any of its pods. */}}
 {{- define "pizza.migrationImage" -}}
 {{- if .Values.canary.enabled }}
-{{- printf "%s:%s" .Values.image.repository .Values.canary.image.tag }}
+{{- include "pizza.canaryImage" . }}
 {{- else }}
 {{- include "pizza.image" . }}
 {{- end }}

@@ -9,6 +9,10 @@ azs         = ["us-east-1a", "us-east-1b", "us-east-1c"]
 # github_repository is OWNER/REPO of this code on GitHub: CHANGE IT to your fork before the first apply.
 github_repository = "pizza-abc/pizza-abc"
 
+# Images: dev is the only environment that builds one (deploy.yml, on a push to main); qa and prod
+# run the digest the environment before them ran and passed (promote_from_environment, see variables.tf).
+promote_from_environment = ""
+
 # Network: one NAT gateway is enough outside prod; prod keeps one per zone.
 vpc_cidr           = "10.0.0.0/16"
 single_nat_gateway = true

@@ -12,6 +12,10 @@ peer_region = "us-east-1"
 
 github_repository = "pizza-abc/pizza-abc"
 
+# Images: the same chain as prod (validated); the standby's images arrive by replication from prod's
+# repository (dr.tf), so its deploy role is given no read on qa's repository (iam.tf).
+promote_from_environment = "qa"
+
 # A VPC range of its own, so the two regions can be peered later without renumbering.
 vpc_cidr           = "10.1.0.0/16"
 single_nat_gateway = false

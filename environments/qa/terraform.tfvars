@@ -9,6 +9,10 @@ azs         = ["us-east-1a", "us-east-1b", "us-east-1c"]
 # github_repository is OWNER/REPO of this code on GitHub: CHANGE IT to your fork before the first apply.
 github_repository = "pizza-abc/pizza-abc"
 
+# Images: qa builds nothing; it runs the very digest dev ran and passed, copied from pizza-dev
+# (deploy.yml promotes it; the deploy role may read that repository only).
+promote_from_environment = "dev"
+
 # Network: one NAT gateway is enough outside prod; prod keeps one per zone.
 vpc_cidr           = "10.0.0.0/16"
 single_nat_gateway = true

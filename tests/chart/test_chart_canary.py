@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import helm_python
 import pytest
-from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
 from test_chart_render import validate_objects
 
+from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
 from stack.deploy.analysis import selectors
 from stack.deploy.releases import releases
 
@@ -61,8 +61,10 @@ def test_the_canary_runs_the_new_image_and_reports_its_version(with_canary):
 
 def test_stable_and_canary_selectors_never_pick_each_others_pods(with_canary):
     for release in with_canary:
-        pods = {name: named(release, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
-                for name in (release.name, f"{release.name}-canary")}
+        pods = {
+            name: named(release, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+            for name in (release.name, f"{release.name}-canary")
+        }
         for name, own in pods.items():
             other = pods[f"{release.name}-canary" if name == release.name else release.name]
             for kind in ("Deployment", "Service"):
@@ -109,8 +111,12 @@ def test_the_schema_owner_migrates_with_the_canarys_code_before_any_canary_pod(c
     hook = [obj for obj in release.hooks("pre-upgrade") if obj["kind"] == "Job"]
     assert hook and all(c["image"].endswith(":" + NEW_TAG) for job in hook for c in job["spec"]["template"]["spec"]["containers"])
     plain = render_release(chart, "prod", owner)
-    assert not any(c["image"].endswith(":" + NEW_TAG) for job in plain.hooks("pre-upgrade") if job["kind"] == "Job"
-                   for c in job["spec"]["template"]["spec"]["containers"])
+    assert not any(
+        c["image"].endswith(":" + NEW_TAG)
+        for job in plain.hooks("pre-upgrade")
+        if job["kind"] == "Job"
+        for c in job["spec"]["template"]["spec"]["containers"]
+    )
 
 
 def test_checkov_finds_nothing_on_the_canary_objects(with_canary, tmp_path, repo_root, run_checkov):
@@ -118,10 +124,17 @@ def test_checkov_finds_nothing_on_the_canary_objects(with_canary, tmp_path, repo
 
     from test_chart_checkov import write_manifests
 
-    canaries = [type(r)(env=r.env, spec=r.spec, values=r.values, files={},
-                        # With the release's NetworkPolicies: they select the canary's pods too (CKV2_K8S_6).
-                        objects=[o for o in r.objects if o["metadata"]["name"].endswith("-canary") or o["kind"] == "NetworkPolicy"])
-                for r in with_canary]
+    canaries = [
+        type(r)(
+            env=r.env,
+            spec=r.spec,
+            values=r.values,
+            files={},
+            # With the release's NetworkPolicies: they select the canary's pods too (CKV2_K8S_6).
+            objects=[o for o in r.objects if o["metadata"]["name"].endswith("-canary") or o["kind"] == "NetworkPolicy"],
+        )
+        for r in with_canary
+    ]
     assert write_manifests(canaries, tmp_path) > 0
     result = run_checkov(repo_root / "chart" / ".checkov.yaml", "-d", str(tmp_path), "--framework", "kubernetes", "-o", "json")
     assert result.returncode in (0, 1), result.stderr[-2000:]
@@ -130,3 +143,42 @@ def test_checkov_finds_nothing_on_the_canary_objects(with_canary, tmp_path, repo
     failed = [f"{c['check_id']} {c['resource']}" for r in reports for c in r["results"]["failed_checks"]]
     assert failed == [], "\n".join(failed)
     assert sum(r["summary"]["passed"] for r in reports) > 0
+
+
+# --- image.digest: the deploy runs every pod by digest (docs/deploy.md, "Build once, promote the digest") ---
+
+STABLE_DIGEST, CANARY_DIGEST = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+def containers(release) -> list[dict]:
+    """Every container of every pod the release creates, hooks and test pods included."""
+    found = []
+    for obj in release.objects:
+        spec = obj.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec") or spec.get("template", {}).get("spec")
+        pod = pod or (spec if obj["kind"] == "Pod" else None)
+        if pod:
+            found += [(obj["metadata"]["name"], c) for c in pod.get("initContainers", []) + pod["containers"]]
+    return found
+
+
+def test_with_a_digest_every_pod_runs_that_digest_and_keeps_the_tag_for_display(chart):
+    pinned = {"image": {"digest": STABLE_DIGEST}}
+    for spec in releases("prod"):
+        release = render_release(chart, "prod", spec, pinned, api_versions=MONITORING_API_VERSIONS)
+        images = {name: c["image"] for name, c in containers(release)}
+        assert images and all(image.endswith(f":{release.values['image']['tag']}@{STABLE_DIGEST}") for image in images.values()), images
+
+
+def test_a_canary_runs_its_own_digest_and_its_migration_hook_too(chart):
+    spec = next(s for s in releases("prod") if s["schemaOwner"])
+    extra = {"image": {"digest": STABLE_DIGEST}, "canary": {**CANARY["canary"], "image": {"tag": NEW_TAG, "digest": CANARY_DIGEST}}}
+    release = render_release(chart, "prod", spec, extra, api_versions=MONITORING_API_VERSIONS)
+    canary = named(release, "Deployment", f"{release.name}-canary")["spec"]["template"]["spec"]["containers"][0]
+    assert canary["image"].endswith(f":{NEW_TAG}@{CANARY_DIGEST}")
+    stable = named(release, "Deployment", release.name)["spec"]["template"]["spec"]["containers"][0]
+    assert stable["image"].endswith(f"@{STABLE_DIGEST}")
+    hook = [j for j in release.hooks("pre-upgrade") if j["kind"] == "Job"]
+    assert hook and any(
+        c["image"].endswith(f":{NEW_TAG}@{CANARY_DIGEST}") for j in hook for c in j["spec"]["template"]["spec"]["containers"]
+    )

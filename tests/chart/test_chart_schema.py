@@ -32,7 +32,10 @@ SCHEMA_CASES = {
     "plain-text secret key": ({"secrets": {"secretKey": "not-a-real-key"}}, ["/secrets/secretKey"]),
     "password through extraEnv": ({"extraEnv": {"DATABASE_PASSWORD": "hunter2"}}, ["/extraEnv/DATABASE_PASSWORD"]),
     "unknown top-level key": ({"replicas": 3}, ["additional properties 'replicas' not allowed"]),
-    "unknown key in image": ({"image": {"digest": "sha256:0"}}, ["/image", "additional properties 'digest' not allowed"]),
+    "unknown key in image": ({"image": {"registry": "example.org"}}, ["/image", "additional properties 'registry' not allowed"]),
+    "short image digest": ({"image": {"digest": "sha256:0"}}, ["/image/digest"]),
+    "image digest of another algorithm": ({"image": {"digest": "sha512:" + "0" * 128}}, ["/image/digest"]),
+    "canary digest not a digest": ({"canary": {"enabled": True, "image": {"tag": "abc", "digest": "abc"}}}, ["/canary/image/digest"]),
     "unknown key in database": ({"database": {"hostname": "db"}}, ["/database", "additional properties 'hostname' not allowed"]),
     "unknown key in migrations": ({"migrations": {"enable": True}}, ["/migrations", "additional properties 'enable' not allowed"]),
     "unknown key in targetGroupBinding": (

@@ -4,9 +4,10 @@
   environments/<env>/terraform.tfvars (python-hcl2, `cidrsubnet` done with ipaddress), and the
   deploy-outputs SSM parameter as terraform/deploy-outputs.tf would publish it. Values only AWS can
   assign (ARNs, DNS names) are stand-ins, named as such.
-- The deploy workflow: its own `tf` step script (fed the SSM parameter by a stand-in `aws`) and
-  .github/scripts/roll-release.sh (run against a stand-in `helm` that records its arguments), with
-  the job environment wired exactly as deploy.yml wires it.
+- The deploy workflow: its own `tf` and `digest` step scripts (fed the SSM parameter and the image's
+  digest by a stand-in `aws`, tests/workflows/registry_stand_in.py) and .github/scripts/roll-release.sh
+  (run against a stand-in `helm` that records its arguments), with the job environment wired exactly
+  as deploy.yml wires it.
 - The chart: rendered by Helm's own engine (helm-python-sdk) from the arguments the script passed,
   parsed by Helm's own --set parsers, so the schema checks every value the deploy hands over.
 
@@ -32,12 +33,15 @@ import yaml
 
 from stack.deploy.releases import deep_merge, releases
 from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
+from tests.workflows import registry_stand_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "chart"
 DEPLOY_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "deploy.yml"
 ROLL_RELEASE = REPO_ROOT / ".github" / "scripts" / "roll-release.sh"
 IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+# The digest of IMAGE_TAG's one build (dev pushed it; qa and prod hold a copy with the same digest).
+IMAGE_DIGEST = registry_stand_in.digest(f"the one build of {IMAGE_TAG}")
 # Stand-ins for what only AWS assigns.
 ACCOUNT = "000000000000"
 
@@ -107,7 +111,7 @@ def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
     refs = {
         "var.region": region,
         "module.eks.cluster_name": f"pizza-{env}",
-        "aws_ecr_repository.app.repository_url": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/pizza",
+        "aws_ecr_repository.app.repository_url": repository_url(env, region),
         "{for name, tg in aws_lb_target_group.variant : name => tg.arn}": {
             v: f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/pizza-{env}-{v}/0123456789abcdef" for v in variants
         },
@@ -130,7 +134,30 @@ def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
         assert locals_["public_scheme"] == '${local.https ? "https" : "http"}'
         refs["local.public_host"] = tfvars["domain_name"] if https else edge_domain_name(env)
         refs["local.public_scheme"] = "https" if https else "http"
+    if "promote_from_repository_url" in locals_:
+        refs["var.promote_from_environment"] = tfvars["promote_from_environment"]
+        refs["local.promote_from_repository_url"] = promote_from_repository_url(tfvars)
     return refs
+
+
+def repository_url(env: str, region: str) -> str:
+    """aws_ecr_repository.app's URL: <account>.dkr.ecr.<region>.amazonaws.com/<local.name> (pizza-<env>)."""
+    assert stack().resource("aws_ecr_repository", "app")["name"] == "${local.name}"
+    return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/pizza-{env}"
+
+
+def promote_from_repository_url(tfvars: dict) -> str:
+    """ecr.tf's local.promote_from_repository_url, for these tfvars (the locals it uses must read as modelled)."""
+    locals_ = stack().locals
+    assert locals_["promotes"] == '${var.promote_from_environment != "" && var.region_role == "primary"}'
+    assert locals_["promote_from_repository"] == "pizza-${var.promote_from_environment}"
+    assert locals_["promote_from_repository_url"] == (
+        '${local.promotes ? "${split("/", aws_ecr_repository.app.repository_url)[0]}/${local.promote_from_repository}" : ""}'
+    )
+    if not (tfvars["promote_from_environment"] and tfvars.get("region_role", "primary") == "primary"):
+        return ""
+    registry = repository_url(tfvars["environment"], tfvars["region"]).split("/")[0]
+    return f"{registry}/pizza-{tfvars['promote_from_environment']}"
 
 
 def split_top_level(text: str) -> list[str]:
@@ -183,15 +210,6 @@ def deploy_outputs(env: str, tfvars_overrides: dict | None = None) -> dict:
 
 # --- The deploy workflow ----------------------------------------------------------------------------
 
-STAND_IN_AWS = r"""#!/usr/bin/env python3
-# Stand-in for the AWS CLI (no AWS here): answers `aws ssm get-parameter` with the modelled parameter.
-import os, sys
-if sys.argv[1:3] == ["ssm", "get-parameter"]:
-    print(open(os.environ["MODEL_SSM_VALUE"]).read())
-    sys.exit(0)
-sys.exit(f"stand-in aws: {sys.argv[1:]} is not modelled")
-"""
-
 STAND_IN_HELM = r"""#!/usr/bin/env python3
 # Stand-in for the helm CLI (no cluster here): records its arguments; the model renders with helm-python-sdk.
 import json, os, sys
@@ -212,38 +230,67 @@ def load_workflow() -> dict:
 def stand_ins(tmp: Path) -> Path:
     bin_dir = tmp / "bin"
     bin_dir.mkdir(exist_ok=True)
-    for name, body in {"aws": STAND_IN_AWS, "helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
+    for name, body in {"helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
         path = bin_dir / name
         path.write_text(body)
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return bin_dir
+    return registry_stand_in.install(bin_dir)  # aws (ssm, ecr) and docker (imagetools)
 
 
-def run_build_tf_step(env: str, outputs: dict, tmp: Path) -> dict[str, str]:
-    """The build job's `tf` step, run as written in deploy.yml; returns the job's outputs."""
-    workflow = load_workflow()
-    build = workflow["jobs"]["build"]
-    step = next(s for s in build["steps"] if s.get("id") == "tf")
-    (tmp / "ssm.json").write_text(json.dumps(outputs))
-    github_output = tmp / "build-output"
+def step_environment(step: dict, step_outputs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A step's env: block with its ${{ steps.<id>.outputs.<name> }} resolved."""
+    resolved = {}
+    for name, expression in (step.get("env") or {}).items():
+        match = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", expression)
+        assert match, f"the model does not know the step env {name}: {expression}"
+        resolved[name] = step_outputs.get(match.group(1), {}).get(match.group(2), "")
+    return resolved
+
+
+def run_step(step: dict, env: str, tmp: Path, step_outputs: dict[str, dict[str, str]], **extra: str) -> dict[str, str]:
+    """One `run:` step of deploy.yml as the runner runs it (bash -e -o pipefail); returns its outputs."""
+    github_output = tmp / f"output-{step.get('id', 'step')}"
     github_output.write_text("")
     env_vars = {
         **os.environ,
         "PATH": f"{stand_ins(tmp)}:{os.environ['PATH']}",
         "DEPLOY_ENV": env,
-        "MODEL_SSM_VALUE": str(tmp / "ssm.json"),
+        "IMAGE_TAG": IMAGE_TAG,
         "GITHUB_OUTPUT": str(github_output),
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+        **step_environment(step, step_outputs),
+        **extra,
     }
     done = subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=tmp, env=env_vars, capture_output=True, text=True, timeout=60
+        ["bash", "-e", "-o", "pipefail", "-c", step["run"]],
+        cwd=REPO_ROOT if ".github/scripts" in step["run"] else tmp,
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert done.returncode == 0, f"deploy.yml build/tf step failed: {done.stderr}"
-    step_outputs = dict(line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line)
+    assert done.returncode == 0, f"deploy.yml build step {step.get('name') or step.get('id')} failed: {done.stdout}{done.stderr}"
+    return dict(line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line)
+
+
+def run_build_tf_step(env: str, outputs: dict, tmp: Path) -> dict[str, str]:
+    """The build job's `tf` step (Terraform's outputs from SSM) and `digest` step (the digest the releases
+    run), run as written in deploy.yml against a registry holding this commit's image; the job's outputs."""
+    build = load_workflow()["jobs"]["build"]
+    (tmp / "ssm.json").write_text(json.dumps(outputs))
+    registry = tmp / "registry.json"
+    own = outputs["ecr_repository_url"]["value"].split("/", 1)[1]
+    registry_stand_in.write(registry, {own: {IMAGE_TAG: IMAGE_DIGEST}})
+    model = {"MODEL_SSM_VALUE": str(tmp / "ssm.json"), "MODEL_REGISTRY": str(registry)}
+    step_outputs: dict[str, dict[str, str]] = {}
+    for step_id in ("tf", "digest"):
+        step = next(s for s in build["steps"] if s.get("id") == step_id)
+        step_outputs[step_id] = run_step(step, env, tmp, step_outputs, **model)
     job_outputs = {}
     for name, expression in build["outputs"].items():
-        match = re.fullmatch(r"\$\{\{ steps\.tf\.outputs\.(\w+) \}\}", expression)
+        match = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", expression)
         if match:
-            job_outputs[name] = step_outputs.get(match.group(1), "")
+            job_outputs[name] = step_outputs.get(match.group(1), {}).get(match.group(2), "")
     return job_outputs
 
 

@@ -3,6 +3,7 @@ tests and the cross-layer tests (tests/crosslayer) alike."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,3 +76,92 @@ def load_stack(path: Path) -> Stack:
 def load_tfvars(path: Path) -> dict:
     with path.open() as fh:
         return _unquote(hcl2.load(fh))
+
+
+# --- A small subset of Terraform's expression language, to evaluate a parsed expression offline ---------
+
+_TOKEN = re.compile(r'\s+|"(?:[^"\\$]|\\.|\$\{[^}]*\}|\$(?!\{))*"|==|!=|&&|\|\||[!?:()\[\],]|-?\d+|[A-Za-z_][\w.\-]*(?:\[\d+\][\w.\-]*)*')
+
+
+def template(text: str, refs: dict) -> str:
+    """A string with ${...} interpolations, each evaluated."""
+    return re.sub(r"\$\{([^}]*)\}", lambda m: str(evaluate("${" + m.group(1) + "}", refs)), text)
+
+
+def evaluate(expression: str, refs: dict):
+    """Evaluate `expression` as python-hcl2 gives it ("${...}" or a template string) with `refs` for
+    every reference (var.x, local.y, aws_lb.web.dns_name): literals, strings, lists, ==, !=, !, &&,
+    ||, ?:. A reference not in refs, or any other syntax, raises: the test must say what it assumes."""
+    text = expression.strip()
+    if not (text.startswith("${") and text.endswith("}") and text.count("${") == 1 + text[2:].count('"${')):
+        return template(text, refs)
+    tokens = [t for t in _TOKEN.findall(text[2:-1]) if not t.isspace()]
+    assert "".join(tokens).replace(" ", "") == re.sub(r"\s+", "", text[2:-1]), f"cannot tokenize {expression!r}"
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take(expected: str | None = None) -> str:
+        nonlocal position
+        token = tokens[position]
+        assert expected is None or token == expected, f"expected {expected} at {token} in {expression!r}"
+        position += 1
+        return token
+
+    def ternary():
+        condition = logical()
+        if peek() == "?":
+            take("?")
+            yes = ternary()
+            take(":")
+            no = ternary()
+            return yes if condition else no
+        return condition
+
+    def logical():
+        value = comparison()
+        while peek() in ("&&", "||"):
+            operator, right = take(), comparison()
+            value = (value and right) if operator == "&&" else (value or right)
+        return value
+
+    def comparison():
+        value = unary()
+        if peek() in ("==", "!="):
+            operator, right = take(), unary()
+            value = (value == right) if operator == "==" else (value != right)
+        return value
+
+    def unary():
+        if peek() == "!":
+            take("!")
+            return not unary()
+        return primary()
+
+    def primary():
+        token = take()
+        if token == "(":
+            value = ternary()
+            take(")")
+            return value
+        if token == "[":
+            items = []
+            while peek() != "]":
+                items.append(ternary())
+                if peek() == ",":
+                    take(",")
+            take("]")
+            return items
+        if token.startswith('"'):
+            return template(token[1:-1], refs)
+        if re.fullmatch(r"-?\d+", token):
+            return int(token)
+        if token in ("true", "false"):
+            return token == "true"
+        assert token in refs, f"the test does not know {token} (in {expression!r})"
+        return refs[token]
+
+    value = ternary()
+    assert position == len(tokens), f"cannot read all of {expression!r}"
+    return value

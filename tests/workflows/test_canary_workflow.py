@@ -26,6 +26,7 @@ from workflow_support import REPO_ROOT, SCRIPTS_DIR, stack_releases
 
 CANARY_SCRIPT = SCRIPTS_DIR / "canary-release.sh"
 NEW, OLD = "0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98"
+NEW_DIGEST = "sha256:" + "ab" * 32  # what the build job resolved for NEW: the canary runs by digest too
 FAKE_PORT = port_of("canary_prometheus")  # this run's own port for it
 
 FAKE_HELM = """#!/usr/bin/env python3
@@ -122,6 +123,7 @@ def run_canary(release: dict, fake_bin: Path, tmp_path: Path, **env) -> tuple[in
         "GITHUB_STEP_SUMMARY": str(summary),
         "RELEASE": json.dumps(release),
         "IMAGE_TAG": NEW,
+        "IMAGE_DIGEST": NEW_DIGEST,
         "FAKE_STABLE_TAG": OLD,
         "CANARY_STEPS": "10,50",
         "CANARY_INTERVAL": "0",
@@ -166,8 +168,14 @@ def test_a_good_canary_passes_every_step_with_its_share_of_pods(prometheus, fake
     for call in steps:
         assert call[2] == release["name"] and "--reset-then-reuse-values" in call and any(a.startswith("--wait") for a in call)
         assert "canary.enabled=true" in call and f"canary.image.tag={NEW}" in call
+        assert f"canary.image.digest={NEW_DIGEST}" in call, "the canary runs the digest, not the tag alone"
         assert not any(a.startswith("image.tag=") for a in call), "the stable keeps its image until roll-release.sh"
     assert "passed 10,50%" in summary
+
+
+def test_a_canary_without_a_digest_stops_before_any_upgrade(fake_bin, tmp_path, chart_here):
+    rc, calls, out, _ = run_canary(stack_releases("dev")[1], fake_bin, tmp_path, IMAGE_DIGEST="")
+    assert rc != 0 and not upgrades(calls) and "no IMAGE_DIGEST" in out
 
 
 def test_a_canary_failing_orders_is_scaled_to_zero_at_once_removed_and_the_job_fails(prometheus, fake_bin, tmp_path, chart_here):

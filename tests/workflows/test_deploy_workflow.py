@@ -22,6 +22,7 @@ ROLL = SCRIPTS_DIR / "roll-release.sh"
 TARGET_GROUPS = {v: f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pizza-{v}/0" for v in "abcde"}
 DATABASE_HOST = "pizza-dev.abcdefghijkl.eu-west-1.rds.amazonaws.com"
 PROXY_HOST = "pizza-dev.proxy-abcdefghijkl.eu-west-1.rds.amazonaws.com"
+IMAGE_DIGEST = "sha256:" + "0f" * 32
 
 
 def expected_releases(env: str) -> list[tuple[str, str, str, bool]]:
@@ -91,7 +92,9 @@ def test_migrations_run_only_through_the_owners_hook_after_the_gate(deploy):
 def test_the_image_is_built_once_and_tagged_with_the_commit(deploy):
     build = deploy["jobs"]["build"]
     push = [s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
-    assert push[0]["with"]["push"] is True
+    assert len(push) == 1 and push[0]["with"]["push"] is True
+    # In dev only (tests/workflows/test_image_promotion.py evaluates the condition per environment).
+    assert "env.DEPLOY_ENV == 'dev'" in push[0]["if"]
     assert push[0]["with"]["tags"].endswith(":${{ github.sha }}")
     assert deploy["env"]["IMAGE_TAG"] == "${{ github.sha }}"
     assert any("amazon-ecr-login" in s.get("uses", "") for s in build["steps"])
@@ -177,6 +180,7 @@ def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, li
         "RELEASE": json.dumps(release),
         "IMAGE_REPOSITORY": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/pizza",
         "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567",
+        "IMAGE_DIGEST": IMAGE_DIGEST,
         "TARGET_GROUP_ARNS": json.dumps(TARGET_GROUPS),
         "DATABASE_HOST": DATABASE_HOST,
         "ALB_SUBNET_CIDRS": '["10.0.48.0/24"]',
@@ -214,6 +218,7 @@ def test_every_release_is_upgraded_with_wait_rollback_its_values_and_then_tested
         assert f"migrations.enabled={str(release['schemaOwner']).lower()}" in [s.lower() for s in sets]
         assert f"theme={release['theme']}" in sets
         assert f"image.tag={'0123456789abcdef0123456789abcdef01234567'}" in sets
+        assert f"image.digest={IMAGE_DIGEST}" in sets, "every release runs the resolved digest"
         assert f"targetGroupBinding.targetGroupARN={TARGET_GROUPS[release['variant']]}" in sets
         # The pods through RDS Proxy, the migration hook straight to the instance.
         assert f"database.host={PROXY_HOST}" in sets and "database.pooled=true" in sets
@@ -283,6 +288,13 @@ def test_a_release_the_environment_does_not_list_stops_before_helm(fake_bin, tmp
     assert rc != 0 and calls == []
 
 
+@pytest.mark.parametrize("digest", ["", "latest", "sha256:0123"])
+def test_a_release_without_a_digest_stops_before_helm(digest, fake_bin, tmp_path):
+    # A tag alone could name another image later (or in another environment's repository).
+    rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, IMAGE_DIGEST=digest)
+    assert rc != 0 and calls == []
+
+
 def test_a_missing_database_host_stops_before_helm(fake_bin, tmp_path):
     rc, calls, _ = roll(stack_releases("dev")[0], fake_bin, tmp_path, DATABASE_HOST="")
     assert rc != 0 and calls == []
@@ -323,6 +335,7 @@ def test_the_deploy_reads_terraforms_outputs_from_ssm_not_the_state(deploy):
         assert env["DATABASE_PROXY_HOST"] == "${{ needs.build.outputs.database_proxy_host }}"
         assert env["TARGET_GROUP_ARNS"] == "${{ needs.build.outputs.target_groups }}"
         assert env["IMAGE_REPOSITORY"] == "${{ needs.build.outputs.repository }}"
+        assert env["IMAGE_DIGEST"] == "${{ needs.build.outputs.digest }}"
 
 
 def test_environment_variables_are_read_only_in_jobs_that_run_in_the_environment(deploy):
