@@ -308,7 +308,7 @@ def test_the_shop_time_zone_goes_from_the_chart_to_the_apps_setting(chart, all_r
     chart_default = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["shopTimeZone"]
     for release in all_releases:
         zone = release.values.get("shopTimeZone", chart_default)
-        assert release.one("ConfigMap")["data"]["SHOP_TIME_ZONE"] == zone, release.name
+        assert release.settings()["data"]["SHOP_TIME_ZONE"] == zone, release.name
         for job in release.of_kind("Job"):
             env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
             assert env_vars["SHOP_TIME_ZONE"] == zone, release.name
@@ -316,7 +316,7 @@ def test_the_shop_time_zone_goes_from_the_chart_to_the_apps_setting(chart, all_r
     assert app_zone() == [chart_default, chart_default]
     # A zone set on the chart is the one the app runs in, through the rendered ConfigMap's variable name.
     spec, _ = release_values("prod")
-    settings = render_release(chart, "prod", spec, {"shopTimeZone": "America/New_York"}).one("ConfigMap")["data"]
+    settings = render_release(chart, "prod", spec, {"shopTimeZone": "America/New_York"}).settings()["data"]
     assert app_zone(**settings) == ["America/New_York", "America/New_York"]
 
 
