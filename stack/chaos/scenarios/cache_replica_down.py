@@ -124,6 +124,9 @@ def run(h, result) -> None:
                 cache_back = time.monotonic() - back
                 replica_after = wait_until(lambda: replica_reads(standby, log_back) > 0, max(0.0, BACK_WITHIN - (time.monotonic() - back)))
                 replica_back = time.monotonic() - back
+                result.notes.append(
+                    f"since the restart: {replica_reads(standby, log_back)} reads on the standby, {redis_keys(redis)} keys in Redis"
+                )
             finally:
                 stop.set()
                 reader.join(30)
