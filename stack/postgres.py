@@ -71,7 +71,9 @@ class DisposablePostgres:
         self.tmp = Path(tempfile.mkdtemp(prefix="pizza-pg."))
         self.data = self.tmp / "data"
         self.log = self.tmp / "postgres.log"
-        self.run_as: list[str] = list(wrap or [])
+        # as_owner: the prefix that runs a command as the cluster's owner, outside any namespace (a
+        # standby beside it, stack.services.replica); run_as: the same inside `wrap`, for the server.
+        self.as_owner: list[str] = []
         if os.geteuid() == 0:  # initdb refuses to run as root: hand the cluster to an unprivileged user
             import pwd
 
@@ -80,7 +82,8 @@ class DisposablePostgres:
             except KeyError:
                 entry = pwd.getpwnam("nobody")
             os.chown(self.tmp, entry.pw_uid, entry.pw_gid)
-            self.run_as += ["runuser", "-u", entry.pw_name, "--"]
+            self.as_owner = ["runuser", "-u", entry.pw_name, "--"]
+        self.run_as: list[str] = [*(wrap or []), *self.as_owner]
         self.options = (
             f"-h {host} -p {self.port} -k {self.tmp} -c fsync=off -c max_connections=200"
             " -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2"

@@ -15,6 +15,9 @@ Who reads where:
   commit replayed, however long ago that was, so the first write after 10 idle seconds reads as
   10 s of lag until it is applied. A lagging verdict is therefore looked at again after
   CHECK_SECONDS, not RETRY_SECONDS, so a replica that has caught up is used again at once.
+- A replica that goes away between two checks fails the read that was sent to it: the page is
+  read again from the primary (those views only read before any write), so the replica's loss
+  costs no request an error (docs/chaos.md, scenario 12).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 REPLICA = "replica"
 PIN_COOKIE = "PZ_PRIMARY"
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 # and has it written yet?
 _allowed: contextvars.ContextVar[bool] = contextvars.ContextVar("replica_allowed", default=False)
 _wrote: contextvars.ContextVar[bool] = contextvars.ContextVar("replica_wrote", default=False)
+_used: contextvars.ContextVar[bool] = contextvars.ContextVar("replica_used", default=False)
 
 
 class _Health:
@@ -59,10 +63,18 @@ class _Health:
         with self.lock:
             if now < self.until:
                 return self.usable
-            self.usable, self.lag = self._probe()
-            # A lag of None: it did not answer. A lagging replica answered, and may have caught up in a second.
-            self.until = now + (RETRY_SECONDS if self.lag is None else CHECK_SECONDS)
-            return self.usable
+            return self._probe_and_remember(now)
+
+    def recheck(self) -> bool:
+        """Probe now, whatever the last check said (a read on the replica has just failed)."""
+        with self.lock:
+            return self._probe_and_remember(time.monotonic())
+
+    def _probe_and_remember(self, now: float) -> bool:
+        self.usable, self.lag = self._probe()
+        # A lag of None: it did not answer. A lagging replica answered, and may have caught up in a second.
+        self.until = now + (RETRY_SECONDS if self.lag is None else CHECK_SECONDS)
+        return self.usable
 
     def _probe(self) -> tuple[bool, float | None]:
         connection = connections[REPLICA]
@@ -93,7 +105,10 @@ class ReplicaRouter:
             return "default"
         if connections["default"].in_atomic_block:  # a read inside a write transaction sees that transaction
             return "default"
-        return REPLICA if health.check() else "default"
+        if not health.check():
+            return "default"
+        _used.set(True)
+        return REPLICA
 
     def db_for_write(self, model, **hints):
         _wrote.set(True)
@@ -116,6 +131,7 @@ class ReplicaReadsMiddleware:
     def __call__(self, request):
         allowed_token = _allowed.set(False)
         wrote_token = _wrote.set(False)
+        used_token = _used.set(False)
         try:
             response = self.get_response(request)
             if _wrote.get():
@@ -133,12 +149,35 @@ class ReplicaReadsMiddleware:
         finally:
             _allowed.reset(allowed_token)
             _wrote.reset(wrote_token)
+            _used.reset(used_token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
         if request.method in ("GET", "HEAD") and match and match.view_name in self.views and not pinned(request):
             _allowed.set(True)
         return None
+
+    def process_exception(self, request, exception):
+        """The view failed on a connection error after reading from the replica: if the replica does
+        not answer now either, it went away since this process last checked it, and the same GET is
+        served again from the primary. Otherwise the error is the primary's (DatabaseUnavailableMiddleware
+        answers it). Last in MIDDLEWARE, this runs before every other middleware's process_exception.
+
+        Only GET/HEAD views in REPLICA_READ_VIEWS read from the replica, and only before they write (a
+        write sends every later read to the primary), so running the view again repeats no write.
+        """
+        if not (_allowed.get() and _used.get() and isinstance(exception, (OperationalError, InterfaceError))):
+            return None
+        if health.recheck():
+            return None
+        log.warning("read replica failed mid-request, reading from the primary: %s", type(exception).__name__)
+        _allowed.set(False)
+        _used.set(False)
+        match = request.resolver_match
+        response = match.func(request, *match.args, **match.kwargs)
+        if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
+            response = response.render()  # Django renders only the view's own response, not this one
+        return response
 
 
 def pinned(request) -> bool:

@@ -17,6 +17,7 @@ per scenario and prints a table:
   9. overload: three times the measured capacity; HAProxy sheds with 503 + Retry-After
  10. PostgreSQL out of connections: another client holds every slot
  11. soak: mixed load with a random fault from 1-10 every minute (--soak S; `make chaos SOAK=600`)
+ 12. cache and replica down: Redis killed and the read replica (a hot standby) stopped, then both back
 
 Every scenario ends with the same accounting, read from the database itself: every order the
 client saw acknowledged is stored exactly once, and nothing was stored that the client did not

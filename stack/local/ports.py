@@ -9,6 +9,10 @@ PIZZA_TEST_PORT, `make chaos` 18000, `make bench` 28000 / 28100 with --quick):
                               slot 1 is a variant's normal process (a 8001, b 8002, c 8003),
                               slot 2 its surge slot for a rolling restart (8011, 8012, 8013),
                               slots 3..9 extra processes the bench starts beside HAProxy
+    base + 10                 a shared cache (redis-server) a harness starts beside the stack
+                              (`make chaos` scenario 12; the multiples of ten below 90 are
+                              never a slot's port: i stops at 8)
+    base + 20                 a read replica (hot standby) a harness starts beside the stack
     base + 80                 the bench's minimal Django order app (the floor)
     base + 90                 HAProxy's stats page (/stats)
     base + 91                 the bench's bare WSGI app (the ceiling)
@@ -70,6 +74,14 @@ class PortPlan:
                 f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}"
             )
         return self.base + 92 + 2 * index + (slot - 1)
+
+    @property
+    def cache(self) -> int:
+        return self.base + 10
+
+    @property
+    def replica(self) -> int:
+        return self.base + 20
 
     @property
     def pool(self) -> int:

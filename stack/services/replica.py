@@ -5,10 +5,15 @@ The machine's shared PostgreSQL refuses replication connections (its pg_hba.conf
 their own: a disposable cluster (stack.postgres.DisposablePostgres) on a port of the test's range,
 copied with `pg_basebackup -R` into a hot standby on the next port. `recovery_min_apply_delay`
 holds every replayed commit back by a chosen time, which is how replica lag is injected.
+
+`Standby` copies any DisposablePostgres, the chaos harness's too (scenario 12), even one inside a
+network namespace: it streams over the primary's Unix socket (initdb's pg_hba.conf trusts local
+replication) and listens on the host's loopback, where the app reaches it.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -42,12 +47,20 @@ class Primary(DisposablePostgres):
 class Standby:
     """A hot standby of `primary`, on its own port, with statements logged so tests can see its reads."""
 
-    def __init__(self, primary: Primary, port: int, apply_delay_ms: int = 0):
+    def __init__(self, primary: DisposablePostgres, port: int, apply_delay_ms: int = 0):
         self.primary = primary
         self.port = port
         self.apply_delay_ms = apply_delay_ms
         self.data = primary.tmp / "standby"
         self.log = primary.tmp / "standby.log"
+        self.max_connections = 100  # a hot standby refuses to start with fewer than its primary: create() reads it
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """As the cluster's owner, on the host (outside the primary's network namespace, if it has one)."""
+        result = subprocess.run([*self.primary.as_owner, *args], capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise StackError(f"{' '.join(args[:2])} failed: {result.stdout}{result.stderr}")
+        return result
 
     @property
     def url(self) -> str:
@@ -56,16 +69,17 @@ class Standby:
     def _options(self) -> str:
         # log_statement=all: the tests read the log to see which queries reached the replica.
         return (
-            f"-h 127.0.0.1 -p {self.port} -k {self.primary.tmp} -c fsync=off -c max_connections=100"
+            f"-h 127.0.0.1 -p {self.port} -k {self.primary.tmp} -c fsync=off -c max_connections={self.max_connections}"
             f" -c hot_standby=on -c recovery_min_apply_delay={self.apply_delay_ms}ms"
             " -c log_statement=all -c log_line_prefix='%m [%p] app=%a db=%d '"
         )
 
     def create(self) -> Standby:
-        self.primary._run(
+        self.max_connections = max(self.max_connections, int(self.primary.query("SHOW max_connections")[0][0]))
+        self._run(
             str(self.primary.bindir / "pg_basebackup"),
             "-h",
-            "127.0.0.1",
+            str(self.primary.tmp),  # the primary's Unix socket: local replication is trusted, whatever its address
             "-p",
             str(self.primary.port),
             "-U",
@@ -82,12 +96,18 @@ class Standby:
         return self
 
     def start(self) -> None:
-        self.primary._run(
+        self._run(
             str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.log), "-o", self._options(), "start"
         )
 
     def stop(self) -> None:
-        self.primary._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop", check=False)
+        self._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop", check=False)
+
+    def remove(self) -> None:
+        """Stopped at once and its data directory gone; the primary keeps running."""
+        if self.data.exists():
+            self._run(str(self.primary.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", check=False)
+            shutil.rmtree(self.data, ignore_errors=True)
 
     def query(self, sql: str, dbname: str = "postgres") -> list[tuple]:
         import psycopg2

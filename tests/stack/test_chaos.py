@@ -152,6 +152,15 @@ def test_11_soak_with_random_faults_loses_nothing_and_does_not_leak(chaos):
     assert any(c["check"].startswith("fault ") for c in row["checks"]), row["notes"]
 
 
+def test_12_cache_and_replica_down_cost_no_request_and_both_are_used_again(chaos):
+    row = scenario(chaos[1], 12)
+    assert_accounting(row)  # includes: every direct read 200 from the fault on, keys in Redis and reads on the standby again
+    assert_no_500(row)
+    # Both tiers are optional: the app itself never fails; only the load balancer's queue may shed on a busy machine.
+    assert set(row["errors_by_kind"]) <= {"503_lb", "409"}, row["errors_by_kind"]
+    assert any(c["check"].startswith("the standby serves the app's reads again") and c["ok"] for c in row["checks"]), row["notes"]
+
+
 def test_the_run_leaves_no_network_namespace_behind(chaos):
     from stack.chaos.faults.network import PREFIX
 
