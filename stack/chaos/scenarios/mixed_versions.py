@@ -13,6 +13,7 @@ from ..harness import ChaosError, say
 
 NUMBER = 2
 NAME = "mixed versions"
+WINDOW_MAX = 20.0  # seconds the mixed window may last while waiting for every variant to serve
 
 
 def add_expand_step(app_dir: Path) -> str:
@@ -61,7 +62,11 @@ def run(h, result) -> None:
         result.check(f"{server_name(variant, slot)} runs the newer code (version {running})", running == version)
         window_start = time.monotonic()
         time.sleep(max(h.args.duration / 2, 3))
+        # Visitors are sticky: a short window can miss a variant by chance. Wait (bounded) until each served.
         served = load.stats.served_by(window_start)
+        while not all(served.get(v, 0) > 0 for v in h.stack.names) and time.monotonic() - window_start < WINDOW_MAX:
+            time.sleep(0.5)
+            served = load.stats.served_by(window_start)
         result.notes.append(f"mixed window served by {dict(served)}")
         result.check("all three variants served orders and pages while mixed", all(served.get(v, 0) > 0 for v in h.stack.names))
         # ...and back: the older code again, on the schema that stays ahead (a rollback).
