@@ -47,6 +47,17 @@ from .scenarios import REGISTRY, SCENARIOS, db_blackhole
 
 
 def main(argv=None) -> int:
+    args = parse_args(argv)
+    chosen = resolve_defaults(args)
+    started = time.monotonic()
+    results: list[Result] = []
+    status = run_scenarios(args, chosen, results)
+    if status is not None:
+        return status
+    return report(args, results, started)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stack.chaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -83,7 +94,15 @@ def main(argv=None) -> int:
         help="a detected broken release is the expected outcome (default when all scenarios run)",
     )
     expect.add_argument("--no-expect-broken", dest="expect_broken", action="store_false")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def resolve_defaults(args: argparse.Namespace) -> list[int]:
+    """Fills in the defaults that depend on --short and on each other; returns the scenarios to run."""
     args.duration = args.duration or (6.0 if args.short else 20.0)
     args.rate = args.rate if args.rate is not None else (10.0 if args.short else 50.0)
     args.views = args.views if args.views is not None else (5.0 if args.short else 20.0)
@@ -104,9 +123,13 @@ def main(argv=None) -> int:
     args.network = any(getattr(REGISTRY[n], "NEEDS_NETWORK", False) for n in chosen)
     if args.expect_broken is None:
         args.expect_broken = args.scenario is None
+    return chosen
 
+
+def run_scenarios(args: argparse.Namespace, chosen: list[int], results: list[Result]) -> int | None:
+    """Sets the stack up, runs each chosen scenario into `results`, tears down. An exit status when
+    the run could not finish (130 interrupted, 2 setup failed), None when it did."""
     harness = Chaos(args)
-    results: list[Result] = []
     stopping = []
 
     def on_term(*_):
@@ -114,7 +137,6 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    started = time.monotonic()
     try:
         harness.setup()
         say(f"load: {args.rate:g} orders/s + {args.views:g} page views/s from {args.threads} client threads")
@@ -128,15 +150,19 @@ def main(argv=None) -> int:
         return 2
     finally:
         harness.teardown()
+    return None
 
+
+def report(args: argparse.Namespace, results: list[Result], started: float) -> int:
+    """The table, the broken releases, the JSON report and the exit status."""
     print()
     print(table(results), flush=True)
     broken = [r.broken_release for r in results if r.broken_release]
     for release in broken:
         print(f"\nrelease {release} never became ready" + (" (expected: scenario 5 ships it on purpose)" if args.expect_broken else ""))
     failed = [r for r in results if not r.passed]
-    report = write_json(Path(args.report), results, args, broken, started)
-    print(f"\n{len(results) - len(failed)}/{len(results)} scenarios passed in {report['seconds']:.0f}s; report: {args.report}")
+    written = write_json(Path(args.report), results, args, broken, started)
+    print(f"\n{len(results) - len(failed)}/{len(results)} scenarios passed in {written['seconds']:.0f}s; report: {args.report}")
     status, reason = exit_status([r.number for r in failed], broken, args.expect_broken)
     if reason:
         print(f"chaos: {reason}", file=sys.stderr)

@@ -77,83 +77,102 @@ def run(h, result) -> None:
     ports = PortPlan(h.args.port)
     redis = RedisServer(ports.cache)
     standby = Standby(h.pg, ports.replica)
-    probes: list = []
     rolled: list[str] = []
     try:
-        redis.start()
-        standby.create()
-        standby.wait_streaming()
-        say(f"  Redis on {redis.port}, a streaming standby on {standby.port}; rolling A/B/C onto both")
-        # The app's database is "postgres" on the harness's cluster; the standby holds the same.
-        env = {"REDIS_URL": redis.url, "DATABASE_REPLICA_URL": standby.url}
-        for variant in h.stack.names:
-            rolled.append(variant)
-            h.roll(variant, result, env=env)
-        standby.wait_caught_up()
-
-        def action(load):
-            log_start = len(standby.log_text())
-            stop = threading.Event()
-            reader = threading.Thread(target=readers, args=(h, probes, stop), daemon=True)
-            reader.start()
-            try:
-                time.sleep(1.5)
-                before = replica_reads(standby, log_start), redis_keys(redis)
-                result.notes.append(f"before the fault: {before[0]} reads on the standby, {before[1]} keys in Redis")
-                result.check("with both tiers up, the app used them (reads on the standby, keys in Redis)", before[0] > 0 and before[1] > 0)
-                offsets = h.log_offsets()
-                redis.kill()
-                standby.stop()
-                down = time.monotonic()
-                say(f"  Redis killed and the standby stopped; both down for {seconds:g}s")
-                time.sleep(seconds)
-                logs = h.logs_since(offsets)
-                noticed = ("cache unavailable" in logs, "read replica unavailable" in logs)
-                result.check("the app noticed both tiers down (its logs say so): the faults bit", all(noticed))
-                result.notes.append(
-                    f"reads that failed on the going replica and were served again from the primary: {logs.count('replica failed mid-request')}"
-                )
-
-                redis.start()
-                standby.start()
-                back = time.monotonic()
-                log_back = len(standby.log_text())
-                say("  Redis and the standby started again")
-                standby.wait_streaming()
-                cache_after = wait_until(lambda: redis_keys(redis) > 0, BACK_WITHIN)
-                cache_back = time.monotonic() - back
-                replica_after = wait_until(lambda: replica_reads(standby, log_back) > 0, max(0.0, BACK_WITHIN - (time.monotonic() - back)))
-                replica_back = time.monotonic() - back
-                result.notes.append(
-                    f"since the restart: {replica_reads(standby, log_back)} reads on the standby, {redis_keys(redis)} keys in Redis"
-                )
-            finally:
-                stop.set()
-                reader.join(30)
-            during = [p for p in probes if p[0] >= down]
-            result.notes.append(f"direct reads from the fault on: {len(during)}, by status {dict(Counter(p[2] for p in during))}")
-            result.check(
-                "every stale-tolerant page answered 200 straight from the app, from the fault to the end",
-                bool(during) and all(p[2] == 200 and not p[3] for p in during),
-            )
-            result.notes.append(
-                f"back: Redis holds keys again {seconds_or_never(cache_back if cache_after is not None else None)}, "
-                f"the standby serves reads again {seconds_or_never(replica_back if replica_after is not None else None)} "
-                "after both were started"
-            )
-            result.check(f"Redis holds keys again within {BACK_WITHIN:g}s of its restart", cache_after is not None)
-            result.check(f"the standby serves the app's reads again within {BACK_WITHIN:g}s of its restart", replica_after is not None)
-
-        h.run_load_scenario(result, action)
+        start_tiers(h, result, redis, standby, rolled)
+        h.run_load_scenario(result, lambda load: lose_both_tiers(h, result, redis, standby, seconds))
     finally:
-        # The later scenarios run on the plain settings: every variant back without the tiers.
-        for variant in rolled:
-            try:
-                h.roll(variant, result)
-            except Exception as exc:  # keep restoring the others; the scenario has failed already
-                result.error = result.error or f"rolling {variant} back to the plain settings: {exc}"
-        redis.stop()
-        standby.remove()
+        restore(h, result, redis, standby, rolled)
     errors = set(result.stats.errors)
     result.notes.append(f"failed attempts by kind: {dict(result.stats.errors) or 'none'}")
     result.check("no 500 and no error from the app itself: the cache and the replica are optional", errors <= TOLERATED)
+
+
+def start_tiers(h, result, redis: RedisServer, standby: Standby, rolled: list[str]) -> None:
+    """Redis and a streaming standby up, every variant rolled onto both (`rolled` says which, for restore)."""
+    redis.start()
+    standby.create()
+    standby.wait_streaming()
+    say(f"  Redis on {redis.port}, a streaming standby on {standby.port}; rolling A/B/C onto both")
+    # The app's database is "postgres" on the harness's cluster; the standby holds the same.
+    env = {"REDIS_URL": redis.url, "DATABASE_REPLICA_URL": standby.url}
+    for variant in h.stack.names:
+        rolled.append(variant)
+        h.roll(variant, result, env=env)
+    standby.wait_caught_up()
+
+
+def lose_both_tiers(h, result, redis: RedisServer, standby: Standby, seconds: float) -> None:
+    """The action under load: both tiers used, both down for `seconds`, both back; direct readers throughout."""
+    probes: list = []
+    log_start = len(standby.log_text())
+    stop = threading.Event()
+    reader = threading.Thread(target=readers, args=(h, probes, stop), daemon=True)
+    reader.start()
+    try:
+        time.sleep(1.5)
+        before = replica_reads(standby, log_start), redis_keys(redis)
+        result.notes.append(f"before the fault: {before[0]} reads on the standby, {before[1]} keys in Redis")
+        result.check("with both tiers up, the app used them (reads on the standby, keys in Redis)", before[0] > 0 and before[1] > 0)
+        down = take_tiers_down(h, result, redis, standby, seconds)
+        cache_back, replica_back = bring_tiers_back(result, redis, standby)
+    finally:
+        stop.set()
+        reader.join(30)
+    during = [p for p in probes if p[0] >= down]
+    result.notes.append(f"direct reads from the fault on: {len(during)}, by status {dict(Counter(p[2] for p in during))}")
+    result.check(
+        "every stale-tolerant page answered 200 straight from the app, from the fault to the end",
+        bool(during) and all(p[2] == 200 and not p[3] for p in during),
+    )
+    result.notes.append(
+        f"back: Redis holds keys again {seconds_or_never(cache_back)}, "
+        f"the standby serves reads again {seconds_or_never(replica_back)} "
+        "after both were started"
+    )
+    result.check(f"Redis holds keys again within {BACK_WITHIN:g}s of its restart", cache_back is not None)
+    result.check(f"the standby serves the app's reads again within {BACK_WITHIN:g}s of its restart", replica_back is not None)
+
+
+def take_tiers_down(h, result, redis: RedisServer, standby: Standby, seconds: float) -> float:
+    """Redis killed and the standby stopped for `seconds`; returns when they went (monotonic)."""
+    offsets = h.log_offsets()
+    redis.kill()
+    standby.stop()
+    down = time.monotonic()
+    say(f"  Redis killed and the standby stopped; both down for {seconds:g}s")
+    time.sleep(seconds)
+    logs = h.logs_since(offsets)
+    noticed = ("cache unavailable" in logs, "read replica unavailable" in logs)
+    result.check("the app noticed both tiers down (its logs say so): the faults bit", all(noticed))
+    result.notes.append(
+        f"reads that failed on the going replica and were served again from the primary: {logs.count('replica failed mid-request')}"
+    )
+    return down
+
+
+def bring_tiers_back(result, redis: RedisServer, standby: Standby) -> tuple[float | None, float | None]:
+    """Both started again; seconds until Redis holds keys and until the standby serves reads (None: not within BACK_WITHIN)."""
+    redis.start()
+    standby.start()
+    back = time.monotonic()
+    log_back = len(standby.log_text())
+    say("  Redis and the standby started again")
+    standby.wait_streaming()
+    cache_after = wait_until(lambda: redis_keys(redis) > 0, BACK_WITHIN)
+    cache_back = time.monotonic() - back
+    replica_after = wait_until(lambda: replica_reads(standby, log_back) > 0, max(0.0, BACK_WITHIN - (time.monotonic() - back)))
+    replica_back = time.monotonic() - back
+    result.notes.append(f"since the restart: {replica_reads(standby, log_back)} reads on the standby, {redis_keys(redis)} keys in Redis")
+    return (cache_back if cache_after is not None else None), (replica_back if replica_after is not None else None)
+
+
+def restore(h, result, redis: RedisServer, standby: Standby, rolled: list[str]) -> None:
+    # The later scenarios run on the plain settings: every variant back without the tiers.
+    for variant in rolled:
+        try:
+            h.roll(variant, result)
+        except Exception as exc:  # keep restoring the others; the scenario has failed already
+            result.error = result.error or f"rolling {variant} back to the plain settings: {exc}"
+    redis.stop()
+    standby.remove()

@@ -61,44 +61,56 @@ def run(h, result) -> None:
     seconds = h.args.blackhole
     probes: list = []
     offsets = h.log_offsets()
-    window = {}
+    window: dict[str, float] = {}
+    h.run_load_scenario(result, lambda load: blackhole(h, result, seconds, probes, window))
+    check_outage(result, h.logs_since(offsets), probes, window)
 
-    def action(load):
-        stop = threading.Event()
-        window["cut"] = time.monotonic()
-        h.network.blackhole()
-        say(f"  network to PostgreSQL blackholed (nftables drop, both ways) for {seconds:g}s")
-        threads = [threading.Thread(target=probe_loop, args=(h, v, s, stop, probes), daemon=True) for v, s in h.active.items()]
-        for thread in threads:
-            thread.start()
-        time.sleep(seconds)
-        stop.set()
-        dropped = h.network.dropped()
-        h.network.restore()
-        window["back"] = back = time.monotonic()
-        say("  network restored")
-        result.check("the blackhole was real: packets were dropped", dropped > 0)
-        result.notes.append(f"{dropped} packets dropped in {back - window['cut']:.1f}s")
-        results: dict[str, float | None] = {}
-        waiters = [
-            threading.Thread(target=lambda v=v, s=s: results.__setitem__(v, serves_again(h, v, s, 30)), daemon=True)
-            for v, s in h.active.items()
-        ]
-        for thread in waiters:
-            thread.start()
-        for thread in waiters:
-            thread.join()
-        for thread in threads:
-            thread.join(BOUND + 5)
-        late = {v: t for v, t in results.items() if t is None or t > RECOVERY}
-        result.notes.append(
-            "serving again after the network returned: "
-            + ", ".join(f"{v} {'never' if t is None else f'{t:.1f}s'}" for v, t in sorted(results.items()))
-        )
-        result.check(f"every variant serves again (direct and through HAProxy) within {RECOVERY:g}s of the network returning", not late)
 
-    h.run_load_scenario(result, action)
-    logs = h.logs_since(offsets)
+def blackhole(h, result, seconds: float, probes: list, window: dict[str, float]) -> None:
+    """The action under load: the network cut for `seconds` while every variant is probed directly,
+    then how soon each variant serves again."""
+    stop = threading.Event()
+    window["cut"] = time.monotonic()
+    h.network.blackhole()
+    say(f"  network to PostgreSQL blackholed (nftables drop, both ways) for {seconds:g}s")
+    threads = [threading.Thread(target=probe_loop, args=(h, v, s, stop, probes), daemon=True) for v, s in h.active.items()]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    dropped = h.network.dropped()
+    h.network.restore()
+    window["back"] = back = time.monotonic()
+    say("  network restored")
+    result.check("the blackhole was real: packets were dropped", dropped > 0)
+    result.notes.append(f"{dropped} packets dropped in {back - window['cut']:.1f}s")
+    results = serving_times(h)
+    for thread in threads:
+        thread.join(BOUND + 5)
+    late = {v: t for v, t in results.items() if t is None or t > RECOVERY}
+    result.notes.append(
+        "serving again after the network returned: "
+        + ", ".join(f"{v} {'never' if t is None else f'{t:.1f}s'}" for v, t in sorted(results.items()))
+    )
+    result.check(f"every variant serves again (direct and through HAProxy) within {RECOVERY:g}s of the network returning", not late)
+
+
+def serving_times(h) -> dict[str, float | None]:
+    """Per variant, seconds until it serves again (serves_again, in parallel, 30 s at most)."""
+    results: dict[str, float | None] = {}
+    waiters = [
+        threading.Thread(target=lambda v=v, s=s: results.__setitem__(v, serves_again(h, v, s, 30)), daemon=True)
+        for v, s in h.active.items()
+    ]
+    for thread in waiters:
+        thread.start()
+    for thread in waiters:
+        thread.join()
+    return results
+
+
+def check_outage(result, logs: str, probes: list, window: dict[str, float]) -> None:
+    """What customers and the direct probes saw during the cut: bounded, 503 + Retry-After, no worker killed."""
     attempts = result.stats.attempt_log
     longest = max((a[1] for a in attempts), default=0.0)
     during = [a for a in attempts if window.get("cut", 0) <= a[0] <= window.get("back", 0) + BOUND]

@@ -28,11 +28,19 @@ def run(h, result) -> None:
     phase = max(h.args.lead, 3.0)
     stats = Stats()  # one accounting over every phase
     since = h.max_order_id()
+    offset = log_size(h.stack)
+    marks, wall, capacity, offered = drive_phases(h, stats, phase, surge_seconds)
+    result.stats = stats
+    h.account(result, since)
+    check_overload(h, result, stats, offset, marks, wall, capacity, offered)
+
+
+def drive_phases(h, stats: Stats, phase: float, surge_seconds: float) -> tuple[dict, dict, float, float]:
+    """Normal load, a capacity probe, the surge at FACTOR x capacity, normal load again.
+    Returns the phases' marks (monotonic), the same in epoch seconds for HAProxy's log, the capacity and the surge's rate."""
     marks = {}
     wall = {}  # the same marks in epoch seconds, for HAProxy's log
-    offset = log_size(h.stack)
     maxconn = h.stack.server_maxconn * len(h.active)
-
     with h.load(stats=stats):  # normal service: the reference
         time.sleep(phase * 2)
     marks["normal_end"], wall["normal_end"] = time.monotonic(), time.time()
@@ -55,9 +63,30 @@ def run(h, result) -> None:
     with h.load(stats=stats):
         time.sleep(phase * 2 + RECOVERY)
     marks["end"] = time.monotonic()
-    result.stats = stats
-    h.account(result, since)
+    return marks, wall, capacity, offered
 
+
+def recovered_after(stats: Stats, marks: dict, client_normal_p99: float | None) -> float | None:
+    """Normal again: the first second after the surge from which every attempt in a 1 s window
+    succeeds with a p99 within 2x of normal (seconds after the surge; None: never)."""
+    after = [a for a in stats.attempt_log if a[0] > marks["surge_end"]]
+    t = marks["surge_end"]
+    while t + 1 <= marks["end"]:
+        window = [a for a in after if t <= a[0] < t + 1]
+        if (
+            window
+            and all(a[2] is None for a in window)
+            and client_normal_p99
+            and (w99 := p99(window)) is not None
+            and w99 <= 2 * client_normal_p99
+        ):
+            return t - marks["surge_end"]
+        t += 0.25
+    return None
+
+
+def check_overload(h, result, stats: Stats, offset: int, marks: dict, wall: dict, capacity: float, offered: float) -> None:
+    """Shed fast, accepted latency within 2x, nothing else wrong, normal again within RECOVERY."""
     # Latency as the load balancer measured it (Ta: accept to last byte), so the load generator's
     # own hundreds of threads on the same cores do not count as the stack's latency.
     lines = request_log(h.stack, offset)
@@ -70,29 +99,13 @@ def run(h, result) -> None:
     accepted = [a for a in surge if a[2] is None]
     shed = [a for a in surge if a[2] == "503_lb"]
     client_normal_p99, client_surge_p99 = p99(normal), p99(accepted)
-    # Normal again: the first second after the surge from which every attempt in a 1 s window
-    # succeeds with a p99 within 2x of normal.
-    recovered_after = None
-    after = [a for a in stats.attempt_log if a[0] > marks["surge_end"]]
-    t = marks["surge_end"]
-    while t + 1 <= marks["end"]:
-        window = [a for a in after if t <= a[0] < t + 1]
-        if (
-            window
-            and all(a[2] is None for a in window)
-            and client_normal_p99
-            and (w99 := p99(window)) is not None
-            and w99 <= 2 * client_normal_p99
-        ):
-            recovered_after = t - marks["surge_end"]
-            break
-        t += 0.25
+    recovered = recovered_after(stats, marks, client_normal_p99)
     result.notes.append(
         f"capacity {capacity:.0f}/s, offered {offered:.0f}/s in the surge; accepted {len(accepted)}, shed {len(shed)} "
         f"(HAProxy: {len(shed_lines)} queue timeouts, longest {max((r[3] for r in shed_lines), default=0)} ms); "
         f"p99 of accepted at HAProxy: normal {(normal_p99 or 0) * 1000:.0f} ms, surge {(surge_p99 or 0) * 1000:.0f} ms; "
         f"at the client: normal {(client_normal_p99 or 0) * 1000:.0f} ms, surge {(client_surge_p99 or 0) * 1000:.0f} ms; "
-        f"normal again {'never' if recovered_after is None else f'{recovered_after:.1f}s'} after the surge"
+        f"normal again {'never' if recovered is None else f'{recovered:.1f}s'} after the surge"
     )
     result.check("HAProxy shed load with 503 + Retry-After (queue timeouts)", bool(shed) and bool(shed_lines))
     result.check(
@@ -106,6 +119,4 @@ def run(h, result) -> None:
         normal_p99 is not None and surge_p99 is not None and surge_p99 <= 2 * normal_p99,
         timing=True,
     )
-    result.check(
-        f"normal service within {RECOVERY:g}s after the surge", recovered_after is not None and recovered_after <= RECOVERY, timing=True
-    )
+    result.check(f"normal service within {RECOVERY:g}s after the surge", recovered is not None and recovered <= RECOVERY, timing=True)

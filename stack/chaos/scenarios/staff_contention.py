@@ -23,6 +23,31 @@ def run(h, result) -> None:
     stats = result.stats
     client = Client(h.base, stats)
     since = h.max_order_id()
+    reference = place_order(h, client, stats)
+    # Each login hashes the password (slow on purpose); a few real sessions, shared round-robin.
+    sessions = [login(h, client) for _ in range(logins)]
+    cookie_sets = [{k: v for k, v in s.cookies.items() if k in ("sessionid", "csrftoken") and v is not None} for s in sessions]
+    answers = contend(h, client, reference, cookie_sets, contenders)
+    codes = Counter(code for code, _ in answers)
+    winners = [body for code, body in answers if code == 200 and body.get("ok") is True]
+    losers = [body for code, body in answers if code == 409]
+    status = h.pg.query("SELECT status FROM orders_order WHERE reference = %s", (reference,))[0][0]
+    result.notes.append(
+        f"{contenders} concurrent status changes from {logins} staff session(s): {dict(codes)}; "
+        f"a loser was told: {losers[0].get('message') if losers else '-'}"
+    )
+    result.check("exactly one status change won (200 ok)", len(winners) == 1)
+    result.check(
+        f"the other {contenders - 1} got 409 with a reason",
+        len(losers) == contenders - 1 and all(b.get("ok") is False and b.get("message") for b in losers),
+    )
+    result.check("the order moved once: received -> baking", status == "baking")
+    result.check("no request failed", not stats.failed)
+    h.account(result, since)
+
+
+def place_order(h, client: Client, stats) -> str:
+    """The order to fight over, placed through the API and accounted for; returns its reference."""
     token = str(uuid.uuid4())
     stats.attempted.add(token)
     with requests.Session() as s:
@@ -31,30 +56,33 @@ def run(h, result) -> None:
         raise ChaosError("could not place the order to fight over")
     reference = response.json()["reference"]
     stats.acked[token] = {"ref:" + reference}
+    return reference
 
-    def login() -> requests.Session:
-        session = requests.Session()
-        page = client.call(session, "GET", "/accounts/login/")
-        csrf = form_fields(page.text).get("csrfmiddlewaretoken", "") if page is not None else ""
-        done = client.call(
-            session,
-            "POST",
-            "/accounts/login/",
-            data={"username": "staff", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": csrf},
-            headers={"Referer": h.stack.url("/accounts/login/")},
-        )
-        if done is None or done.status_code != 302:
-            raise ChaosError(f"staff login failed ({done.status_code if done is not None else 'no answer'})")
-        return session
 
-    # Each login hashes the password (slow on purpose); a few real sessions, shared round-robin.
-    sessions = [login() for _ in range(logins)]
-    cookie_sets = [{k: v for k, v in s.cookies.items() if k in ("sessionid", "csrftoken") and v is not None} for s in sessions]
+def login(h, client: Client) -> requests.Session:
+    session = requests.Session()
+    page = client.call(session, "GET", "/accounts/login/")
+    csrf = form_fields(page.text).get("csrfmiddlewaretoken", "") if page is not None else ""
+    done = client.call(
+        session,
+        "POST",
+        "/accounts/login/",
+        data={"username": "staff", "password": STAFF_PASSWORD, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": h.stack.url("/accounts/login/")},
+    )
+    if done is None or done.status_code != 302:
+        raise ChaosError(f"staff login failed ({done.status_code if done is not None else 'no answer'})")
+    return session
+
+
+def contend(h, client: Client, reference: str, cookie_sets: list[dict], contenders: int) -> list[tuple[int, dict]]:
+    """`contenders` threads released together, each asking to move the order received -> baking;
+    returns every (status code, JSON body) (0, {} when there was no answer)."""
     barrier = threading.Barrier(contenders)
     answers: list[tuple[int, dict]] = []
     lock = threading.Lock()
 
-    def contend(n: int) -> None:
+    def one(n: int) -> None:
         session = requests.Session()  # no PZV cookie: the contenders spread over A, B and C
         session.cookies.update(cookie_sets[n % len(cookie_sets)])
         barrier.wait()
@@ -81,24 +109,9 @@ def run(h, result) -> None:
         with lock:
             answers.append(answer)
 
-    threads = [threading.Thread(target=contend, args=(n,)) for n in range(contenders)]
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(contenders)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    codes = Counter(code for code, _ in answers)
-    winners = [body for code, body in answers if code == 200 and body.get("ok") is True]
-    losers = [body for code, body in answers if code == 409]
-    status = h.pg.query("SELECT status FROM orders_order WHERE reference = %s", (reference,))[0][0]
-    result.notes.append(
-        f"{contenders} concurrent status changes from {logins} staff session(s): {dict(codes)}; "
-        f"a loser was told: {losers[0].get('message') if losers else '-'}"
-    )
-    result.check("exactly one status change won (200 ok)", len(winners) == 1)
-    result.check(
-        f"the other {contenders - 1} got 409 with a reason",
-        len(losers) == contenders - 1 and all(b.get("ok") is False and b.get("message") for b in losers),
-    )
-    result.check("the order moved once: received -> baking", status == "baking")
-    result.check("no request failed", not stats.failed)
-    h.account(result, since)
+    return answers
