@@ -1,9 +1,11 @@
-"""HTTP as a client of the stack sees it: probes, waiting until ready, form tokens, a staff login."""
+"""HTTP as a client of the stack sees it: probes, waiting until ready (a URL or a port), stopping a
+started server, form tokens, a staff login."""
 
 from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +46,27 @@ def wait_until_ready(
             return True
         time.sleep(interval)
     return False
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10.0) -> bool:
+    """True once `port` accepts connections; False after `timeout` or as soon as `process` has exited."""
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `timeout`; nothing if it has already exited."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # The two hidden tokens of the order form (and the login form's CSRF token), as a client reads them.

@@ -38,30 +38,32 @@ MAX_SLOTS = 9
 BALANCED_SLOTS = (1, 2)  # the slots HAProxy balances over; the others are never in its config
 
 
+class Port:
+    """A port of the plan at a fixed offset from its base (the table in this module's docstring)."""
+
+    def __init__(self, offset: int):
+        self.offset = offset
+
+    def __get__(self, plan: PortPlan, owner: type | None = None) -> int:
+        return plan.base + self.offset
+
+
 @dataclass(frozen=True)
 class PortPlan:
     base: int = 8000
 
+    entry = Port(0)
+    cache = Port(10)
+    replica = Port(20)
+    floor_app = Port(80)  # free in the variant grid: slots end at index 8 (+10*(slot-1)+9), so +80 is never a variant's
+    stats = Port(90)
+    bare_app = Port(91)
+    pool = Port(98)
+    prometheus = Port(99)
+
     def __post_init__(self):
         if not 1024 <= self.base <= 65535 - SPAN:
             raise ValueError(f"port base {self.base} is outside 1024..{65535 - SPAN} (a stack uses base..base+{SPAN - 1})")
-
-    @property
-    def entry(self) -> int:
-        return self.base
-
-    @property
-    def stats(self) -> int:
-        return self.base + 90
-
-    @property
-    def bare_app(self) -> int:
-        return self.base + 91
-
-    @property
-    def floor_app(self) -> int:
-        """Free in the variant grid: slots end at index 8 (+10*(slot-1)+9), so +80 is never a variant's."""
-        return self.base + 80
 
     def variant(self, index: int, slot: int = 1) -> int:
         if not (0 <= index < MAX_VARIANTS and 1 <= slot <= MAX_SLOTS):
@@ -74,22 +76,6 @@ class PortPlan:
                 f"variant #{index} slot {slot}: the plan has metrics ports for {MAX_SCRAPED_VARIANTS} variants x slots {BALANCED_SLOTS}"
             )
         return self.base + 92 + 2 * index + (slot - 1)
-
-    @property
-    def cache(self) -> int:
-        return self.base + 10
-
-    @property
-    def replica(self) -> int:
-        return self.base + 20
-
-    @property
-    def pool(self) -> int:
-        return self.base + 98
-
-    @property
-    def prometheus(self) -> int:
-        return self.base + 99
 
     def listening(self, variants: int) -> list[int]:
         """The ports a started stack of `variants` variants uses (entry, stats, the balanced slots)."""

@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from .. import REPO_ROOT
+from ..http import stop_process, wait_until_ready
 from .ports import BALANCED_SLOTS
 
 RULES = REPO_ROOT / "chart" / "files" / "prometheus-rules.yaml"
@@ -101,27 +101,15 @@ class Prometheus:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Prometheus exited; see {self.state_dir / 'prometheus.log'}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.2)
+        process = self.process
+        if wait_until_ready(f"{self.url}/-/ready", timeout, gone=lambda: process.poll() is not None):
+            return self
+        if process.poll() is not None:
+            raise RuntimeError(f"Prometheus exited; see {self.state_dir / 'prometheus.log'}")
         raise RuntimeError(f"Prometheus did not become ready in {timeout:g}s; see {self.state_dir / 'prometheus.log'}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def _api(self, path: str, **params) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 from config.variants import VariantSet, load_variants
 
 from .. import APP_DIR, REPO_ROOT, StackError
-from ..http import port_open, wait_until_ready
+from ..http import port_open, stop_process, wait_until_ready
 from . import haproxy
 from .install import ensure_haproxy
 from .ports import BALANCED_SLOTS, PortPlan
@@ -312,12 +312,8 @@ class Stack:
     def stop(self) -> None:
         for variant, slot in list(self.processes):
             self.stop_variant(variant, slot, timeout=30)
-        if self.haproxy and self.haproxy.alive():
-            self.haproxy.popen.terminate()
-            try:
-                self.haproxy.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.haproxy.popen.kill()
+        if self.haproxy:
+            stop_process(self.haproxy.popen)
         self.haproxy = None
 
     def __enter__(self):

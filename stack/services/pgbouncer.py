@@ -13,12 +13,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import StackError
-from ..http import port_open
+from ..http import port_open, stop_process, wait_for_port
 
 # The pool's limits. The local stack at its largest (make up: 3 variants x 2 slots x 2 workers x 4
 # threads = 48 clients) fits in max_client_conn; default_pool_size caps server connections per
@@ -101,21 +100,13 @@ class PgBouncer:
             shutil.chown(self.dir, user)
             cmd = ["runuser", "-u", user, "--", *cmd]
         self.popen = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while not port_open(self.port):
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                log = self.log.read_text() if self.log.exists() else ""
-                raise StackError(f"pgbouncer did not start on {self.port}: {log[-800:]}")
-            time.sleep(0.05)
+        if not wait_for_port(self.port, self.popen):
+            log = self.log.read_text() if self.log.exists() else ""
+            raise StackError(f"pgbouncer did not start on {self.port}: {log[-800:]}")
         return self
 
     def stop(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
+        stop_process(self.popen)
         self.popen = None
         shutil.rmtree(self.dir, ignore_errors=True)
 

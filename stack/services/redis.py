@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from .. import StackError
-from ..http import port_open
+from ..http import port_open, wait_for_port
 
 
 class RedisServer:
@@ -35,11 +34,8 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 10
-        while not port_open(self.port):
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise StackError(f"redis-server did not start on {self.port}")
-            time.sleep(0.05)
+        if not wait_for_port(self.port, self.popen):
+            raise StackError(f"redis-server did not start on {self.port}")
         return self
 
     def kill(self) -> None:

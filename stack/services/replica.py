@@ -22,6 +22,20 @@ from .. import StackError
 from ..postgres import DisposablePostgres
 
 
+def autocommit(port: int, sql: str, dbname: str = "postgres") -> list[tuple]:
+    """One statement in autocommit as postgres on the loopback cluster at `port`; its rows, if any."""
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
 class Primary(DisposablePostgres):
     """A disposable cluster on a fixed port, ready to stream WAL to a standby."""
 
@@ -32,16 +46,7 @@ class Primary(DisposablePostgres):
 
     def execute(self, sql: str, dbname: str = "postgres") -> list[tuple]:
         """One statement in autocommit (CREATE DATABASE, writes that must reach the standby)."""
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, connect_timeout=5)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
+        return autocommit(self.port, sql, dbname)
 
 
 class Standby:
@@ -110,16 +115,7 @@ class Standby:
             shutil.rmtree(self.data, ignore_errors=True)
 
     def query(self, sql: str, dbname: str = "postgres") -> list[tuple]:
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, connect_timeout=5)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
+        return autocommit(self.port, sql, dbname)
 
     def wait_streaming(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

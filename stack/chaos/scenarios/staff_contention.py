@@ -98,20 +98,23 @@ def contend(h, client: Client, reference: str, cookie_sets: list[dict], contende
                 "Referer": h.stack.url("/staff/orders/"),
             },
         )
-        answer: tuple[int, dict]
-        if response is None:
-            answer = (0, {})
-        else:
-            try:
-                answer = (response.status_code, response.json())
-            except ValueError:
-                answer = (response.status_code, {})
         with lock:
-            answers.append(answer)
+            answers.append(answer_of(response))
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(contenders)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    return answers
+    with lock:  # a contender still out after 60 s may yet answer: a copy of the answers so far
+        return list(answers)
+
+
+def answer_of(response: requests.Response | None) -> tuple[int, dict]:
+    """(status code, JSON body): (0, {}) without an answer, an empty body when it is not JSON."""
+    if response is None:
+        return 0, {}
+    try:
+        return response.status_code, response.json()
+    except ValueError:
+        return response.status_code, {}
