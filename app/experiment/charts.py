@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .report import Report
+from .figures import Report
 
 WIDTH = 520
 HEIGHT = 240

@@ -13,12 +13,11 @@ Definitions (the same on the page, in the CSV and in the tests; docs/experiment.
 
 All queries live in this module (a database router may send them to a replica). They read
 DailyCount rows of the range: at most days x variants x shards rows, whatever the traffic.
+What the page shows of the numbers (rows, split check, plan) is in experiment.figures.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -28,16 +27,11 @@ from django.utils import timezone
 
 from config.variants import VariantSet
 
-from . import stats
+from . import intervals, sequential
+from .figures import ALPHA, MIN_ORDERS, MIN_VISITORS, SRM_ALPHA, Plan, Report, SplitCheck, VariantRow, p_phrase
 from .models import DailyCount
 
-# A winner is named only when every variant in the split has at least this much data.
-MIN_VISITORS = 100
-MIN_ORDERS = 10
-ALPHA = stats.ALPHA  # family-wise, across every comparison and every look
-SRM_ALPHA = 0.001  # a split this unlikely under the configured weights is flagged
 SRM_MIN_EXPECTED = 5  # below this many expected visitors in a cell the chi-square test is not trusted
-CROSSOVER_WARN_SHARE = 0.01  # more than 1 % of visitors saw two designs: assignment is leaking
 DEFAULT_BASELINE = 0.05  # the conversion rate planned for until the control has data
 MAX_DAYS = 366
 
@@ -69,238 +63,13 @@ def counts_by_variant(date_from: date, date_to: date) -> dict[str, dict]:
     return {row["variant"]: row for row in rows}
 
 
-def _pct(value: float | None) -> float | None:
-    return None if value is None else value * 100.0
-
-
-@dataclass
-class VariantRow:
-    name: str
-    theme: str
-    weight: int
-    expected_share: float | None  # None for a variant not in variants.yaml
-    visitors: int = 0
-    orders: int = 0
-    converters: int = 0
-    revenue: Decimal = Decimal("0.00")
-    revenue_sq: float = 0.0
-    crossovers: int = 0
-    unattributed_orders: int = 0
-    observed_share: float | None = None
-    interval: tuple[float, float] | None = None
-    rpv_interval: tuple[float, float] | None = None
-    is_control: bool = False
-    configured: bool = True
-    # Against the control (None for the control and for variants outside the split).
-    conversion: stats.PairTest | None = None
-    revenue_test: stats.PairTest | None = None
-    newcombe: tuple[float, float] | None = None
-
-    @property
-    def active(self) -> bool:
-        """Part of the split: configured with a weight above 0."""
-        return self.configured and self.weight > 0
-
-    @property
-    def arm(self) -> stats.Arm:
-        return stats.Arm(self.visitors, self.converters, float(self.revenue), self.revenue_sq)
-
-    @property
-    def rate(self) -> float | None:
-        return self.converters / self.visitors if self.visitors else None
-
-    @property
-    def revenue_per_visitor(self) -> float | None:
-        return float(self.revenue) / self.visitors if self.visitors else None
-
-    @property
-    def enough_data(self) -> bool:
-        return self.visitors >= MIN_VISITORS and self.converters >= MIN_ORDERS
-
-    @property
-    def p_value(self) -> float | None:
-        """Always-valid, Holm-adjusted p of the conversion difference from the control."""
-        return None if self.conversion is None else self.conversion.adjusted_p
-
-    @property
-    def significant(self) -> bool:
-        return self.conversion is not None and self.conversion.adjusted_p < ALPHA
-
-    @property
-    def revenue_significant(self) -> bool:
-        return self.revenue_test is not None and self.revenue_test.adjusted_p < ALPHA
-
-    @property
-    def p_display(self) -> str:
-        return format_p(self.p_value)
-
-    @property
-    def revenue_p_display(self) -> str:
-        return format_p(None if self.revenue_test is None else self.revenue_test.adjusted_p)
-
-    # Percentages and percentage points, for the template and the CSV.
-    @property
-    def rate_pct(self) -> float | None:
-        return _pct(self.rate)
-
-    @property
-    def ci_low_pct(self) -> float | None:
-        return _pct(self.interval[0]) if self.interval else None
-
-    @property
-    def ci_high_pct(self) -> float | None:
-        return _pct(self.interval[1]) if self.interval else None
-
-    @property
-    def diff_pp(self) -> float | None:
-        return _pct(self.conversion.difference) if self.conversion else None
-
-    @property
-    def diff_low_pp(self) -> float | None:
-        return _pct(self.conversion.difference - self.conversion.half_width) if self.conversion else None
-
-    @property
-    def diff_high_pp(self) -> float | None:
-        return _pct(self.conversion.difference + self.conversion.half_width) if self.conversion else None
-
-    @property
-    def newcombe_low_pp(self) -> float | None:
-        return _pct(self.newcombe[0]) if self.newcombe else None
-
-    @property
-    def newcombe_high_pp(self) -> float | None:
-        return _pct(self.newcombe[1]) if self.newcombe else None
-
-    @property
-    def lift_pct(self) -> float | None:
-        return _pct(self.conversion.lift) if self.conversion and self.rate and self.conversion.lift_low is not None else None
-
-    @property
-    def lift_low_pct(self) -> float | None:
-        return _pct(self.conversion.lift_low) if self.conversion is not None and self.lift_pct is not None else None
-
-    @property
-    def lift_high_pct(self) -> float | None:
-        return _pct(self.conversion.lift_high) if self.conversion is not None and self.lift_pct is not None else None
-
-    @property
-    def lift_unbounded(self) -> bool:
-        """The conversion lift has no finite upper end yet (shown as ∞; inf in the CSV)."""
-        return self.lift_high_pct is not None and not math.isfinite(self.lift_high_pct)
-
-    @property
-    def rpv_diff(self) -> float | None:
-        return self.revenue_test.difference if self.revenue_test else None
-
-    @property
-    def rpv_diff_low(self) -> float | None:
-        return self.revenue_test.difference - self.revenue_test.half_width if self.revenue_test else None
-
-    @property
-    def rpv_diff_high(self) -> float | None:
-        return self.revenue_test.difference + self.revenue_test.half_width if self.revenue_test else None
-
-    @property
-    def rpv_unbounded(self) -> bool:
-        """The revenue difference has no finite interval yet (an arm's variance is unknown)."""
-        return self.revenue_test is not None and not math.isfinite(self.revenue_test.half_width)
-
-    @property
-    def rpv_lift_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift) if self.revenue_test and self.revenue_per_visitor else None
-
-    @property
-    def rpv_lift_low_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_low) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
-
-    @property
-    def rpv_lift_high_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_high) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
-
-    @property
-    def expected_share_pct(self) -> float | None:
-        return _pct(self.expected_share)
-
-    @property
-    def observed_share_pct(self) -> float | None:
-        return _pct(self.observed_share)
-
-
-@dataclass
-class SplitCheck:
-    """Sample ratio mismatch: are visitors split the way variants.yaml says?"""
-
-    result: stats.GoodnessOfFit | None
-    flagged: bool
-    message: str
-    unexpected: list[tuple[str, int]] = field(default_factory=list)  # (variant, visitors) that should get none
-
-
-@dataclass
-class Plan:
-    """The power calculation: visitors needed to detect `mde` at `power`, and the days left at this traffic."""
-
-    mde: float
-    power: float
-    baseline: float
-    needed_visitors: int | None
-    daily_visitors: float
-    days_left: int | None
-
-    @property
-    def mde_pct(self) -> float:
-        return self.mde * 100.0
-
-    @property
-    def power_pct(self) -> float:
-        return self.power * 100.0
-
-    @property
-    def baseline_pct(self) -> float:
-        return self.baseline * 100.0
-
-
-@dataclass
-class Report:
-    date_from: date
-    date_to: date
-    control: str
-    rows: list[VariantRow]
-    split: SplitCheck
-    total_visitors: int
-    crossovers: int
-    winner: str | None
-    winner_metric: str | None
-    verdict: str
-    enough_data: bool
-    plan: Plan
-    revenue_cap: Decimal
-    family_size: int
-    min_visitors: int = MIN_VISITORS
-    min_orders: int = MIN_ORDERS
-    alpha: float = ALPHA
-    srm_alpha: float = SRM_ALPHA
-
-    @property
-    def crossover_share_pct(self) -> float | None:
-        return 100.0 * self.crossovers / self.total_visitors if self.total_visitors else None
-
-    @property
-    def crossovers_high(self) -> bool:
-        return bool(self.total_visitors) and self.crossovers / self.total_visitors > CROSSOVER_WARN_SHARE
-
-    @property
-    def unattributed_orders(self) -> int:
-        return sum(row.unattributed_orders for row in self.rows)
-
-
 # --- Analysis --------------------------------------------------------------------------------
 
 
 def check_split(rows: list[VariantRow]) -> SplitCheck:
     unexpected = [(row.name, row.visitors) for row in rows if not row.active and row.visitors]
     cells = [row for row in rows if row.active]
-    result = stats.chi_square_goodness_of_fit([r.visitors for r in cells], [r.weight for r in cells]) if len(cells) >= 2 else None
+    result = intervals.chi_square_goodness_of_fit([r.visitors for r in cells], [r.weight for r in cells]) if len(cells) >= 2 else None
     if unexpected:
         names = ", ".join(f"{name.upper()} ({n})" for name, n in unexpected)
         message = f"Visitors reached variants that should get none (weight 0 or not in variants.yaml): {names}."
@@ -320,35 +89,23 @@ def check_split(rows: list[VariantRow]) -> SplitCheck:
     return SplitCheck(result, False, f"No sample ratio mismatch: the split is consistent with the weights ({p_phrase(result.p_value)}).")
 
 
-def format_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def p_phrase(p: float) -> str:
-    """'p < 0.001' or 'p = 0.042', for sentences."""
-    shown = format_p(p)
-    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
-
-
 def make_plan(arms: list[VariantRow], control: VariantRow, family_size: int, days_observed: int) -> Plan:
     mde = settings.EXPERIMENT_MDE
     baseline = control.rate if control.enough_data and control.rate else DEFAULT_BASELINE
     total_weight = sum(row.weight for row in arms) or 1
     smallest_other = min((row.weight for row in arms if row is not control), default=0) / total_weight
     # Bonferroni's alpha / family: Holm's first step, so the plan is never optimistic.
-    needed = stats.visitors_needed(baseline, mde, control.weight / total_weight, smallest_other, ALPHA / max(1, family_size))
+    needed = sequential.visitors_needed(baseline, mde, control.weight / total_weight, smallest_other, ALPHA / max(1, family_size))
     visitors = sum(row.visitors for row in arms)
     daily = visitors / max(1, days_observed)
     days_left = None
     if needed is not None and daily > 0:
         days_left = max(0, -(-(needed - visitors) // int(max(1, round(daily)))))
-    return Plan(mde, stats.POWER, baseline, needed, daily, days_left)
+    return Plan(mde, sequential.POWER, baseline, needed, daily, days_left)
 
 
 def _verdict(
-    arms: list[VariantRow], control: VariantRow, split: SplitCheck, decision: stats.Decision | None, plan: Plan
+    arms: list[VariantRow], control: VariantRow, split: SplitCheck, decision: sequential.Decision | None, plan: Plan
 ) -> tuple[str | None, str | None, str]:
     """(winner or None, the metric it wins on, what marketing may conclude today, in one or two sentences)."""
     if len(arms) < 2:
@@ -424,10 +181,10 @@ def build_report(variant_set: VariantSet, date_from: date, date_to: date, contro
         row.crossovers = found.get("crossovers") or 0
         row.unattributed_orders = found.get("unattributed") or 0
         row.is_control = row.name == control
-        row.interval = stats.wilson_interval(row.converters, row.visitors)
+        row.interval = intervals.wilson_interval(row.converters, row.visitors)
         if row.visitors >= 2:
-            mean, variance = stats.arm_moments(row.arm, "revenue")
-            half = stats.Z95 * (variance / row.visitors) ** 0.5
+            mean, variance = sequential.arm_moments(row.arm, "revenue")
+            half = intervals.Z95 * (variance / row.visitors) ** 0.5
             row.rpv_interval = (mean - half, mean + half)
     total_visitors = sum(row.visitors for row in rows)
     for row in rows:
@@ -435,14 +192,14 @@ def build_report(variant_set: VariantSet, date_from: date, date_to: date, contro
     control_row = next(row for row in rows if row.is_control)
     # The arms compared: the control first, then every variant in the split.
     arms = [control_row] + [row for row in rows if row.active and not row.is_control]
-    decision = stats.decide([row.arm for row in arms], settings.EXPERIMENT_MDE, ALPHA) if len(arms) >= 2 else None
+    decision = sequential.decide([row.arm for row in arms], settings.EXPERIMENT_MDE, ALPHA) if len(arms) >= 2 else None
     if decision is not None:
         for index, row in enumerate(arms[1:], start=1):
             if not (row.visitors and control_row.visitors):
                 continue  # nothing to compare yet; the pair still counts in the family
             row.conversion = decision.test(0, index, "conversion")
             row.revenue_test = decision.test(0, index, "revenue")
-            row.newcombe = stats.newcombe_interval(control_row.converters, control_row.visitors, row.converters, row.visitors)
+            row.newcombe = intervals.newcombe_interval(control_row.converters, control_row.visitors, row.converters, row.visitors)
     split = check_split(rows)
     days_observed = (min(date_to, today) - date_from).days + 1
     family = len(decision.tests) if decision else 0

@@ -15,9 +15,10 @@ from ops.roles import VIEW_EXPERIMENT
 from orders.services import visitor_id
 
 from . import charts, tokens, tracking
+from .figures import Report
 from .forms import ReportForm
 from .middleware import is_bot, is_prefetch, is_staff, log, seen
-from .report import Report, build_report
+from .report import build_report
 
 CSV_COLUMNS = [
     "variant",

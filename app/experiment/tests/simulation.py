@@ -2,14 +2,14 @@
 
 Each simulated experiment gets `daily` visitors a day, split by weight; a visitor converts with its
 arm's rate and then spends a lognormal order value capped like the app caps it. The page's own
-decision (stats.decide) is applied to the running totals after every day, as a marketer looking daily.
+decision (sequential.decide) is applied to the running totals after every day, as a marketer looking daily.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from experiment import stats
+from experiment import sequential
 
 
 def simulate(
@@ -44,5 +44,5 @@ def simulate(
         converters += converted
         revenue += np.bincount(cell, weights=values, minlength=experiments * k).reshape(experiments, k)
         revenue_sq += np.bincount(cell, weights=values * values, minlength=experiments * k).reshape(experiments, k)
-        arms = [stats.Arm(visitors[:, a], converters[:, a], revenue[:, a], revenue_sq[:, a]) for a in range(k)]
-        yield day, arms, stats.decide(arms, mde, min_visitors=min_visitors, min_orders=min_orders, xp=np)
+        arms = [sequential.Arm(visitors[:, a], converters[:, a], revenue[:, a], revenue_sq[:, a]) for a in range(k)]
+        yield day, arms, sequential.decide(arms, mde, min_visitors=min_visitors, min_orders=min_orders, xp=np)

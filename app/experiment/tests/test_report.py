@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from scipy import stats as sp
 
-from experiment import stats
+from experiment import intervals, sequential
 from experiment.report import build_report, default_period
 from orders.models import Status
 
@@ -74,7 +74,9 @@ def test_revenue_is_capped_per_order_and_its_interval_is_welch_on_the_visitors()
     a = row(report(), "a")
     assert a.revenue == Decimal("217.50")
     sem = sp.sem(per_visitor)
-    assert a.rpv_interval == pytest.approx((np.mean(per_visitor) - stats.Z95 * sem, np.mean(per_visitor) + stats.Z95 * sem), rel=1e-9)
+    assert a.rpv_interval == pytest.approx(
+        (np.mean(per_visitor) - intervals.Z95 * sem, np.mean(per_visitor) + intervals.Z95 * sem), rel=1e-9
+    )
 
 
 def test_orders_before_the_first_exposure_or_without_one_are_unattributed():
@@ -113,8 +115,8 @@ def test_comparison_with_the_control_matches_statsmodels_and_the_decision():
     b = row(report(), "b")
     low, high = confint_proportions_2indep(140, 2000, 100, 2000, method="newcomb", compare="diff")
     assert b.newcombe == pytest.approx((low, high), abs=1e-12)
-    arms = [stats.Arm(2000, 100, 0.0, 0.0), stats.Arm(2000, 140, 0.0, 0.0), stats.Arm(0, 0, 0.0, 0.0)]
-    expected = stats.decide(arms, 0.10).test(0, 1, "conversion")
+    arms = [sequential.Arm(2000, 100, 0.0, 0.0), sequential.Arm(2000, 140, 0.0, 0.0), sequential.Arm(0, 0, 0.0, 0.0)]
+    expected = sequential.decide(arms, 0.10).test(0, 1, "conversion")
     assert b.p_value == pytest.approx(expected.adjusted_p)
     assert b.diff_pp == pytest.approx(2.0)
 

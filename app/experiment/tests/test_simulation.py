@@ -1,6 +1,6 @@
 """Marketing looks every day: the page's decision must keep its error rate anyway (seeded, about 3 s).
 
-The same stats.decide the page runs, applied to thousands of simulated experiments after each day.
+The same sequential.decide the page runs, applied to thousands of simulated experiments after each day.
 """
 
 import math
@@ -8,11 +8,11 @@ import math
 import numpy as np
 from scipy import stats as sp
 
-from experiment import stats
+from experiment import sequential
 
 from .simulation import simulate
 
-ALPHA = stats.ALPHA
+ALPHA = sequential.ALPHA
 WEIGHTS = [34, 33, 33]
 BASELINE = 0.05
 
@@ -44,7 +44,7 @@ def test_a_a_experiments_peeked_daily_for_14_days_rarely_name_a_winner():
 
 def test_a_b_experiment_detects_the_planned_lift_by_the_planned_horizon():
     experiments, daily, mde = 2000, 5000, 0.20
-    needed = stats.visitors_needed(BASELINE, mde, 33 / 100, 34 / 100, ALPHA / 6)
+    needed = sequential.visitors_needed(BASELINE, mde, 33 / 100, 34 / 100, ALPHA / 6)
     horizon = math.ceil(needed / daily)
     assert horizon <= 14
     for _day, _arms, decision in simulate(  # noqa: B007 (the last day's decision is judged below)
@@ -53,7 +53,7 @@ def test_a_b_experiment_detects_the_planned_lift_by_the_planned_horizon():
         pass
     b_vs_a = decision.test(0, 1, "conversion")
     detected = (b_vs_a.adjusted_p < ALPHA) & (b_vs_a.difference > 0)
-    print(f"A/B detected {detected.mean():.4f} by day {horizon} (stated power {stats.POWER})")
-    assert detected.mean() >= stats.POWER - margin(stats.POWER, experiments)
+    print(f"A/B detected {detected.mean():.4f} by day {horizon} (stated power {sequential.POWER})")
+    assert detected.mean() >= sequential.POWER - margin(sequential.POWER, experiments)
     # Never the wrong way round: A or C named the conversion winner when B is truly better.
     assert not np.isin(decision.winners["conversion"], [0, 2]).any()
