@@ -30,6 +30,17 @@ def variant_sets():
     return {env: load_variants(env) for env in ENVIRONMENTS}
 
 
+@pytest.fixture(scope="session")
+def chart():
+    """chart/ loaded once per session with Helm's own engine (helm-python-sdk): tests/chart renders
+    its releases, tests/crosslayer deploys them through the model."""
+    import helm_python
+
+    loaded = helm_python.Chart.load(str(REPO_ROOT / "chart"))
+    yield loaded
+    loaded.close()
+
+
 def checkov_binary() -> str:
     """checkov lives in its own virtual environment (see the Makefile); a missing one is an error."""
     candidates = [os.environ.get("CHECKOV"), str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"), shutil.which("checkov")]

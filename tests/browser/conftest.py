@@ -13,12 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stack"))
 from browser_support import POLL_SECONDS, STAFF_PASSWORD, chromium  # noqa: E402
 
-from stack.local import (
-    PortPlan,  # noqa: E402
-    Stack,  # noqa: E402
-)
 from stack.local.ports import port_of  # noqa: E402
-from stack_support import fresh_database  # noqa: E402
+from stack_support import fresh_database, started_stack  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,23 +23,16 @@ def stack(tmp_path_factory):
     lives for the whole session, beside the stack tests' own blocks: stack/local/ports.py TEST_PORTS)."""
     entry = port_of("browser")
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_browser")
-    running = Stack(
-        env="dev",
-        state_dir=tmp_path_factory.mktemp("browser-stack"),
-        ports=PortPlan(entry),
-        database_url=database_url,
-        quiet=True,
-        workers=1,
-        threads=4,
+    with started_stack(
+        tmp_path_factory.mktemp("browser-stack"),
+        entry,
+        database_url,
+        staff_password=STAFF_PASSWORD,
         extra_env={"STATUS_POLL_SECONDS": str(POLL_SECONDS)},
-    )
-    try:
-        running.start(staff_password=STAFF_PASSWORD)
+    ) as running:
         # The suite walks the kitchen's and marketing's pages with one login: give it both (the admin role).
         running.manage("ensure_staff", "--username", "staff", "--role", "admin")
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,11 @@ tests check what gets deployed. Nothing here needs a cluster or the database.
 
 from __future__ import annotations
 
-import helm_python
 import pytest
 import yaml
 
 from chart_support import CHART_DIR, MONITORING_API_VERSIONS, RenderedRelease, render_release, terraform_kube_version, validation_version
 from stack.deploy.releases import releases
-
-
-@pytest.fixture(scope="session")
-def chart() -> helm_python.Chart:
-    loaded = helm_python.Chart.load(str(CHART_DIR))
-    yield loaded
-    loaded.close()
 
 
 @pytest.fixture(scope="session")

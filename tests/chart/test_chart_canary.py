@@ -3,23 +3,15 @@ confused with the stable pods by a selector; their Prometheus labels are what th
 
 from __future__ import annotations
 
-import helm_python
 import pytest
 from test_chart_render import validate_objects
 
-from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
+from chart_support import MONITORING_API_VERSIONS, render_release
 from stack.deploy.analysis import selectors
 from stack.deploy.releases import releases
 
 NEW_TAG = "0123456789abcdef0123456789abcdef01234567"
 CANARY = {"canary": {"enabled": True, "image": {"tag": NEW_TAG}, "replicas": 2}}
-
-
-@pytest.fixture(scope="module")
-def chart():
-    loaded = helm_python.Chart.load(str(CHART_DIR))
-    yield loaded
-    loaded.close()
 
 
 @pytest.fixture(scope="module")

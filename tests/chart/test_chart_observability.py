@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import helm_python
 import pytest
 import yaml
 from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
@@ -13,13 +12,6 @@ from stack.deploy.releases import releases
 
 RULES = CHART_DIR / "files" / "prometheus-rules.yaml"
 DASHBOARD = CHART_DIR / "files" / "grafana-dashboard.json"
-
-
-@pytest.fixture(scope="module")
-def chart():
-    loaded = helm_python.Chart.load(str(CHART_DIR))
-    yield loaded
-    loaded.close()
 
 
 @pytest.fixture(scope="module")

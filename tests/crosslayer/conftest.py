@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import helm_python
 import pytest
 
-from tests.crosslayer.deploy_model import CHART_DIR, deploy_environment
-
-
-@pytest.fixture(scope="session")
-def chart() -> helm_python.Chart:
-    loaded = helm_python.Chart.load(str(CHART_DIR))
-    yield loaded
-    loaded.close()
+from tests.crosslayer.deploy_model import deploy_environment
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from stack.db_roles import ensure_roles
-from stack.local import PortPlan, Stack
 from stack.local.ports import port_of
 from stack.services.pgbouncer import shared_for_tests
-from stack_support import fresh_database
+from stack_support import fresh_database, started_stack
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +26,11 @@ def stack(tmp_path_factory):
     owner_url, web_url = ensure_roles(os.environ["TEST_DATABASE_URL"], database_url.rsplit("/", 1)[1])
     pool = shared_for_tests(os.environ["TEST_DATABASE_URL"])
     pool.allow(urlsplit(web_url).username)
-    running = Stack(
-        env="dev",
-        state_dir=state,
-        ports=PortPlan(entry),
-        database_url=pool.url_for(web_url),
-        quiet=True,
-        workers=1,
-        threads=4,
+    with started_stack(
+        state,
+        entry,
+        pool.url_for(web_url),
         migrate_database_url=owner_url,
         extra_env={"DATABASE_POOLED": "1"},
-    )
-    try:
-        running.start(staff_password="e2e-staff-password")
+    ) as running:
         yield running
-    finally:
-        running.stop()

@@ -1,10 +1,16 @@
-"""Helpers for the end-to-end tests: a fresh database, a customer placing an order, a staff login."""
+"""Helpers for the end-to-end tests: a fresh database, a started stack, a harness run, a customer
+placing an order, a staff login."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,7 +18,10 @@ import requests
 
 from stack.deploy.builds import copy_app
 from stack.http import BROWSER_UA, SEEN, form_fields, staff_login
+from stack.local import PortPlan, Stack
 from stack.postgres import drop_database
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def fresh_database(name: str) -> str:
@@ -21,6 +30,48 @@ def fresh_database(name: str) -> str:
     if not base:
         pytest.fail("TEST_DATABASE_URL is not set: run the tests with `make test`")
     return drop_database(base, name, create_again=True)
+
+
+@contextmanager
+def started_stack(state_dir: Path, entry: int, database_url: str, staff_password: str = "e2e-staff-password", **options) -> Iterator[Stack]:
+    """A, B and C behind HAProxy (port base `entry`) on `database_url`, started with a staff login
+    and stopped on the way out; `options` go to Stack (one worker and four threads unless given)."""
+    running = Stack(
+        env="dev",
+        state_dir=state_dir,
+        ports=PortPlan(entry),
+        database_url=database_url,
+        quiet=True,
+        **{"workers": 1, "threads": 4, **options},
+    )
+    try:
+        running.start(staff_password=staff_password)
+        yield running
+    finally:
+        running.stop()
+
+
+def run_harness(module: str, port: str, report: Path, timeout: float) -> tuple[subprocess.CompletedProcess, dict, int]:
+    """`python -m <module> --short --port <port> --report <report>` from the repository root: its
+    run, its JSON report and its pid (which names the network namespace it made, if any). Fails the
+    test, with the run's output, when it wrote no report."""
+    popen = subprocess.Popen(
+        [sys.executable, "-m", module, "--short", "--port", port, "--report", str(report)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = popen.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.communicate()
+        raise
+    run = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
+    if not report.exists():
+        pytest.fail(f"{module} wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+    return run, json.loads(report.read_text()), popen.pid
 
 
 def place_order(session: requests.Session, base: str, name: str) -> tuple[str, str]:

@@ -6,15 +6,12 @@ chaos harness's load and accounting) serves every test here; each reads the JSON
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from stack_support import run_harness
+
 # The stack's port base (base..base+99), away from `make canary` (18200) and the chaos tests; CANARY_PORT moves it.
 PORT = os.environ.get("CANARY_PORT", "18300")
 
@@ -23,18 +20,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    path = tmp_path_factory.mktemp("canary") / "canary.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "stack.deploy.canary_demo", "--short", "--port", PORT, "--report", str(path)],
-        check=False,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if not path.exists():
-        pytest.fail(f"canary_demo wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
-    data = json.loads(path.read_text())
+    run, data, _ = run_harness("stack.deploy.canary_demo", PORT, tmp_path_factory.mktemp("canary") / "canary.json", timeout=900)
     failed = [c["check"] for c in data["checks"] if not c["ok"]]
     assert run.returncode == 0 and not failed, f"{failed}\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
     return {row["name"]: row for row in data["outcomes"]}

@@ -7,17 +7,14 @@ the scenario and the check that broke.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from stack.chaos import SCENARIOS, exit_status
+from stack_support import run_harness
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # The stack's port base (it uses base..base+99): away from `make up` (8000), `make chaos` (18000), the e2e tests
 # and the bench; CHAOS_PORT moves it, so two runs can share a machine.
 PORT = os.environ.get("CHAOS_PORT", "18100")
@@ -27,19 +24,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory):
-    report = tmp_path_factory.mktemp("chaos") / "chaos.json"
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "stack.chaos", "--short", "--port", PORT, "--report", str(report)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stdout, stderr = popen.communicate(timeout=1500)
-    run = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
-    if not report.exists():
-        pytest.fail(f"stack.chaos wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
-    return run, json.loads(report.read_text()), popen.pid  # the pid names its network namespace
+    # (run, report, pid): the pid names its network namespace
+    return run_harness("stack.chaos", PORT, tmp_path_factory.mktemp("chaos") / "chaos.json", timeout=1500)
 
 
 def scenario(data: dict, number: int) -> dict:

@@ -21,10 +21,10 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack.local import PortPlan, Stack
+from stack.local import PortPlan
 from stack.local.ports import port_of
 from stack.local.prometheus import Prometheus, binary, stack_targets
-from stack_support import fresh_database, place_order, staff_session
+from stack_support import fresh_database, place_order, staff_session, started_stack
 
 pytestmark = pytest.mark.stack
 
@@ -46,20 +46,8 @@ def entry() -> int:
 def stack(tmp_path_factory, entry):
     """Two workers per variant, so every count below is a sum over processes."""
     database_url = fresh_database(os.environ.get("TEST_DATABASE_NAME", "pizza_test") + "_obs")
-    running = Stack(
-        env="dev",
-        state_dir=tmp_path_factory.mktemp("stack"),
-        ports=PortPlan(entry),
-        database_url=database_url,
-        quiet=True,
-        workers=2,
-        threads=4,
-    )
-    try:
-        running.start(staff_password="e2e-staff-password")
+    with started_stack(tmp_path_factory.mktemp("stack"), entry, database_url, workers=2) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
