@@ -101,7 +101,7 @@ TEST_PORTS: dict[str, tuple[int, int]] = {
     "replica_primary": (442, 1),
     "replica_standby": (443, 1),
     "redis": (479, 1),  # app/ops/tests/test_cache.py
-    "redis_axes": (480, 1),  # app/ops/tests/test_security.py: the lockout counter on Redis
+    "redis_axes": (480, 1),  # app/ops/tests/test_staff_accounts.py: the lockout counter on Redis
     "canary_prometheus": (481, 1),  # tests/workflows/test_canary_workflow.py: the fake Prometheus API
     "browser": (500, SPAN),  # tests/browser: one stack for the whole session
     "metrics_live": (600, SPAN),  # tests/stack/test_metrics_live.py: two workers per variant, Prometheus at +99

@@ -105,6 +105,21 @@ class RenderedRelease:
         ]
 
 
+def pod_specs(release: RenderedRelease) -> dict[str, dict]:
+    """Every pod spec the release renders: the Deployment's, the migration Job's, the test Pod's."""
+    specs = {}
+    for obj in release.objects:
+        if obj["kind"] in ("Deployment", "Job"):
+            specs[f"{obj['kind']}/{obj['metadata']['name']}"] = obj["spec"]["template"]["spec"]
+        elif obj["kind"] == "Pod":
+            specs[f"Pod/{obj['metadata']['name']}"] = obj["spec"]
+    return specs
+
+
+def web_container(release: RenderedRelease) -> dict:
+    return release.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+
+
 def parse_manifests(files: dict[str, str]) -> list[dict]:
     objects = []
     for path, text in sorted(files.items()):
