@@ -1,7 +1,7 @@
 """One implementation turns variants.yaml into helm arguments: `python -m stack.deploy.releases
 --release <name> --format helm-args`. ci.yml's chart and kind-install steps run here as written,
 against a stand-in helm, and every release's helm call must carry exactly those arguments; the
-deploy's roll-release.sh is run the same way in test_deploy_workflow.py."""
+deploy's roll-release.sh is run the same way in test_roll_release.py."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from config.variants import load_variants
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GITHUB_DIR = REPO_ROOT / ".github"
 WORKFLOWS_DIR = GITHUB_DIR / "workflows"
@@ -45,3 +47,11 @@ def stack_releases(env: str) -> list[dict]:
         timeout=60,
     )
     return json.loads(out.stdout)
+
+
+def expected_releases(env: str) -> list[tuple[str, str, str, bool]]:
+    """(name, namespace, theme, schema owner) per variant, schema owner first, from variants.yaml."""
+    variant_set = load_variants(env)
+    owner = variant_set.schema_owner
+    ordered = sorted(variant_set.variants.values(), key=lambda v: (v.name != owner, v.name))
+    return [(f"pizza-{v.name}", f"pizza-{v.name}", v.theme, v.name == owner) for v in ordered]

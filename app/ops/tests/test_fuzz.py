@@ -49,6 +49,11 @@ anything = st.one_of(
 value = st.one_of(anything, st.sampled_from(["received", "baking", "a", "b", "csv", "1", "large", "+45 12 34 56 78"]))
 
 
+def some_of(**fields):
+    """Dictionaries holding any subset of `fields`, each drawn from its strategy: a form or a query string."""
+    return st.fixed_dictionaries({}, optional=fields)
+
+
 def no_server_error(response) -> None:
     assert response.status_code < 500, response.content[:500]
 
@@ -73,18 +78,15 @@ def test_order_links_with_any_token(client, pizza, token):
 
 
 @given(
-    fields=st.fixed_dictionaries(
-        {},
-        optional={
-            "form_token": st.one_of(anything, st.uuids().map(str)),
-            "pizza": st.one_of(anything, st.integers(0, 8).map(str)),
-            "size": st.one_of(anything, st.sampled_from(["small", "medium", "large"])),
-            "quantity": st.one_of(anything, st.integers(-5, 30).map(str)),
-            "customer_name": value,
-            "phone": value,
-            "address": value,
-            "comments": value,
-        },
+    fields=some_of(
+        form_token=st.one_of(anything, st.uuids().map(str)),
+        pizza=st.one_of(anything, st.integers(0, 8).map(str)),
+        size=st.one_of(anything, st.sampled_from(["small", "medium", "large"])),
+        quantity=st.one_of(anything, st.integers(-5, 30).map(str)),
+        customer_name=value,
+        phone=value,
+        address=value,
+        comments=value,
     )
 )
 @fuzz
@@ -116,19 +118,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-@given(
-    params=st.fixed_dictionaries(
-        {},
-        optional={
-            "status": value,
-            "variant": value,
-            "date_from": dates | anything,
-            "date_to": dates | anything,
-            "q": value,
-            "after": anything,
-        },
-    )
-)
+@given(params=some_of(status=value, variant=value, date_from=dates | anything, date_to=dates | anything, q=value, after=anything))
 @fuzz
 def test_staff_table_filters(staff_client, params):
     no_server_error(staff_client.get("/staff/orders/", params))
@@ -151,17 +141,7 @@ def test_staff_status_change_of_any_reference(staff_client, reference):
     no_server_error(staff_client.post(f"/staff/orders/{quote(reference, safe='')}/status/", {"expected": "received", "status": "baking"}))
 
 
-@given(
-    params=st.fixed_dictionaries(
-        {},
-        optional={
-            "date_from": dates | anything,
-            "date_to": dates | anything,
-            "control": value,
-            "format": value,
-        },
-    )
-)
+@given(params=some_of(date_from=dates | anything, date_to=dates | anything, control=value, format=value))
 @fuzz
 def test_experiment_page_parameters(staff_client, params):
     no_server_error(staff_client.get("/staff/experiment/", params))
@@ -175,7 +155,7 @@ def test_login_forms(username, password):
         no_server_error(client.post(url, {"username": username, "password": password}))
 
 
-@given(params=st.fixed_dictionaries({}, optional={"q": value, "status__exact": value, "variant__exact": value, "p": value, "o": value}))
+@given(params=some_of(q=value, status__exact=value, variant__exact=value, p=value, o=value))
 @fuzz
 def test_admin_order_list_parameters(superuser, params):
     client = Client()
