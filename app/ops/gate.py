@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
@@ -32,47 +33,53 @@ class Problem:
         return f"{self.migration}: {self.rule}\n    SQL: {self.statement[:200]}\n    Instead: {self.advice}"
 
 
-# (rule, pattern, advice, contract_may_do_it): applied to statements on tables that existed before.
+class Rule(NamedTuple):
+    """A statement the gate refuses on a table that existed before (old code still reads and writes it)."""
+
+    what: str
+    pattern: re.Pattern
+    advice: str
+    contract_may_do_it: bool  # a contract step (contract_safe_from) may do it: no running release needs what it removes
+
+
+def refuse(what: str, pattern: str, advice: str, *, unless_contract: bool = False) -> Rule:
+    return Rule(what, re.compile(pattern, re.I), advice, unless_contract)
+
+
 RULES = [
-    (
+    refuse(
         "drops a column",
-        re.compile(r"ALTER TABLE .* DROP COLUMN", re.I),
-        "keep the column until no running release reads it; drop it in a contract step "
-        "(set contract_safe_from to the migration whose code stopped using it)",
-        True,
+        r"ALTER TABLE .* DROP COLUMN",
+        "keep the column until no running release reads it; drop it in a contract step (set contract_safe_from to the migration whose code stopped using it)",
+        unless_contract=True,
     ),
-    ("drops a table", re.compile(r"^DROP TABLE", re.I), "drop it in a contract step once no running release uses the model", True),
-    (
+    refuse("drops a table", r"^DROP TABLE", "drop it in a contract step once no running release uses the model", unless_contract=True),
+    refuse(
         "renames a column or table",
-        re.compile(r"\bRENAME\b", re.I),
-        "add the new column (expand), write both, backfill, switch reads, then drop the old one in a "
-        "contract step (see docs/schema-changes.md)",
-        True,
+        r"\bRENAME\b",
+        "add the new column (expand), write both, backfill, switch reads, then drop the old one in a contract step (see docs/schema-changes.md)",
+        unless_contract=True,
     ),
-    (
+    refuse(
         "changes a column's type",
-        re.compile(r"ALTER COLUMN \S+ TYPE", re.I),
+        r"ALTER COLUMN \S+ TYPE",
         "add a new column of the new type, backfill it, switch the code, and drop the old one later",
-        False,
     ),
-    (
+    refuse(
         "makes a column NOT NULL",
-        re.compile(r"ALTER COLUMN \S+ SET NOT NULL", re.I),
-        "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, "
-        "and only then SET NOT NULL in a contract step",
-        True,
+        r"ALTER COLUMN \S+ SET NOT NULL",
+        "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, and only then SET NOT NULL in a contract step",
+        unless_contract=True,
     ),
-    (
+    refuse(
         "builds an index without CONCURRENTLY (blocks writes to the table)",
-        re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)", re.I),
+        r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)",
         "use ops.migration_ops.AddIndexOnline (CREATE INDEX CONCURRENTLY) in a migration with atomic = False",
-        False,
     ),
-    (
+    refuse(
         "adds a constraint that scans the table under lock (no NOT VALID)",
-        re.compile(r"ADD CONSTRAINT .*\b(CHECK|FOREIGN KEY)\b(?!.*NOT VALID)", re.I),
+        r"ADD CONSTRAINT .*\b(CHECK|FOREIGN KEY)\b(?!.*NOT VALID)",
         "add it NOT VALID (RunSQL) and VALIDATE CONSTRAINT in a separate migration",
-        False,
     ),
 ]
 
