@@ -11,11 +11,13 @@ import threading
 import time
 from collections import Counter
 
-from ...http import http_get
+import requests
+
+from ...http import http_get, staff_login
 from ...local import PortPlan
 from ...services.redis import RedisServer
 from ...services.replica import Standby
-from ..harness import say
+from ..harness import STAFF_PASSWORD, say
 
 NUMBER = 12
 NAME = "cache and replica down"
@@ -29,25 +31,38 @@ REPLICA_READ = re.compile(r'app=pizza-\S+ .*statement: SELECT .*"(orders|experim
 # 9's 1 s queue timeout), and the API's Idempotency-Key in flight: both retried, both carry Retry-After.
 # The app itself must answer every request: no 503 of its own, which would mean a tier was a dependency.
 TOLERATED = {"503_lb", "409"}
+STAFF_TABLE = "/staff/orders/"
+USED_WITHIN = 15.0  # seconds for the first read on the standby: the staff sessions' pin (5 s) and a busy machine
 
 
 def replica_reads(standby: Standby, since: int) -> int:
     return sum(1 for line in standby.log_text()[since:].splitlines() if REPLICA_READ.search(line))
 
 
-def readers(h, probes: list, stop: threading.Event) -> None:
+def readers(h, probes: list, stop: threading.Event, staff: dict) -> None:
     """Stale-tolerant pages straight from every variant without a pause, as visitors who have not
     written (no pin cookie): the load's visitors order, and an order pins them to the primary. So
     there is always a read in flight when a tier goes, including inside the second for which each
-    process trusts its last health check of the replica."""
+    process trusts its last health check of the replica. The customer pages come from the cache
+    while Redis is up; the staff table (`staff`: a logged-in session per variant) is never cached,
+    so it is the read that shows the replica in use."""
     while not stop.is_set():
         for variant, slot in h.active.items():
-            for path in ("/", "/order/", "/api/v1/menu"):
+            for path in ("/", "/order/", "/api/v1/menu", STAFF_TABLE):
                 try:
-                    status, _, body = http_get(h.stack.variant_url(variant, path, slot), timeout=10)
-                except OSError:
+                    if path == STAFF_TABLE:
+                        answer = staff[variant].get(h.stack.variant_url(variant, path, slot), timeout=10, allow_redirects=False)
+                        status, body = answer.status_code, answer.content
+                    else:
+                        status, _, body = http_get(h.stack.variant_url(variant, path, slot), timeout=10)
+                except (OSError, requests.RequestException):
                     status, body = 0, b""
                 probes.append((time.monotonic(), f"{variant}{path}", status, b"Traceback" in body))
+
+
+def staff_sessions(h) -> dict:
+    """A kitchen session per variant, logged in through that variant's own login page."""
+    return {variant: staff_login(h.stack.variant_url(variant, "", slot), "staff", STAFF_PASSWORD) for variant, slot in h.active.items()}
 
 
 def redis_keys(redis: RedisServer) -> int:
@@ -107,10 +122,12 @@ def lose_both_tiers(h, result, redis: RedisServer, standby: Standby, seconds: fl
     probes: list = []
     log_start = len(standby.log_text())
     stop = threading.Event()
-    reader = threading.Thread(target=readers, args=(h, probes, stop), daemon=True)
+    # Logging in writes, which pins each session to the primary for REPLICA_PIN_SECONDS: the wait
+    # for the first read on the standby below allows for it.
+    reader = threading.Thread(target=readers, args=(h, probes, stop, staff_sessions(h)), daemon=True)
     reader.start()
     try:
-        time.sleep(1.5)
+        wait_until(lambda: replica_reads(standby, log_start) > 0, USED_WITHIN)
         before = replica_reads(standby, log_start), redis_keys(redis)
         result.notes.append(f"before the fault: {before[0]} reads on the standby, {before[1]} keys in Redis")
         result.check("with both tiers up, the app used them (reads on the standby, keys in Redis)", before[0] > 0 and before[1] > 0)
