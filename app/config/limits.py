@@ -1,4 +1,4 @@
-"""Request body limits shared by the app's settings and the local load balancer (stack/haproxy.py).
+"""Request body limits shared by the app's settings and the local load balancer (stack/local/haproxy.py).
 
 MAX_FORM_BYTES is the limit a customer meets: a larger form body gets the app's themed 413 page
 naming it. The app reads and discards a refused body up to MAX_DRAIN_BYTES before answering, so the

@@ -1,7 +1,7 @@
 """Deterministic assignment: a visitor's variant is a hash of their visitor id and the experiment's salt.
 
 The load balancer computes the same hash (HAProxy's xxh32 converter seeded with the salt, see
-stack/haproxy.py), so a returning visitor reaches the same design on every visit, for as long as the
+stack/local/haproxy.py), so a returning visitor reaches the same design on every visit, for as long as the
 cookie lives, not merely for a sticky-cookie day. A visitor arriving without the cookie is placed at
 random by weight; the variant that serves them mints an id whose hash lands on itself, so their
 next visit goes back to it.
