@@ -35,6 +35,7 @@ def staff_orders(request):
         "orders/staff/order_list.html",
         {
             "form": form,
+            "no_filters": not any(request.GET.get(name) for name in form.fields),
             "orders": rows,
             "rows": staff_table.rows(rows, lambda: get_token(request), here),
             "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
