@@ -8,6 +8,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .menu import active_pizza
 from .models import Pizza, Size, Status
 from .phone import digit_count, normalise_phone
 from .validators import no_bidi_controls
@@ -36,6 +37,29 @@ def clean_phone(value: str) -> str:
     return normalise_phone(value)
 
 
+class MenuChoiceField(forms.ModelChoiceField):
+    """A pizza of the menu, checked against the database with one fixed statement (menu.active_pizza)
+    instead of the queryset's get(); the choices shown are still the queryset's."""
+
+    # The largest id a bigint holds: anything beyond is no pizza (and never reaches the database).
+    MAX_ID = 2**63 - 1
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        if isinstance(value, Pizza):
+            value = value.pk
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            pk = None
+        pizza = active_pizza(pk) if pk is not None and -self.MAX_ID <= pk <= self.MAX_ID else None
+        if pizza is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+        return pizza
+
+
 class OrderForm(forms.Form):
     form_token = forms.UUIDField(
         widget=forms.HiddenInput,
@@ -46,7 +70,7 @@ class OrderForm(forms.Form):
     )
     # shown_by: the variant that rendered this form, signed (experiment.tokens); read in the view, never trusted unsigned.
     shown_by = forms.CharField(required=False, widget=forms.HiddenInput)
-    pizza = forms.ModelChoiceField(
+    pizza = MenuChoiceField(
         queryset=Pizza.objects.filter(active=True),
         empty_label=None,
         widget=forms.RadioSelect,

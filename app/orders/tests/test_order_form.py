@@ -72,6 +72,9 @@ def test_retry_with_changed_fields_still_lands_on_the_first_order(client, order_
 BAD_INPUTS = {
     "unknown pizza": ({"pizza": "999999"}, "pizza", "Choose a pizza from the menu."),
     "pizza not a number": ({"pizza": "pepperoni"}, "pizza", "Choose a pizza from the menu."),
+    "pizza id beyond bigint": ({"pizza": "9" * 30}, "pizza", "Choose a pizza from the menu."),
+    "pizza id negative": ({"pizza": "-1"}, "pizza", "Choose a pizza from the menu."),
+    "pizza id not whole": ({"pizza": "1.0"}, "pizza", "Choose a pizza from the menu."),
     "quantity zero": ({"quantity": "0"}, "quantity", "at least 1"),
     "quantity negative": ({"quantity": "-3"}, "quantity", "at least 1"),
     "quantity huge": ({"quantity": "99999999999999999999"}, "quantity", "at most 20"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ops.access import staff_required
 from ops.roles import CHANGE_STATUS, VIEW_ORDERS
 
-from .. import queries
+from .. import queries, staff_table
 from ..forms import StaffFilterForm
 from ..models import Order, Status
 from ..services import change_status
@@ -28,15 +29,18 @@ def staff_orders(request):
     rows, next_cursor = queries.page(queries.staff_orders(filters), cursor)
     query = request.GET.copy()
     query.pop("after", None)
+    here = request.get_full_path()
     return render(
         request,
         "orders/staff/order_list.html",
         {
             "form": form,
+            "no_filters": not any(request.GET.get(name) for name in form.fields),
             "orders": rows,
+            "rows": staff_table.rows(rows, lambda: get_token(request), here),
             "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
             "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
-            "here": request.get_full_path(),
+            "here": here,
         },
     )
 
