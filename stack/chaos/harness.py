@@ -19,7 +19,7 @@ from ..local.haproxy import server_name
 from ..postgres import DisposablePostgres
 from .accounting import Result, account, max_order_id
 from .faults.network import DatabaseNetwork, NetworkUnavailable
-from .load import Load
+from .load import CUSTOMER, Load
 
 STAFF_PASSWORD = "chaos-" + uuid.uuid4().hex[:12]
 
@@ -43,6 +43,7 @@ class Chaos:
         self.active: dict[str, int] = {}  # variant -> the slot serving it
         self.temp_dirs: list[Path] = []
         self.pizzas: list[int] = []
+        self.order_path = ""  # an order's JSON status: the outage probes' page that always reads the database
 
     # --- setup and teardown -----------------------------------------------------------------------
     def setup(self) -> None:
@@ -96,6 +97,22 @@ class Chaos:
         self.pizzas = [p["id"] for p in json.loads(body)["pizzas"]] if status == 200 else []
         if not self.pizzas:
             raise ChaosError(f"the menu is empty or unreachable ({status})")
+        self.order_path = self.place_probe_order()
+
+    def place_probe_order(self) -> str:
+        """One order placed before any scenario (outside every accounting window): its JSON status,
+        read by token, is a page that needs the database on every request (nothing caches it)."""
+        import requests
+
+        answer = requests.post(
+            self.stack.url("/api/v1/orders"),
+            json=dict(CUSTOMER, pizza=self.pizzas[0], comments="the outage probes read this order"),
+            headers={"Idempotency-Key": str(uuid.uuid4()), "Accept": "application/json"},
+            timeout=10,
+        )
+        if answer.status_code != 201:
+            raise ChaosError(f"could not place the probes' order: {answer.status_code} {answer.text[:200]}")
+        return answer.json()["status_url"]
 
     def teardown(self) -> None:
         if self.stack is not None:

@@ -11,7 +11,6 @@ from config.settings import base as app_settings
 
 from ...http import http_get
 from ..harness import say
-from .postgres_restart import NEEDS_DATABASE
 
 NUMBER = 7
 NAME = "database blackhole"
@@ -48,7 +47,7 @@ def serves_again(h, variant: str, slot: int, timeout: float) -> float | None:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         try:
-            status, _, _ = http_get(h.stack.variant_url(variant, NEEDS_DATABASE, slot), timeout=BOUND)
+            status, _, _ = http_get(h.stack.variant_url(variant, h.order_path, slot), timeout=BOUND, headers={"Accept": "application/json"})
         except OSError:
             status = 0
         if status == 200 and h.stack.server_states().get(f"{variant}{slot}") == "UP":
