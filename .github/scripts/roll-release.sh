@@ -36,35 +36,23 @@ variant=$(jq -r '.variant' <<<"$RELEASE")
 theme=$(jq -r '.theme' <<<"$RELEASE")
 owner=$(jq -r '.schemaOwner' <<<"$RELEASE")
 target_group=$(jq -r --arg v "$variant" '.[$v] // empty' <<<"$TARGET_GROUP_ARNS")
-if [[ -z "$target_group" ]]; then
-  echo "::error::terraform output target_group_arns has no entry for variant $variant"
+# fail MESSAGE: a GitHub error annotation, then stop (a deploy input is missing or malformed).
+fail() {
+  echo "::error::$1"
   exit 1
-fi
-if [[ -z "${DEPLOY_ENV:-}" ]]; then
-  echo "::error::no DEPLOY_ENV: which environment's values files and flags to use"
-  exit 1
-fi
-if [[ ! "${IMAGE_DIGEST:-}" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  echo "::error::no IMAGE_DIGEST (sha256:...): the releases are deployed by digest, never by tag alone"
-  exit 1
-fi
-if [[ -z "${DATABASE_HOST:-}" ]]; then
-  echo "::error::no DATABASE_HOST (terraform output database_host)"
-  exit 1
-fi
-if [[ -z "${DATABASE_PROXY_HOST:-}" ]]; then
-  echo "::error::no DATABASE_PROXY_HOST (terraform output database_proxy_host)"
-  exit 1
-fi
+}
+[[ -n "$target_group" ]] || fail "terraform output target_group_arns has no entry for variant $variant"
+[[ -n "${DEPLOY_ENV:-}" ]] || fail "no DEPLOY_ENV: which environment's values files and flags to use"
+[[ "${IMAGE_DIGEST:-}" =~ ^sha256:[0-9a-f]{64}$ ]] ||
+  fail "no IMAGE_DIGEST (sha256:...): the releases are deployed by digest, never by tag alone"
+[[ -n "${DATABASE_HOST:-}" ]] || fail "no DATABASE_HOST (terraform output database_host)"
+[[ -n "${DATABASE_PROXY_HOST:-}" ]] || fail "no DATABASE_PROXY_HOST (terraform output database_proxy_host)"
 for cidrs in ALB_SUBNET_CIDRS DATABASE_SUBNET_CIDRS CACHE_SUBNET_CIDRS; do
-  if ! jq -e 'type == "array" and length > 0' <<<"${!cidrs:-null}" > /dev/null 2>&1; then
-    echo "::error::no $cidrs (terraform output ${cidrs,,}): the NetworkPolicy would cut the pods off"
-    exit 1
-  fi
+  jq -e 'type == "array" and length > 0' <<<"${!cidrs:-null}" > /dev/null 2>&1 ||
+    fail "no $cidrs (terraform output ${cidrs,,}): the NetworkPolicy would cut the pods off"
 done
 if [[ -z "${PUBLIC_HOST:-}" || ! "${PUBLIC_SCHEME:-}" =~ ^https?$ || ! "${SITE_URL:-}" =~ ^https?://[^/,[:space:]]+$ ]]; then
-  echo "::error::no PUBLIC_HOST/PUBLIC_SCHEME/SITE_URL (terraform outputs public_host, public_scheme, site_url)"
-  exit 1
+  fail "no PUBLIC_HOST/PUBLIC_SCHEME/SITE_URL (terraform outputs public_host, public_scheme, site_url)"
 fi
 
 # The release's values files, then its flags (variant, theme, migrations.enabled only for the schema

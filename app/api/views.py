@@ -66,6 +66,11 @@ class PizzaAPI(NinjaAPI):
         return schema
 
 
+def operation(operation_id: str, summary: str, description: str | None = None, url_name: str | None = None) -> dict:
+    """An endpoint's names and docs for @api.get/@api.post: its URL name is its operation id unless given."""
+    return {"operation_id": operation_id, "url_name": url_name or operation_id, "summary": summary, "description": description}
+
+
 api = PizzaAPI(
     title="Pizza A/B/C mobile API",
     version="1.0.0",
@@ -151,11 +156,12 @@ def etag_matches(header: str, etag: str) -> bool:
 @api.get(
     "/menu",
     response={200: Menu, 304: None, 503: ProblemDoc},
-    url_name="menu",
-    operation_id="menu",
-    summary="The menu",
-    description="Active pizzas with the price of each size. Send the ETag back as "
-    "If-None-Match: 304 Not Modified (no body) while the menu is unchanged.",
+    **operation(
+        "menu",
+        "The menu",
+        "Active pizzas with the price of each size. Send the ETag back as "
+        "If-None-Match: 304 Not Modified (no body) while the menu is unchanged.",
+    ),
 )
 def menu(request):
     body = json.dumps(menu_body(), separators=(",", ":")).encode()
@@ -169,7 +175,7 @@ def menu(request):
     return response
 
 
-@api.get("/shop", response={200: Shop, 503: ProblemDoc}, url_name="shop", operation_id="shop", summary="Is the shop taking orders?")
+@api.get("/shop", response={200: Shop, 503: ProblemDoc}, **operation("shop", "Is the shop taking orders?"))
 def shop(request):
     response = HttpResponse(json.dumps({"open": orders_open()}), content_type="application/json")
     response["Cache-Control"] = "no-cache"
@@ -235,12 +241,14 @@ def form_problem(form: OrderForm) -> Problem:
 @api.post(
     "/orders",
     response={201: OrderOut, POST_ERRORS: ProblemDoc},
-    url_name="orders",
-    operation_id="place_order",
-    summary="Place an order",
-    description="Needs an Idempotency-Key header (a UUID, new for each order). A retry with the same key and "
-    "body answers the original 201 again with `Idempotent-Replayed: true`; the same key with another body is "
-    "422 (idempotency-key-reused); while the first request is still running, 409 with Retry-After.",
+    **operation(
+        "place_order",
+        "Place an order",
+        "Needs an Idempotency-Key header (a UUID, new for each order). A retry with the same key and "
+        "body answers the original 201 again with `Idempotent-Replayed: true`; the same key with another body is "
+        "422 (idempotency-key-reused); while the first request is still running, 409 with Retry-After.",
+        url_name="orders",
+    ),
 )
 def place(
     request,
@@ -285,10 +293,7 @@ def replay(row) -> HttpResponse:
 @api.get(
     "/orders/{token}",
     response={200: OrderOut, READ_ERRORS: ProblemDoc},
-    url_name="order",
-    operation_id="order",
-    summary="Read an order",
-    description="`token` is the order's secret from the 201 of POST /orders.",
+    **operation("order", "Read an order", "`token` is the order's secret from the 201 of POST /orders."),
 )
 def order(request, token: str):
     found = Order.objects.select_related("pizza").filter(access_token=token).first()

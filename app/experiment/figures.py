@@ -24,6 +24,17 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * 100.0
 
 
+class _PctEnd:
+    """One end (0 low, 1 high) of a row's (low, high) interval attribute in percent; None without the interval."""
+
+    def __init__(self, interval: str, end: int) -> None:
+        self.interval, self.end = interval, end
+
+    def __get__(self, row: object, owner: type | None = None) -> float | None:
+        bounds = getattr(row, self.interval)
+        return _pct(bounds[self.end]) if bounds else None
+
+
 @dataclass
 class VariantRow:
     name: str
@@ -94,13 +105,8 @@ class VariantRow:
     def rate_pct(self) -> float | None:
         return _pct(self.rate)
 
-    @property
-    def ci_low_pct(self) -> float | None:
-        return _pct(self.interval[0]) if self.interval else None
-
-    @property
-    def ci_high_pct(self) -> float | None:
-        return _pct(self.interval[1]) if self.interval else None
+    ci_low_pct = _PctEnd("interval", 0)
+    ci_high_pct = _PctEnd("interval", 1)
 
     @property
     def diff_pp(self) -> float | None:
@@ -114,13 +120,8 @@ class VariantRow:
     def diff_high_pp(self) -> float | None:
         return _pct(self.conversion.difference + self.conversion.half_width) if self.conversion else None
 
-    @property
-    def newcombe_low_pp(self) -> float | None:
-        return _pct(self.newcombe[0]) if self.newcombe else None
-
-    @property
-    def newcombe_high_pp(self) -> float | None:
-        return _pct(self.newcombe[1]) if self.newcombe else None
+    newcombe_low_pp = _PctEnd("newcombe", 0)
+    newcombe_high_pp = _PctEnd("newcombe", 1)
 
     @property
     def lift_pct(self) -> float | None:

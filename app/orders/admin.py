@@ -11,6 +11,17 @@ class PizzaAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+def move_action(new: str, name: str, description: str):
+    """An admin action moving the selected orders to `new` through change_status (OrderAdmin._move)."""
+
+    @admin.action(description=description, permissions=["change_status"])
+    def action(self, request, queryset):
+        self._move(request, queryset, new)
+
+    action.__name__ = action.__qualname__ = name
+    return action
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("reference", "created_at", "pizza", "size", "quantity", "total", "customer_name", "variant", "status")
@@ -45,18 +56,7 @@ class OrderAdmin(admin.ModelAdmin):
             ok, message = change_status(order.pk, order.status, new, by=request.user.get_username())
             self.message_user(request, f"{order.reference}: {message}", messages.SUCCESS if ok else messages.WARNING)
 
-    @admin.action(description="Move selected orders to Baking", permissions=["change_status"])
-    def to_baking(self, request, queryset):
-        self._move(request, queryset, Status.BAKING)
-
-    @admin.action(description="Move selected orders to Out for delivery", permissions=["change_status"])
-    def to_out_for_delivery(self, request, queryset):
-        self._move(request, queryset, Status.OUT_FOR_DELIVERY)
-
-    @admin.action(description="Move selected orders to Delivered", permissions=["change_status"])
-    def to_delivered(self, request, queryset):
-        self._move(request, queryset, Status.DELIVERED)
-
-    @admin.action(description="Cancel selected orders", permissions=["change_status"])
-    def to_cancelled(self, request, queryset):
-        self._move(request, queryset, Status.CANCELLED)
+    to_baking = move_action(Status.BAKING, "to_baking", "Move selected orders to Baking")
+    to_out_for_delivery = move_action(Status.OUT_FOR_DELIVERY, "to_out_for_delivery", "Move selected orders to Out for delivery")
+    to_delivered = move_action(Status.DELIVERED, "to_delivered", "Move selected orders to Delivered")
+    to_cancelled = move_action(Status.CANCELLED, "to_cancelled", "Cancel selected orders")

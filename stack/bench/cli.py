@@ -54,7 +54,7 @@ def sizes(text: str) -> list[int]:
     return values
 
 
-def main(argv=None) -> int:
+def parse_args(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke test: short runs, staff table up to 100,000 orders")
     parser.add_argument(
@@ -91,21 +91,18 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards (for profiling)")
     parser.add_argument("--reports", default=str(REPORTS), help="where bench.json and bench.md go")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    command = "make bench" + (
-        f" BENCH_ARGS='{' '.join(argv if argv is not None else sys.argv[1:])}'" if (argv if argv is not None else sys.argv[1:]) else ""
-    )
-    try:
-        bench = Bench(args)
-        facts = machine()
-        say(f"{facts['cpus']} CPU(s) ({facts['cpu_model']}): wrk and the servers share them; loopback only")
-        results = bench.run()
-    except (BenchError, StackError, psycopg2.Error, requests.RequestException) as exc:
-        print(f"make bench: {exc}", file=sys.stderr)
-        return 1
-    rows = build_rows(results)
-    settings = {
+
+def command_line(argv) -> str:
+    """The command as the reports show it: `make bench`, with BENCH_ARGS when there were arguments."""
+    given = argv if argv is not None else sys.argv[1:]
+    return "make bench" + (f" BENCH_ARGS='{' '.join(given)}'" if given else "")
+
+
+def run_settings(args: argparse.Namespace, bench: Bench, facts: dict) -> dict:
+    """What the run held fixed, in words: the reports print it above the table."""
+    return {
         "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread, preload, app/gunicorn.conf.py) per variant, "
         "for the bare app and for the floor app",
         "load generator": f"wrk {facts['wrk'].split()[1] if len(facts['wrk'].split()) > 1 else ''}: {args.connections} connections, "
@@ -115,36 +112,50 @@ def main(argv=None) -> int:
         if bench.exposures_setting
         else "RECORD_EXPOSURES not in settings yet: passed but has no effect",
     }
-    header = (
+
+
+def run_header(facts: dict, settings: dict, results: dict) -> str:
+    return (
         f"{facts['cpus']} CPUs ({facts['cpu_model']}), {facts['memory_mb']} MB; client (wrk), HAProxy, gunicorn and PostgreSQL "
         f"share the same cores (load average {facts['loadavg_start']} at start, {results['loadavg_end']} at end). "
         f"{settings['gunicorn']}. Load: {settings['load generator']}. {settings['exposure setting']}; "
         f"the run stored {results['orders_stored']:,} orders and {results['exposures_recorded']:,} exposures."
     )
-    table = render_text(rows)
+
+
+def print_report(header: str, rows: list[dict]) -> None:
     print()
     print(header)
-    print(table)
+    print(render_text(rows))
     misses = [r["measurement"] for r in rows if r["result"] == "MISS"]
     print(f"\n{len([r for r in rows if r['result'] == 'PASS'])} PASS, {len(misses)} MISS" + (f": {'; '.join(misses)}" if misses else ""))
-    reports = Path(args.reports)
+
+
+def write_reports(reports: Path, command: str, header: str, report: dict) -> None:
+    """reports/bench.json (report: machine, settings, rows, raw results) and reports/bench.md."""
     reports.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    (reports / "bench.json").write_text(
-        json.dumps(
-            {
-                "when": stamp,
-                "command": command,
-                "machine": facts,
-                "settings": settings,
-                "quick": args.quick,
-                "rows": rows,
-                "raw": results,
-            },
-            indent=2,
-            default=str,
-        )
-    )
-    (reports / "bench.md").write_text(f"# make bench ({stamp})\n\nCommand: `{command}`\n\n{header}\n\n{render_markdown(rows)}\n")
+    (reports / "bench.json").write_text(json.dumps({"when": stamp, "command": command, **report}, indent=2, default=str))
+    (reports / "bench.md").write_text(f"# make bench ({stamp})\n\nCommand: `{command}`\n\n{header}\n\n{render_markdown(report['rows'])}\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    command = command_line(argv)
+    try:
+        bench = Bench(args)
+        facts = machine()
+        say(f"{facts['cpus']} CPU(s) ({facts['cpu_model']}): wrk and the servers share them; loopback only")
+        results = bench.run()
+    except (BenchError, StackError, psycopg2.Error, requests.RequestException) as exc:
+        print(f"make bench: {exc}", file=sys.stderr)
+        return 1
+    rows = build_rows(results)
+    settings = run_settings(args, bench, facts)
+    header = run_header(facts, settings, results)
+    print_report(header, rows)
+    reports = Path(args.reports)
+    report = {"machine": facts, "settings": settings, "quick": args.quick, "rows": rows, "raw": results}
+    write_reports(reports, command, header, report)
     print(f"\nwritten: {reports / 'bench.json'}, {reports / 'bench.md'} ({results['elapsed_seconds']:.0f}s)")
     return 0

@@ -127,7 +127,7 @@ def view_timer(staff):
     return timed
 
 
-def main(argv=None) -> int:
+def parse_args(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="make bench (experiment)", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -140,7 +140,64 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="also write the figures to this file (make bench reads it)")
     parser.add_argument("--drop", action="store_true", help="drop both databases afterwards")
     parser.add_argument("--db-name", default=DB_NAME.format("").rstrip("_"), help="database name prefix (default pizza_bench_experiment)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def prepare(name: str, size: int, staff, measure_only: bool) -> None:
+    """Migrates and seeds one database with `size` visitors (unless measure_only), then checks the CSV counts them all."""
+    from django.core.management import call_command
+    from django.test import RequestFactory
+
+    from experiment.views import report
+
+    use_database(name)
+    started = time.perf_counter()
+    if not measure_only:
+        call_command("migrate", verbosity=0)
+        grow(1, size + 1)
+    request = RequestFactory().get("/staff/experiment/", {"format": "csv"})
+    request.user = staff
+    seen = sum(int(line.split(",")[6]) for line in report(request).content.decode().splitlines()[1:])
+    assert seen == size, f"the page counts {seen} visitors, {size} seeded"
+    verb = "found" if measure_only else "seeded"
+    print(f"  {verb} {size:,} exposures (the page counts them all) in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def measure(names: dict[str, str], timed, runs: int) -> dict[tuple[str, str], list[float]]:
+    """Page and CSV times (ms) per (size label, kind), alternating between the databases in blocks of BLOCK."""
+    times: dict[tuple[str, str], list[float]] = {(label, kind): [] for label in names for kind in ("page", "csv")}
+    while min(len(v) for v in times.values()) < runs:
+        for label in names:
+            use_database(names[label])
+            timed({})  # reconnects: not timed
+            for _ in range(BLOCK):
+                times[(label, "page")].append(timed({}))
+                times[(label, "csv")].append(timed({"format": "csv"}))
+    return times
+
+
+def summarize(args: argparse.Namespace, times: dict[tuple[str, str], list[float]]) -> tuple[dict[str, dict], bool]:
+    """Prints p50/p90/p99 per kind and size with the large/small ratio; returns the figures and whether a target was missed."""
+    print()
+    print(f"Experiment page and CSV, {args.runs}+ requests each (ms)  {args.small:>12,}  {args.large:>12,}   ratio  target")
+    failed = False
+    figures: dict[str, dict] = {}
+    for kind in ("page", "csv"):
+        figures[kind] = {label: {"n": len(times[(label, kind)])} for label in ("small", "large")}
+        for stat, p in (("p50", 50), ("p90", 90), ("p99", 99)):
+            small, large = (percentile(times[(label, kind)], p) for label in ("small", "large"))
+            figures[kind]["small"][f"{stat}_ms"], figures[kind]["large"][f"{stat}_ms"] = round(small, 2), round(large, 2)
+            ratio = large / small
+            ok = stat != "p99" or (ratio <= TARGET_RATIO and large < 1000)
+            failed |= not ok
+            print(
+                f"  {kind:4} {stat:<48} {small:>12.1f}  {large:>12.1f}  {ratio:>6.2f}  {'<= 1.25' if stat == 'p99' else '':7} {'' if ok else 'MISSED'}"
+            )
+    return figures, failed
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         print("TEST_DATABASE_URL is not set: run through `make bench` (stack.postgres)", file=sys.stderr)
@@ -151,55 +208,19 @@ def main(argv=None) -> int:
             drop_database(server, name, create_again=True)
     setup_django(database_url_for(server, names["small"]))
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.test import RequestFactory
-
-    from experiment.views import report
 
     # Never saved: no session needed; a superuser passes the permission check without a query.
     staff = get_user_model()(username="bench-staff", is_staff=True, is_superuser=True, is_active=True)
-    timed = view_timer(staff)
     for label, size in (("small", args.small), ("large", args.large)):
-        use_database(names[label])
-        started = time.perf_counter()
-        if not args.measure_only:
-            call_command("migrate", verbosity=0)
-            grow(1, size + 1)
-        request = RequestFactory().get("/staff/experiment/", {"format": "csv"})
-        request.user = staff
-        seen = sum(int(line.split(",")[6]) for line in report(request).content.decode().splitlines()[1:])
-        assert seen == size, f"the page counts {seen} visitors, {size} seeded"
-        verb = "found" if args.measure_only else "seeded"
-        print(f"  {verb} {size:,} exposures (the page counts them all) in {time.perf_counter() - started:.0f} s", flush=True)
-    times: dict[tuple[str, str], list[float]] = {(label, kind): [] for label in names for kind in ("page", "csv")}
-    while min(len(v) for v in times.values()) < args.runs:
-        for label in names:
-            use_database(names[label])
-            timed({})  # reconnects: not timed
-            for _ in range(BLOCK):
-                times[(label, "page")].append(timed({}))
-                times[(label, "csv")].append(timed({"format": "csv"}))
+        prepare(names[label], size, staff, args.measure_only)
+    times = measure(names, view_timer(staff), args.runs)
     from django.db import connection
 
     connection.close()
     if args.drop:
         for name in names.values():
             drop_database(server, name)
-    print()
-    print(f"Experiment page and CSV, {args.runs}+ requests each (ms)  {args.small:>12,}  {args.large:>12,}   ratio  target")
-    failed = False
-    figures: dict[str, dict] = {}
-    for kind in ("page", "csv"):
-        figures[kind] = {label: {"n": len(times[(label, kind)])} for label in names}
-        for stat, p in (("p50", 50), ("p90", 90), ("p99", 99)):
-            small, large = (percentile(times[(label, kind)], p) for label in ("small", "large"))
-            figures[kind]["small"][f"{stat}_ms"], figures[kind]["large"][f"{stat}_ms"] = round(small, 2), round(large, 2)
-            ratio = large / small
-            ok = stat != "p99" or (ratio <= TARGET_RATIO and large < 1000)
-            failed |= not ok
-            print(
-                f"  {kind:4} {stat:<48} {small:>12.1f}  {large:>12.1f}  {ratio:>6.2f}  {'<= 1.25' if stat == 'p99' else '':7} {'' if ok else 'MISSED'}"
-            )
+    figures, failed = summarize(args, times)
     if args.json:
         Path(args.json).write_text(
             json.dumps({"small": args.small, "large": args.large, "runs": args.runs, "orders_every": ORDERS_EVERY, **figures}, indent=2)

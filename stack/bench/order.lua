@@ -25,15 +25,8 @@ local function now_us()
   return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
 end
 
--- main state: collect the threads so done() can read their counters
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-  table.insert(threads, thread)
-end
+-- main state: setup() collects the threads so done() can read their counters (threads.lua, beside this file)
+local threads = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "threads.lua")
 
 -- per-thread state ------------------------------------------------------------------------------
 local pizza = "1"

@@ -7,14 +7,8 @@
 -- Arguments (after --): the path, the url-encoded body with @CSRF@ and @TOKEN@, the expected status.
 -- At the end it prints one line "BENCH_JSON {...}" like order.lua (latencies in µs).
 
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-  table.insert(threads, thread)
-end
+-- setup() collects the threads so done() can read their counters (threads.lua, beside this file)
+local threads = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "threads.lua")
 
 local path, template, expected = "/order/", "", 303
 local csrf

@@ -22,12 +22,22 @@ def fmt_load(d: dict, flows: bool = True) -> str:
 
 
 def build_rows(r: dict) -> list[dict]:
-    rows = []
+    rows: list[dict] = []
+    for section in (order_rows, toggle_rows, staff_rows, experiment_rows, memory_rows):
+        section(r, Rows(rows))
+    return rows
 
-    def row(name, number, figure, reference="", ratio=None, target="", ok=None, kind="%"):
+
+class Rows:
+    """Appends report rows to a list: one dict per measurement."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+
+    def add(self, name, number, figure, reference="", ratio=None, target="", ok=None, kind="%") -> None:
         """number: the figure as one float (req/s, p99 ms or MB); ratio: figure / reference."""
         shown = "" if ratio is None else f"{ratio * 100:.0f}%" if kind == "%" else f"{ratio:.2f}x"
-        rows.append(
+        self.rows.append(
             {
                 "measurement": name,
                 "figure": figure,
@@ -40,61 +50,44 @@ def build_rows(r: dict) -> list[dict]:
             }
         )
 
+    def against(self, name: str, d: dict, ref: dict, ref_name: str, bound: float | None = None, flows: bool = True) -> None:
+        """A load row beside a reference load measured in the same rounds; bound: the target ratio, if any."""
+        ratio = d["rps"] / ref["rps"]
+        reference = f"{ref_name} {ref['rps']:.0f} req/s" + round_ratios(d["rounds"], ref["rounds"])
+        if bound is None:
+            self.add(name, d["rps"], fmt_load(d, flows), reference, ratio)
+        else:
+            self.add(name, d["rps"], fmt_load(d, flows), reference, ratio, f">= {bound:.0%}", ratio >= bound)
+
+
+def order_rows(r: dict, rows: Rows) -> None:
+    """The references (bare WSGI, the floor app), order POSTs and the order flow direct and through HAProxy."""
     c, d, lb, lba = r["ceiling"], r["direct"], r["lb"], r["lb_a_only"]
     floor, post = r["floor_post"], r["post"]
     n = len(c["rounds"])
     reference = f"(the reference; {n} round{'s' * (n > 1)})"
-    row("ceiling: bare WSGI, plain GET", c["rps"], fmt_load(c, False), reference)
-    row("floor: minimal Django order view, POST", floor["rps"], fmt_load(floor, False), reference)
-    row(
-        "order POST, direct to variant A",
-        post["rps"],
-        fmt_load(post, False),
-        f"floor {floor['rps']:.0f} req/s" + round_ratios(post["rounds"], floor["rounds"]),
-        post["rps"] / floor["rps"],
-        f">= {TARGET_FLOOR:.0%}",
-        post["rps"] / floor["rps"] >= TARGET_FLOOR,
-    )
-    row(
-        "order flow, direct to variant A",
-        d["rps"],
-        fmt_load(d),
-        f"ceiling {c['rps']:.0f} req/s" + round_ratios(d["rounds"], c["rounds"]),
-        d["rps"] / c["rps"],
-        f">= {TARGET_DIRECT:.0%}",
-        d["rps"] / c["rps"] >= TARGET_DIRECT,
-    )
-    row(
-        "order flow, HAProxy -> A/B/C split",
-        lb["rps"],
-        fmt_load(lb),
-        f"direct {d['rps']:.0f} req/s" + round_ratios(lb["rounds"], d["rounds"]),
-        lb["rps"] / d["rps"],
-        f">= {TARGET_LB:.0%}",
-        lb["rps"] / d["rps"] >= TARGET_LB,
-    )
-    row(
-        "order flow, HAProxy -> A only",
-        lba["rps"],
-        fmt_load(lba),
-        f"direct {d['rps']:.0f} req/s" + round_ratios(lba["rounds"], d["rounds"]),
-        lba["rps"] / d["rps"],
-    )
+    rows.add("ceiling: bare WSGI, plain GET", c["rps"], fmt_load(c, False), reference)
+    rows.add("floor: minimal Django order view, POST", floor["rps"], fmt_load(floor, False), reference)
+    rows.against("order POST, direct to variant A", post, floor, "floor", TARGET_FLOOR, flows=False)
+    rows.against("order flow, direct to variant A", d, c, "ceiling", TARGET_DIRECT)
+    rows.against("order flow, HAProxy -> A/B/C split", lb, d, "direct", TARGET_LB)
+    rows.against("order flow, HAProxy -> A only", lba, d, "direct")
+
+
+def toggle_rows(r: dict, rows: Rows) -> None:
+    """Variant A with the request log and the exposure recording switched on and off."""
     toggles = r["toggles"]
-    off = toggles["off"]
     for name, label in (
         ("on", "log + exposures ON (default)"),
         ("log_only", "request log only"),
         ("exposures_only", "exposure recording only"),
     ):
         if name in toggles:
-            row(
-                f"order flow, A, {label}",
-                toggles[name]["rps"],
-                fmt_load(toggles[name]),
-                f"both off {off['rps']:.0f} req/s" + round_ratios(toggles[name]["rounds"], off["rounds"]),
-                toggles[name]["rps"] / off["rps"],
-            )
+            rows.against(f"order flow, A, {label}", toggles[name], toggles["off"], "both off")
+
+
+def staff_rows(r: dict, rows: Rows) -> None:
+    """The staff table's pages at each size, p99 against the smallest size."""
     staff = r["staff"]
     sizes = sorted(staff, key=int)
     base = staff[sizes[0]]
@@ -112,7 +105,7 @@ def build_rows(r: dict) -> list[dict]:
             if page in ("first", "deep") and size == largest and size != sizes[0]:
                 target = f"p99 <= {TARGET_STAFF_P99_MS:g} ms, <= {TARGET_STAFF:.2f}x" + ("" if int(size) >= 1_000_000 else " (at 1M)")
                 ok = ratio <= TARGET_STAFF and s["p99_ms"] <= TARGET_STAFF_P99_MS
-            row(
+            rows.add(
                 f"staff {label} @ {int(size):,}",
                 s["p99_ms"],
                 f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} ms, {s['rows']} rows, {s['bytes'] / 1024:.0f} KiB",
@@ -122,13 +115,17 @@ def build_rows(r: dict) -> list[dict]:
                 ok,
                 kind="x",
             )
+
+
+def experiment_rows(r: dict, rows: Rows) -> None:
+    """The Experiment page and its CSV at the small and the large number of exposures."""
     e = r["experiment"]
     for kind, label in (("page", "Experiment page"), ("csv", "Experiment CSV")):
         small, large = e[kind]["small"], e[kind]["large"]
         for size, s in ((e["small"], small), (e["large"], large)):
             ratio = s["p99_ms"] / small["p99_ms"]
             is_large = s is large
-            row(
+            rows.add(
                 f"{label} @ {size:,} exposures",
                 s["p99_ms"],
                 f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} ms ({s['n']} requests, {size // e['orders_every']:,} orders)",
@@ -138,10 +135,15 @@ def build_rows(r: dict) -> list[dict]:
                 ratio <= TARGET_EXPERIMENT if is_large else None,
                 kind="x",
             )
+
+
+def memory_rows(r: dict, rows: Rows) -> None:
+    """Resident memory of variant A's workers after the largest staff run."""
+    largest = sorted(r["staff"], key=int)[-1]
     mem = r["memory"]
     rss = [m.get("VmRSS", 0.0) for m in mem["variant_a_workers"]]
     pss = [m.get("Pss", 0.0) for m in mem["variant_a_workers"]]
-    row(
+    rows.add(
         f"worker RSS after {int(largest):,}-order run (A)",
         max(rss) if rss else float("nan"),
         ", ".join(f"{x:.0f}" for x in rss) + " MB (PSS " + ", ".join(f"{x:.0f}" for x in pss) + ")",
@@ -150,7 +152,6 @@ def build_rows(r: dict) -> list[dict]:
         f"< {TARGET_RSS_MB:.0f} MB",
         bool(rss) and max(rss) < TARGET_RSS_MB,
     )
-    return rows
 
 
 def render_text(rows: list[dict]) -> str:
