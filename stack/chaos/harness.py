@@ -104,9 +104,11 @@ class Chaos:
         read by token, is a page that needs the database on every request (nothing caches it)."""
         import requests
 
+        assert self.stack is not None  # started in setup()
+        body: dict = {**CUSTOMER, "pizza": self.pizzas[0], "comments": "the outage probes read this order"}
         answer = requests.post(
             self.stack.url("/api/v1/orders"),
-            json=dict(CUSTOMER, pizza=self.pizzas[0], comments="the outage probes read this order"),
+            json=body,
             headers={"Idempotency-Key": str(uuid.uuid4()), "Accept": "application/json"},
             timeout=10,
         )
