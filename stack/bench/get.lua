@@ -1,5 +1,15 @@
--- wrk script for `make bench`: a plain GET (wrk's own fast path; no request()/response() here),
--- printing the same one-line "BENCH_JSON {...}" summary as bench_order.lua (latencies in µs).
+-- wrk script: a plain GET (wrk's own fast path; no request()/response() here), printing the same
+-- one-line "BENCH_JSON {...}" summary as order.lua (latencies in µs).
+-- `make bench` runs it as is, for the ceiling. With an argument (`-- 1000`), every connection waits
+-- that many milliseconds before each request: make chaos's flash crowd (scenario 9), visitors who
+-- each load a page a second, shed or served.
+
+function init(args)
+  local pause = tonumber(args[1])
+  if pause then
+    delay = function() return pause end
+  end
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -18,12 +18,15 @@ GET_SCRIPT = Path(__file__).with_name("get.lua")
 POST_SCRIPT = Path(__file__).with_name("post.lua")
 
 
-def run_wrk(url: str, script: Path, duration: float, connections: int, args: tuple[str, ...] | list[str] = ()) -> dict:
-    # One wrk thread per connection: the order script keeps one customer's steps per thread.
+def run_wrk(
+    url: str, script: Path, duration: float, connections: int, args: tuple[str, ...] | list[str] = (), threads: int | None = None
+) -> dict:
+    """threads: wrk's threads; by default one per connection (the order script keeps one customer's
+    steps per thread). A crowd of plain GETs (make chaos, scenario 9) shares a few threads."""
     cmd = [
         WRK,
         "-t",
-        str(connections),
+        str(threads or connections),
         "-c",
         str(connections),
         "-d",
