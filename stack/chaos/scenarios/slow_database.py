@@ -90,8 +90,14 @@ def run(h, result) -> None:
         f"answers/s before {rate_before:.1f}, after {rate_after:.1f}; liveness probes {len(probes)}, failed {len(dead)}, "
         f"slowest {max((p[2] for p in probes), default=0):.1f}s, longest run of failures {max(runs.values(), default=0)}"
     )
+    # Under the soak's background load a slow database is also an overload (its orders hold every
+    # place in the servers for seconds): there HAProxy's shed, a 503 with Retry-After before the
+    # request reaches a server (scenario 9), is the right answer; nothing else is.
+    shed_ok = h.background is not None
+    allowed = {"503_lb"} if shed_ok else set()
     result.check(
-        "no 5xx at all (first attempts included)", not any(k[0] == "5" or k in ("timeout", "conn_error") for k in result.stats.errors)
+        "no 5xx at all (first attempts included)" + (", but HAProxy's shed under the soak's load" if shed_ok else ""),
+        not any(k[0] == "5" or k in ("timeout", "conn_error") for k in set(result.stats.errors) - allowed),
     )
     result.check(
         f"no variant failed {threshold} liveness probes in a row (/healthz within {timeout:g}s: the kubelet would restart it)",
