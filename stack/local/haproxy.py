@@ -169,17 +169,17 @@ def backend(variants: VariantSet, ports: PortPlan, host: str, index: int, name: 
 
 
 def shed_rule(server_maxconn: int) -> list[str]:
-    """Overload is refused at the door: a page view (GET/HEAD) that finds half a round of the servers'
-    places already waiting (4 for 8) would wait half as long again as the requests being served take,
-    so it gets the 503 at once (Retry-After 1) rather than after `timeout queue`. Orders and staff actions (POST) are not
+    """Overload is refused at the door: a page view (GET/HEAD) that finds a full round of the servers'
+    places already waiting (8 for 8) would wait as long again as the requests being served take, so
+    it gets the 503 at once (Retry-After 1) rather than after `timeout queue`. Orders and staff actions (POST) are not
     refused early: they wait in the queue, ahead of page views (set-priority-class in the frontend),
-    for at most `timeout queue`. Accepted requests then wait at most about half a service time (docs/chaos.md,
-    scenario 9: a full round measured 2x normal p99 at the edge; half a round 1.0-1.1x)."""
+    for at most `timeout queue`. Accepted requests then wait at most about one service time (docs/chaos.md, scenario 9:
+    half a round also shed the short bursts of a rolling restart and of a slow database)."""
     if not server_maxconn:
         return []
     return [
         f'    http-request return status 503 content-type text/plain string "Too busy right now; retry in a second." '
-        f"hdr Retry-After 1 if METH_GET {{ queue() ge {max(1, server_maxconn // 2)} }}"
+        f"hdr Retry-After 1 if METH_GET {{ queue() ge {server_maxconn} }}"
     ]
 
 
