@@ -13,6 +13,7 @@ with back-off and Retry-After as always."""
 
 from __future__ import annotations
 
+import resource
 import time
 
 from ...bench.load import GET_SCRIPT, run_wrk
@@ -60,6 +61,16 @@ def flash_crowd(h, seconds: float, connections: int, pause_ms: int = 0) -> dict:
     return run_wrk(h.base + "/", GET_SCRIPT, seconds, connections, args, threads=min(CROWD_THREADS, connections))
 
 
+def crowd_limit() -> int:
+    """The most connections wrk may open: CROWD_MAX, within the open-files limit (raised to its hard
+    limit for this process and so for wrk, its child), less a margin for the harness's own files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        soft = CROWD_MAX + 1024 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return max(0, min(CROWD_MAX, soft - 512))
+
+
 def drive_phases(h, stats: Stats, phase: float, surge_seconds: float) -> tuple[dict, dict, dict]:
     """The customers' load throughout; a capacity probe, then the surge at FACTOR x capacity.
     Returns the phases' marks (monotonic), the same in epoch seconds for HAProxy's log, and the crowd's figures."""
@@ -75,7 +86,7 @@ def drive_phases(h, stats: Stats, phase: float, surge_seconds: float) -> tuple[d
         capacity = (probe["requests"] - probe["non_2xx_3xx"]) / probe["seconds"]
         # A visitor loads a page a second (plus the answer's own time, measured here at about a quarter
         # more): FACTOR x capacity per second needs FACTOR x capacity x 1.25 visitors.
-        connections = max(2 * slots, min(CROWD_MAX, round(FACTOR * capacity * VISIT_PAUSE_MS / 1000 * 1.25)))
+        connections = max(2 * slots, min(crowd_limit(), round(FACTOR * capacity * VISIT_PAUSE_MS / 1000 * 1.25)))
         say(f"  measured capacity {capacity:.0f} answers/s; a crowd of {connections} visitors for {surge_seconds:g}s")
         marks["surge"], wall["surge"] = time.monotonic(), time.time()
         surge = flash_crowd(h, surge_seconds, connections, VISIT_PAUSE_MS)
