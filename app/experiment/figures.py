@@ -35,6 +35,18 @@ class _PctEnd:
         return _pct(bounds[self.end]) if bounds else None
 
 
+class _LiftEnd:
+    """One end ("lift_low" or "lift_high") of a test's lift interval in percent, only where the row shows
+    the lift itself (its `lift` attribute is not None)."""
+
+    def __init__(self, test: str, lift: str, end: str) -> None:
+        self.test, self.lift, self.end = test, lift, end
+
+    def __get__(self, row: object, owner: type | None = None) -> float | None:
+        test = getattr(row, self.test)
+        return _pct(getattr(test, self.end)) if test is not None and getattr(row, self.lift) is not None else None
+
+
 @dataclass
 class VariantRow:
     name: str
@@ -127,13 +139,8 @@ class VariantRow:
     def lift_pct(self) -> float | None:
         return _pct(self.conversion.lift) if self.conversion and self.rate and self.conversion.lift_low is not None else None
 
-    @property
-    def lift_low_pct(self) -> float | None:
-        return _pct(self.conversion.lift_low) if self.conversion is not None and self.lift_pct is not None else None
-
-    @property
-    def lift_high_pct(self) -> float | None:
-        return _pct(self.conversion.lift_high) if self.conversion is not None and self.lift_pct is not None else None
+    lift_low_pct = _LiftEnd("conversion", "lift_pct", "lift_low")
+    lift_high_pct = _LiftEnd("conversion", "lift_pct", "lift_high")
 
     @property
     def lift_unbounded(self) -> bool:
@@ -161,13 +168,8 @@ class VariantRow:
     def rpv_lift_pct(self) -> float | None:
         return _pct(self.revenue_test.lift) if self.revenue_test and self.revenue_per_visitor else None
 
-    @property
-    def rpv_lift_low_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_low) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
-
-    @property
-    def rpv_lift_high_pct(self) -> float | None:
-        return _pct(self.revenue_test.lift_high) if self.revenue_test is not None and self.rpv_lift_pct is not None else None
+    rpv_lift_low_pct = _LiftEnd("revenue_test", "rpv_lift_pct", "lift_low")
+    rpv_lift_high_pct = _LiftEnd("revenue_test", "rpv_lift_pct", "lift_high")
 
     @property
     def expected_share_pct(self) -> float | None:

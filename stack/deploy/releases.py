@@ -80,7 +80,8 @@ def variants_file(env: str) -> Path:
 
 
 def read_yaml(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text()) if path.exists() else None
+    # libyaml's parser with the safe constructor: yaml.safe_load's result, several times faster on chart/values.yaml.
+    data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) if path.exists() else None
     return data or {}
 
 

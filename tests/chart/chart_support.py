@@ -121,11 +121,13 @@ def web_container(release: RenderedRelease) -> dict:
 
 
 def parse_manifests(files: dict[str, str]) -> list[dict]:
+    """The rendered objects, parsed with libyaml (the same objects as yaml.safe_load_all, ten times faster:
+    every chart test parses dozens of renders)."""
     objects = []
     for path, text in sorted(files.items()):
         if not path.endswith((".yaml", ".yml")):
             continue
-        for doc in yaml.safe_load_all(text):
+        for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
             if doc:
                 objects.append(doc)
     return objects

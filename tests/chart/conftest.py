@@ -6,11 +6,24 @@ tests check what gets deployed. Nothing here needs a cluster or the database.
 
 from __future__ import annotations
 
+import functools
+
+import kubernetes_validate.utils
 import pytest
 import yaml
 
 from chart_support import CHART_DIR, MONITORING_API_VERSIONS, RenderedRelease, render_release, terraform_kube_version, validation_version
 from stack.deploy.releases import releases
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schemas_parsed_once():
+    """kubernetes-validate reads and parses its JSON schemas again for every object it validates (the
+    definitions file alone is megabytes); they cannot change during a run, so each is parsed once."""
+    with pytest.MonkeyPatch.context() as patch:
+        parse = functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
+        patch.setattr(kubernetes_validate.utils, "schema_contents", parse)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,14 @@ the model cannot follow fails loudly instead of passing by accident.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
 import re
-import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ import yaml
 from stack.deploy.releases import deep_merge, releases
 from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
 from tests.workflows import registry_stand_in
+from tests.workflows.stand_ins import install
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "chart"
@@ -44,6 +46,11 @@ IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 IMAGE_DIGEST = registry_stand_in.digest(f"the one build of {IMAGE_TAG}")
 # Stand-ins for what only AWS assigns.
 ACCOUNT = "000000000000"
+
+
+def read_yaml(text: str):
+    """yaml.safe_load's result through libyaml (the model parses every render of every release)."""
+    return yaml.load(text, Loader=yaml.CSafeLoader)
 
 
 def alb_dns_name(env: str, region: str) -> str:
@@ -106,7 +113,7 @@ def terraform_references(env: str, tfvars: dict) -> dict[str, object]:
     layout = vpc_layout(tfvars)
     https = tfvars["domain_name"] != ""
     region = tfvars["region"]
-    variants = yaml.safe_load((REPO_ROOT / "environments" / env / "variants.yaml").read_text())["variants"]
+    variants = read_yaml((REPO_ROOT / "environments" / env / "variants.yaml").read_text())["variants"]
     dns = alb_dns_name(env, region)
     refs = {
         "var.region": region,
@@ -220,20 +227,21 @@ if sys.argv[1] == "history":
 """
 
 
-def load_workflow() -> dict:
-    data = yaml.safe_load(DEPLOY_WORKFLOW.read_text())
+@lru_cache(maxsize=1)
+def _parsed_workflow() -> dict:
+    data = read_yaml(DEPLOY_WORKFLOW.read_text())
     if True in data:
         data["on"] = data.pop(True)
     return data
 
 
+def load_workflow() -> dict:
+    """deploy.yml, parsed once per session; each caller gets its own copy."""
+    return copy.deepcopy(_parsed_workflow())
+
+
 def stand_ins(tmp: Path) -> Path:
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for name, body in {"helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
-        path = bin_dir / name
-        path.write_text(body)
-        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    bin_dir = install(tmp / "bin", {"helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"})
     return registry_stand_in.install(bin_dir)  # aws (ssm, ecr) and docker (imagetools)
 
 
@@ -341,7 +349,7 @@ def values_from_helm_args(args: list[str]) -> dict:
     }
     for i, arg in enumerate(args):
         if arg in ("-f", "--values"):
-            values = deep_merge(values, yaml.safe_load((REPO_ROOT / args[i + 1]).read_text()) or {})
+            values = deep_merge(values, read_yaml((REPO_ROOT / args[i + 1]).read_text()) or {})
         elif arg in parsers:
             values = deep_merge(values, parsers[arg](args[i + 1]))
         elif arg == "--set-file":
@@ -376,18 +384,31 @@ def deploy_environment(chart: helm_python.Chart, env: str, tmp: Path, tfvars_ove
     outputs = deploy_outputs(env, tfvars_overrides)
     build_outputs = run_build_tf_step(env, outputs, tmp)
     specs = [{k: v for k, v in spec.items() if k != "values"} for spec in releases(env)]
-    deployed = []
-    for spec in specs:
+
+    def roll(spec: dict) -> list[str]:
         job = "deploy-owner" if spec["schemaOwner"] else "deploy-others"
-        args = run_roll_release(env, job_environment(job, build_outputs, spec, specs), tmp)
+        work = tmp / spec["name"]
+        work.mkdir(exist_ok=True)
+        return run_roll_release(env, job_environment(job, build_outputs, spec, specs), work)
+
+    # Each release's script in a directory of its own, side by side: they only record what they would
+    # pass to helm, and the model spends its time waiting on their jq and python processes.
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        rolled = list(pool.map(roll, specs))
+    deployed = []
+    for spec, args in zip(specs, rolled, strict=True):
         assert args[:4] == ["upgrade", "--install", spec["name"], "./chart"], args
         namespace = args[args.index("--namespace") + 1]
         values = values_from_helm_args(args)
         files = chart.render(values, name=spec["name"], namespace=namespace, is_install=True)
-        objects = [doc for path, text in sorted(files.items()) if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
-        deployed.append(
-            Deployed(env, spec, args, deep_merge(yaml.safe_load((CHART_DIR / "values.yaml").read_text()), values), objects, outputs)
-        )
+        objects = [
+            doc
+            for path, text in sorted(files.items())
+            if path.endswith(".yaml")
+            for doc in yaml.load_all(text, Loader=yaml.CSafeLoader)
+            if doc
+        ]
+        deployed.append(Deployed(env, spec, args, deep_merge(read_yaml((CHART_DIR / "values.yaml").read_text()), values), objects, outputs))
     return deployed
 
 

@@ -90,7 +90,8 @@ def edge_forwards_the_viewer_host() -> bool:
     return headers["header_behavior"] in ("allViewer", "allViewerAndWhitelistCloudFront")
 
 
-@pytest.mark.parametrize("env,tfvars", [("dev", {}), ("qa", {}), ("qa", DOMAIN), ("prod", DOMAIN)])
+# qa with a domain is a whole deploy of its own (~3 s): make test runs it, make check has prod's.
+@pytest.mark.parametrize("env,tfvars", [("dev", {}), ("qa", {}), pytest.param("qa", DOMAIN, marks=pytest.mark.slow), ("prod", DOMAIN)])
 def test_allowed_hosts_and_csrf_origins_match_the_name_visitors_use(deployed, env, tfvars):
     """With a domain, visitors use it (Route 53 -> the ALB's 443 listener); without one, the edge's
     cloudfront.net name over HTTPS, which CloudFront forwards as the Host header to the ALB's port 80."""

@@ -6,7 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from stack.local import REPO_ROOT
+
+# slow: the bench harness in a process of its own, seeding and dropping databases; make test runs it.
+pytestmark = pytest.mark.slow
 
 
 def test_experiment_bench_seeds_counts_and_measures_both_sizes():

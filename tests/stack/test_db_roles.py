@@ -16,7 +16,8 @@ from stack.db_roles import drop_roles, ensure_roles, role_names
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 SERVER = os.environ.get("TEST_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(not SERVER, reason="needs TEST_DATABASE_URL (make test sets it)")
+# slow: six manage.py processes, one of them migrating a fresh database (about ten seconds); make test runs it.
+pytestmark = [pytest.mark.skipif(not SERVER, reason="needs TEST_DATABASE_URL (make test sets it)"), pytest.mark.slow]
 
 
 def manage(database_url: str, *args: str, **env) -> subprocess.CompletedProcess:

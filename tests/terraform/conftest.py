@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from terraform_support import TERRAFORM_DIR, Stack, load_stack, load_tfvars  # noqa: F401
+from tests.terraform.terraform_support import TERRAFORM_DIR, Stack, load_stack, load_tfvars  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@ tests and the cross-layer tests (tests/crosslayer) alike."""
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import hcl2
@@ -23,6 +25,17 @@ def _unquote(value):
     if isinstance(value, dict):
         return {_unquote(k): _unquote(v) for k, v in value.items() if k not in ("__is_block__", "__comments__")}
     return value
+
+
+@lru_cache(maxsize=None)
+def _parsed(text: str) -> dict:
+    return _unquote(hcl2.loads(text))
+
+
+def parse_hcl(path: Path) -> dict:
+    """One HCL file as plain Python values. python-hcl2 takes a tenth of a second or more per file and
+    many tests read the same files, so each distinct text is parsed once; every caller gets its own copy."""
+    return copy.deepcopy(_parsed(path.read_text()))
 
 
 @dataclass
@@ -50,8 +63,7 @@ class Stack:
 def load_stack(path: Path) -> Stack:
     stack = Stack(path)
     for tf in sorted(path.glob("*.tf")):
-        with tf.open() as fh:
-            parsed = _unquote(hcl2.load(fh))
+        parsed = parse_hcl(tf)
         stack.files[tf.name] = parsed
         for block in parsed.get("resource", []):
             for type_, named in block.items():
@@ -74,8 +86,7 @@ def load_stack(path: Path) -> Stack:
 
 
 def load_tfvars(path: Path) -> dict:
-    with path.open() as fh:
-        return _unquote(hcl2.load(fh))
+    return parse_hcl(path)
 
 
 # --- A small subset of Terraform's expression language, to evaluate a parsed expression offline ---------

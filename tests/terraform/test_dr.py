@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.terraform.conftest import load_tfvars
+from tests.terraform.terraform_support import load_tfvars
 
 # An AWS region or zone name (us-east-1, eu-north-1a, ap-southeast-2, ...).
 REGION = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|(?:north|south)(?:east|west))-\d[a-z]?\b")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from terraform_support import TERRAFORM_DIR
+from tests.terraform.terraform_support import TERRAFORM_DIR
 
 REPO_ROOT = TERRAFORM_DIR.parent
 ADMIN = "arn:aws:iam::123456789012:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-from terraform_support import TERRAFORM_DIR
+from tests.terraform.terraform_support import TERRAFORM_DIR
 
 APPLY_ROLE = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-github-apply"
 

@@ -8,7 +8,7 @@ the deploy role's statements are expanded from the parsed HCL for each environme
 from __future__ import annotations
 
 import pytest
-from terraform_support import evaluate
+from tests.terraform.terraform_support import evaluate
 from test_first_apply_inputs import OPERATOR, PROD_DOMAIN, plan, refused, variables_module  # noqa: F401 - a fixture
 
 CHAIN = {"dev": "", "qa": "dev", "prod": "qa"}
@@ -20,7 +20,7 @@ CHAIN = {"dev": "", "qa": "dev", "prod": "qa"}
 def test_each_environment_promotes_from_the_one_before_it(tfvars, repo_root):
     assert {env: values["promote_from_environment"] for env, values in tfvars.items()} == CHAIN
     # The standby region is prod too (its images arrive by replication, dr.tf), so the same chain applies.
-    from terraform_support import load_tfvars
+    from tests.terraform.terraform_support import load_tfvars
 
     standby = load_tfvars(repo_root / "environments" / "prod-eu-north-1" / "terraform.tfvars")
     assert standby["environment"] == "prod" and standby["promote_from_environment"] == "qa"

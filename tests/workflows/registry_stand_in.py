@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 from pathlib import Path
+
+from tests.workflows.stand_ins import install as install_scripts
 
 STAND_IN = r"""#!/usr/bin/env python3
 import hashlib, json, os, sys
@@ -92,12 +93,7 @@ def digest(text: str) -> str:
 
 def install(bin_dir: Path) -> Path:
     """Write the stand-in `aws` and `docker` into bin_dir."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("aws", "docker"):
-        path = bin_dir / name
-        path.write_text(STAND_IN)
-        path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return bin_dir
+    return install_scripts(bin_dir, {"aws": STAND_IN, "docker": STAND_IN})
 
 
 def write(path: Path, state: dict[str, dict[str, str]]) -> None:

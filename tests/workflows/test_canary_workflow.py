@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import pytest
 
 from stack.deploy.analysis import SERIES, selectors
 from stack.local.ports import port_of
+from tests.workflows.stand_ins import install
 from workflow_support import REPO_ROOT, SCRIPTS_DIR, stack_releases
 
 CANARY_SCRIPT = SCRIPTS_DIR / "canary-release.sh"
@@ -97,7 +97,8 @@ def prometheus():
 
     server = ThreadingHTTPServer(("127.0.0.1", FAKE_PORT), Handler)
     server.table = {}
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for serve_forever's next poll: 50 ms, not the default half second.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
@@ -105,12 +106,7 @@ def prometheus():
 
 @pytest.fixture
 def fake_bin(tmp_path: Path) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, body in {"helm": FAKE_HELM, "kubectl": FAKE_KUBECTL}.items():
-        (bin_dir / name).write_text(body)
-        (bin_dir / name).chmod((bin_dir / name).stat().st_mode | stat.S_IEXEC)
-    return bin_dir
+    return install(tmp_path / "bin", {"helm": FAKE_HELM, "kubectl": FAKE_KUBECTL})
 
 
 def run_canary(release: dict, fake_bin: Path, tmp_path: Path, **env) -> tuple[int, list[list[str]], str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.workflows.stand_ins import install
 from workflow_support import REPO_ROOT, SCRIPTS_DIR
 
 # Stand-in gh: answers `gh api <path> --jq <filter>` with the next canned JSON document, through the real jq.
@@ -35,12 +36,7 @@ for a in "$@"; do case "$a" in @*) cat "${a#@}" >> "$FAKE_CURL_LOG";; esac; done
 
 @pytest.fixture
 def fakes(tmp_path: Path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, body in {"gh": FAKE_GH, "curl": FAKE_CURL}.items():
-        (bin_dir / name).write_text(body)
-        (bin_dir / name).chmod(0o755 | stat.S_IEXEC)
-    return bin_dir
+    return install(tmp_path / "bin", {"gh": FAKE_GH, "curl": FAKE_CURL})
 
 
 def run(script: str, fakes: Path, tmp_path: Path, answers: list, **env) -> tuple[subprocess.CompletedProcess, list, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import subprocess
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from config.variants import ENVIRONMENTS
 from stack.deploy.releases import helm_args, releases
+from tests.workflows.stand_ins import install
 from workflow_support import REPO_ROOT, SCRIPTS_DIR, VENV_BIN, WORKFLOWS_DIR
 
 STAND_IN_HELM = r"""#!/usr/bin/env python3
@@ -33,15 +33,11 @@ def ci_step(ci: dict, job: str, marker: str) -> dict:
 def run_step(script: str, tmp_path: Path, env: dict[str, str]) -> list[list[str]]:
     """A workflow `run:` script as GitHub runs it (bash -eo pipefail), in a checkout-like directory,
     with stand-ins for helm and kubectl; returns helm's calls."""
-    work, bin_dir = tmp_path / "checkout", tmp_path / "bin"
+    work = tmp_path / "checkout"
     work.mkdir(parents=True)
-    bin_dir.mkdir()
     for name in ("stack", "app", "chart", "environments"):
         (work / name).symlink_to(REPO_ROOT / name)
-    for name, body in {"helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
-        path = bin_dir / name
-        path.write_text(body)
-        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    bin_dir = install(tmp_path / "bin", {"helm": STAND_IN_HELM, "kubectl": "#!/bin/sh\nexit 0\n"})
     log = tmp_path / "helm.log"
     log.write_text("")
     env_vars = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stack.deploy.releases import helm_args
+from tests.workflows.stand_ins import install
 from workflow_support import REPO_ROOT, SCRIPTS_DIR, VENV_BIN, expected_releases, stack_releases
 
 ROLL = SCRIPTS_DIR / "roll-release.sh"
@@ -42,13 +42,7 @@ if command == "history":
 
 @pytest.fixture
 def fake_bin(tmp_path: Path) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, body in {"helm": FAKE_HELM, "kubectl": "#!/bin/sh\nexit 0\n"}.items():
-        path = bin_dir / name
-        path.write_text(body)
-        path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return bin_dir
+    return install(tmp_path / "bin", {"helm": FAKE_HELM, "kubectl": "#!/bin/sh\nexit 0\n"})
 
 
 def roll(release: dict, fake_bin: Path, tmp_path: Path, **fake) -> tuple[int, list[list[str]], str]:
@@ -221,7 +215,7 @@ def test_running_migrations_names_the_newest_migration_each_installed_release_kn
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "new")
     new = git(repo, "rev-parse", "HEAD")
-    (fake_bin / "helm").write_text(FAKE_HELM_VALUES)
+    install(fake_bin, {"helm": FAKE_HELM_VALUES})
     releases = tmp_path / "releases.json"
     releases.write_text(json.dumps(stack_releases("dev")))
     env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "FAKE_TAGS": json.dumps({"pizza-a": new, "pizza-b": old})}

@@ -44,7 +44,8 @@ def serve(answers, ready=True, cookies_seen=None):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for serve_forever's next poll: 50 ms, not the default half second per server.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
 
 
@@ -60,6 +61,7 @@ def alb():
     yield start
     for server in servers:
         server.shutdown()
+        server.server_close()
 
 
 def expected():

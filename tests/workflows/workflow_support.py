@@ -20,7 +20,7 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def load_workflow(name: str) -> dict:
-    data = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
+    data = yaml.load((WORKFLOWS_DIR / name).read_text(), Loader=yaml.CSafeLoader)
     # PyYAML reads the bare key `on` as the boolean True (YAML 1.1); put it back under "on".
     if True in data:
         data["on"] = data.pop(True)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from config.variants import Variant, VariantSet
 from experiment import tracking
 from experiment.models import Assignment
-from orders.models import Order, Pizza, Status
+from orders.models import Order, Status
+from orders.tests import factories as orders_factories
 
 # A real browser's User-Agent: anything else counts as a script and is not recorded.
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
@@ -69,24 +70,10 @@ def make_order(
     day: date | None = None,
     channel: str = "web",
 ) -> Order:
+    """One pizza for `total`, ordered by `visitor_id` from `variant` now (or at 13:00 on `day`)."""
     when = timezone.now() if day is None else datetime.combine(day, time(13, 0), timezone.get_current_timezone())
-    pizza = Pizza.objects.order_by("pk").first() or Pizza.objects.create(name="Test", price=Decimal("10.00"))
-    amount = Decimal(total)
-    return Order.objects.create(
-        form_token=uuid.uuid4(),
-        pizza=pizza,
-        quantity=1,
-        unit_price=amount,
-        total=amount,
-        customer_name="Test",
-        phone="+3100000000",
-        address="Somewhere 1",
-        variant=variant,
-        visitor_id=visitor_id,
-        status=status,
-        created_at=when,
-        updated_at=when,
-        channel=channel,
+    return orders_factories.make_order(
+        variant=variant, visitor_id=visitor_id, unit_price=Decimal(total), status=status, created_at=when, updated_at=when, channel=channel
     )
 
 

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -20,12 +21,16 @@ pytestmark = pytest.mark.django_db
 URL = "/staff/experiment/"
 
 
-@pytest.fixture
-def seeded():
-    """400 visitors each; 20, 60 and 22 orders of 10.00: B converts best, significantly."""
-    for name, orders in [("a", 20), ("b", 60), ("c", 22)]:
-        visitors = bulk_visitors(name, 400)
-        make_orders(name, visitors[:orders])
+@pytest.fixture(scope="class")
+def seeded(django_db_setup, django_db_blocker):
+    """400 visitors each; 20, 60 and 22 orders of 10.00: B converts best, significantly. Seeded once for
+    the class that reads it, in a transaction of its own that each test's nests in; rolled back after."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        for name, orders in [("a", 20), ("b", 60), ("c", 22)]:
+            visitors = bulk_visitors(name, 400)
+            make_orders(name, visitors[:orders])
+        yield
+        transaction.set_rollback(True)
 
 
 def row_html(html: str, name: str) -> str:
@@ -52,28 +57,6 @@ def test_non_staff_is_refused(client, django_user_model):
     assert client.get(URL).status_code == 403
 
 
-def test_staff_sees_the_numbers(staff_client, seeded):
-    html = staff_client.get(URL).content.decode()
-    assert cell(html, "a", "visitors") == "400 (33.3 %)"
-    assert cell(html, "b", "orders") == "60 (60 visitors)"
-    assert cell(html, "b", "conversion") == "15.00 % (11.83–18.83)"
-    assert cell(html, "b", "rpv").startswith("€1.50 (")
-    assert cell(html, "b", "diff").startswith("+10.00 pp")
-    assert cell(html, "b", "lift").startswith("+200.0 %")
-    assert float(cell(html, "b", "p-value")) < 0.05  # always-valid and Holm-adjusted: far above the naive 1e-6
-    assert cell(html, "b", "significant") == "yes"
-    assert cell(html, "c", "significant") == "no"
-    assert cell(html, "a", "diff") == "control"
-
-
-def test_page_names_the_winner_and_the_split(staff_client, seeded):
-    html = staff_client.get(URL).content.decode()
-    assert 'data-winner="b"' in html
-    assert "B converts best" in html
-    assert "No sample ratio mismatch" in html
-    assert "at least 100 visitors and 10 ordering visitors" in html
-
-
 def test_page_says_not_enough_data(staff_client):
     add_exposures("a", 20)
     html = staff_client.get(URL).content.decode()
@@ -95,21 +78,9 @@ def test_page_shows_crossovers(staff_client):
     assert "assignment is leaking" in html
 
 
-def test_page_draws_the_charts(staff_client, seeded):
-    html = staff_client.get(URL).content.decode()
-    assert html.count('<g class="variant-bar">') == 3
-    assert '<svg class="split-chart"' in html
-
-
 def test_empty_page_renders(staff_client):
     html = staff_client.get(URL).content.decode()
     assert "No visitors in this range yet." in html
-
-
-def test_control_parameter(staff_client, seeded):
-    html = staff_client.get(URL, {"control": "b"}).content.decode()
-    assert cell(html, "b", "diff") == "control"
-    assert cell(html, "a", "diff").startswith("-10.00 pp")
 
 
 def test_date_range_parameters(staff_client):
@@ -125,21 +96,6 @@ def test_bad_parameters_fall_back_to_the_defaults(staff_client):
     response = staff_client.get(URL, {"date_from": "2026-05-02", "date_to": "2026-05-01", "control": "zz"})
     assert response.status_code == 200
     assert "The start date is after the end date." in response.content.decode()
-
-
-def test_csv_has_the_same_table(staff_client, seeded):
-    response = staff_client.get(URL, {"format": "csv"})
-    assert response["Content-Type"].startswith("text/csv")
-    assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [r["variant"] for r in rows] == ["a", "b", "c"]
-    b = rows[1]
-    assert (b["visitors"], b["orders"], b["converting_visitors"], b["revenue_capped"]) == ("400", "60", "60", "600.00")
-    assert (b["conversion_pct"], b["diff_vs_control_pp"], b["significant"], b["control"]) == ("15.0000", "10.0000", "yes", "no")
-    assert float(b["ci_low_pct"]) == pytest.approx(11.8345, abs=1e-4)
-    assert float(b["p_value_always_valid_holm"]) < 0.05
-    assert float(b["diff_always_valid_low_pp"]) < float(b["diff_newcombe_low_pp"]) < 10 < float(b["diff_newcombe_high_pp"])
-    assert rows[0]["control"] == "yes" and rows[0]["p_value_always_valid_holm"] == ""
 
 
 def test_csv_with_zero_visitors(staff_client):
@@ -175,13 +131,61 @@ def test_staff_nav_links_to_the_page(staff_client):
     assert f'href="{URL}"' in staff_client.get("/").content.decode()
 
 
-@pytest.mark.parametrize("theme", THEMES)
-@pytest.mark.parametrize("variant", ["a", "b", "c"])
-def test_page_works_under_every_theme_and_variant(staff_client, seeded, use_theme, theme, variant):
-    with use_theme(theme, VARIANT=variant):
-        response = staff_client.get(URL)
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert f'data-theme="{theme}"' in html and f'data-variant="{variant}"' in html
-    assert 'data-winner="b"' in html
-    assert cell(html, "b", "conversion").startswith("15.00 %")
+@pytest.mark.usefixtures("seeded")
+class TestTheSeededExperiment:
+    """The page and its CSV over one experiment that B wins (the `seeded` data, which they only read)."""
+
+    def test_staff_sees_the_numbers(self, staff_client):
+        html = staff_client.get(URL).content.decode()
+        assert cell(html, "a", "visitors") == "400 (33.3 %)"
+        assert cell(html, "b", "orders") == "60 (60 visitors)"
+        assert cell(html, "b", "conversion") == "15.00 % (11.83–18.83)"
+        assert cell(html, "b", "rpv").startswith("€1.50 (")
+        assert cell(html, "b", "diff").startswith("+10.00 pp")
+        assert cell(html, "b", "lift").startswith("+200.0 %")
+        assert float(cell(html, "b", "p-value")) < 0.05  # always-valid and Holm-adjusted: far above the naive 1e-6
+        assert cell(html, "b", "significant") == "yes"
+        assert cell(html, "c", "significant") == "no"
+        assert cell(html, "a", "diff") == "control"
+
+    def test_page_names_the_winner_and_the_split(self, staff_client):
+        html = staff_client.get(URL).content.decode()
+        assert 'data-winner="b"' in html
+        assert "B converts best" in html
+        assert "No sample ratio mismatch" in html
+        assert "at least 100 visitors and 10 ordering visitors" in html
+
+    def test_page_draws_the_charts(self, staff_client):
+        html = staff_client.get(URL).content.decode()
+        assert html.count('<g class="variant-bar">') == 3
+        assert '<svg class="split-chart"' in html
+
+    def test_control_parameter(self, staff_client):
+        html = staff_client.get(URL, {"control": "b"}).content.decode()
+        assert cell(html, "b", "diff") == "control"
+        assert cell(html, "a", "diff").startswith("-10.00 pp")
+
+    def test_csv_has_the_same_table(self, staff_client):
+        response = staff_client.get(URL, {"format": "csv"})
+        assert response["Content-Type"].startswith("text/csv")
+        assert "attachment" in response["Content-Disposition"]
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        assert [r["variant"] for r in rows] == ["a", "b", "c"]
+        b = rows[1]
+        assert (b["visitors"], b["orders"], b["converting_visitors"], b["revenue_capped"]) == ("400", "60", "60", "600.00")
+        assert (b["conversion_pct"], b["diff_vs_control_pp"], b["significant"], b["control"]) == ("15.0000", "10.0000", "yes", "no")
+        assert float(b["ci_low_pct"]) == pytest.approx(11.8345, abs=1e-4)
+        assert float(b["p_value_always_valid_holm"]) < 0.05
+        assert float(b["diff_always_valid_low_pp"]) < float(b["diff_newcombe_low_pp"]) < 10 < float(b["diff_newcombe_high_pp"])
+        assert rows[0]["control"] == "yes" and rows[0]["p_value_always_valid_holm"] == ""
+
+    @pytest.mark.parametrize("theme", THEMES)
+    @pytest.mark.parametrize("variant", ["a", "b", "c"])
+    def test_page_works_under_every_theme_and_variant(self, staff_client, use_theme, theme, variant):
+        with use_theme(theme, VARIANT=variant):
+            response = staff_client.get(URL)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert f'data-theme="{theme}"' in html and f'data-variant="{variant}"' in html
+        assert 'data-winner="b"' in html
+        assert cell(html, "b", "conversion").startswith("15.00 %")
