@@ -35,9 +35,7 @@ DEPLOY_VALUES = {
 DEFAULT_KUBE_VERSION = "1.33"
 # The brief's pattern, then Terraform's usual `variable "kubernetes_version" { default = "1.33" }`.
 KUBE_VERSION_SETTING = re.compile(r'(?:kubernetes_version|cluster_version)\s*=\s*"(\d+\.\d+)"')
-KUBE_VERSION_VARIABLE = re.compile(
-    r'variable\s+"(?:kubernetes_version|cluster_version)"\s*\{[^}]*?default\s*=\s*"(\d+\.\d+)"', re.S
-)
+KUBE_VERSION_VARIABLE = re.compile(r'variable\s+"(?:kubernetes_version|cluster_version)"\s*\{[^}]*?default\s*=\s*"(\d+\.\d+)"', re.S)
 HOOK = "helm.sh/hook"
 
 
@@ -98,11 +96,7 @@ class RenderedRelease:
         return [obj for obj in self.objects if HOOK not in obj["metadata"].get("annotations", {})]
 
     def hooks(self, event: str) -> list[dict]:
-        return [
-            obj
-            for obj in self.objects
-            if event in obj["metadata"].get("annotations", {}).get(HOOK, "").split(",")
-        ]
+        return [obj for obj in self.objects if event in obj["metadata"].get("annotations", {}).get(HOOK, "").split(",")]
 
 
 def pod_specs(release: RenderedRelease) -> dict[str, dict]:
@@ -137,8 +131,9 @@ def parse_manifests(files: dict[str, str]) -> list[dict]:
 MONITORING_API_VERSIONS = ("monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule")
 
 
-def render_release(chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None,
-                   api_versions: tuple[str, ...] = ()) -> RenderedRelease:
+def render_release(
+    chart: helm_python.Chart, env: str, spec: dict, extra: dict | None = None, api_versions: tuple[str, ...] = ()
+) -> RenderedRelease:
     values = deep_merge(spec["values"], DEPLOY_VALUES)
     if extra:
         values = deep_merge(values, extra)

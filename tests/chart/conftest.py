@@ -42,7 +42,11 @@ def optional_release(chart) -> RenderedRelease:
     """The dev schema owner with every optional object switched on (Ingress, ServiceMonitor, an ARN)."""
     spec = releases("dev")[0]
     extra = {
-        "ingress": {"enabled": True, "host": f"{spec['variant']}.dev.pizza.example.com", "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"}},
+        "ingress": {
+            "enabled": True,
+            "host": f"{spec['variant']}.dev.pizza.example.com",
+            "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"},
+        },
         "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
         "targetGroupBinding": {
             "targetGroupARN": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/pizza-dev-a/0123456789abcdef",

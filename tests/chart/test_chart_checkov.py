@@ -28,7 +28,8 @@ def test_checkov_passes_on_every_rendered_manifest(all_releases, optional_releas
     summary = {key: sum(r["summary"][key] for r in reports) for key in ("passed", "failed", "resource_count", "parsing_errors")}
     failed = [
         f"{check['check_id']} {check['resource']} ({check['file_path']})"
-        for report in reports for check in report["results"]["failed_checks"]
+        for report in reports
+        for check in report["results"]["failed_checks"]
     ]
     assert failed == [], "\n".join(failed)
     assert summary["parsing_errors"] == 0

@@ -6,8 +6,8 @@ import json
 
 import pytest
 import yaml
-from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
 
+from chart_support import CHART_DIR, MONITORING_API_VERSIONS, render_release
 from stack.deploy.releases import releases
 
 RULES = CHART_DIR / "files" / "prometheus-rules.yaml"
@@ -59,8 +59,12 @@ def test_rules_and_dashboard_ship_once_from_the_schema_owner_with_the_tested_fil
     assert len(owners) == 1
     (owner,) = owners
     shipped = owner.one("PrometheusRule")["spec"]["groups"]
-    tested = yaml.safe_load(RULES.read_text().replace("__RUNBOOK_URL__", owner.values.get("prometheusRule", {}).get(
-        "runbookUrl", "https://github.com/pizza-abc/pizza-abc/blob/main/docs/runbook.md")))["groups"]
+    tested = yaml.safe_load(
+        RULES.read_text().replace(
+            "__RUNBOOK_URL__",
+            owner.values.get("prometheusRule", {}).get("runbookUrl", "https://github.com/pizza-abc/pizza-abc/blob/main/docs/runbook.md"),
+        )
+    )["groups"]
     assert shipped == tested
     assert all(rule["annotations"]["runbook_url"].startswith("https://") for g in shipped for rule in g["rules"] if "alert" in rule)
     dashboards = [c for r in with_operator for c in r.of_kind("ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard") == "1"]

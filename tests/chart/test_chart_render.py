@@ -47,9 +47,7 @@ def validate_objects(objects: list[dict], version: str) -> list[str]:
 
 def test_lint_reports_no_errors_for_any_release(all_releases, kube_version):
     for release in all_releases:
-        report = helm_python.lint(
-            str(CHART_DIR), release.values, strict=True, namespace=release.namespace, kube_version=f"v{kube_version}"
-        )
+        report = helm_python.lint(str(CHART_DIR), release.values, strict=True, namespace=release.namespace, kube_version=f"v{kube_version}")
         assert report["errors"] == [], f"{release.env}/{release.name}: {report['errors']}"
         errors = [m for m in report["messages"] if m["severity"] >= 2]
         assert errors == [], f"{release.env}/{release.name}: {errors}"
@@ -59,8 +57,16 @@ def test_every_release_renders_every_core_object(all_releases):
     for release in all_releases:
         kinds = {obj["kind"] for obj in release.objects}
         expected = {
-            "Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget",
-            "HorizontalPodAutoscaler", "NetworkPolicy", "ExternalSecret", "TargetGroupBinding", "Pod",
+            "Deployment",
+            "Service",
+            "ServiceAccount",
+            "ConfigMap",
+            "PodDisruptionBudget",
+            "HorizontalPodAutoscaler",
+            "NetworkPolicy",
+            "ExternalSecret",
+            "TargetGroupBinding",
+            "Pod",
         }
         assert expected <= kinds, f"{release.env}/{release.name} lacks {sorted(expected - kinds)}"
 

@@ -4,13 +4,17 @@ instance, replica reads only in the web pods, and REDIS_URL from the secret Terr
 from __future__ import annotations
 
 from chart_support import render_release
-
 from stack.deploy.releases import releases
 from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack
 
-POOLED = {"database": {"host": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com", "pooled": True,
-                       "directHost": "pizza-prod.x.us-east-1.rds.amazonaws.com",
-                       "replicaHost": "pizza-prod-replica.x.us-east-1.rds.amazonaws.com"}}
+POOLED = {
+    "database": {
+        "host": "pizza-prod.proxy-x.us-east-1.rds.amazonaws.com",
+        "pooled": True,
+        "directHost": "pizza-prod.x.us-east-1.rds.amazonaws.com",
+        "replicaHost": "pizza-prod-replica.x.us-east-1.rds.amazonaws.com",
+    }
+}
 
 
 def env_of(container: dict) -> dict:

@@ -11,17 +11,27 @@ from __future__ import annotations
 import math
 
 import pytest
-from chart_support import render_release
 
+from chart_support import render_release
 from stack.deploy.releases import releases
 from stack.services import pgbouncer
 from tests.terraform.terraform_support import TERRAFORM_DIR, load_stack, load_tfvars
 
 # Nominal memory of the RDS classes the environments may pick (GiB), from AWS's instance class table.
 RDS_MEMORY_GIB = {
-    "db.t4g.micro": 1, "db.t4g.small": 2, "db.t4g.medium": 4, "db.t4g.large": 8, "db.t4g.xlarge": 16,
-    "db.m7g.large": 8, "db.m7g.xlarge": 16, "db.m7g.2xlarge": 32, "db.m6i.large": 8, "db.m6i.xlarge": 16,
-    "db.r7g.large": 16, "db.r7g.xlarge": 32, "db.r6g.large": 16,
+    "db.t4g.micro": 1,
+    "db.t4g.small": 2,
+    "db.t4g.medium": 4,
+    "db.t4g.large": 8,
+    "db.t4g.xlarge": 16,
+    "db.m7g.large": 8,
+    "db.m7g.xlarge": 16,
+    "db.m7g.2xlarge": 32,
+    "db.m6i.large": 8,
+    "db.m6i.xlarge": 16,
+    "db.r7g.large": 16,
+    "db.r7g.xlarge": 32,
+    "db.r6g.large": 16,
 }
 # RDS for PostgreSQL's default: max_connections = LEAST({DBInstanceClassMemory/9531392}, 5000).
 # DBInstanceClassMemory is what is left after the OS and RDS take their share; 90% of the nominal
@@ -61,8 +71,10 @@ def violations(env: str, rendered_releases) -> list[str]:
     pool = math.floor(primary * terraform_value(env, "db_proxy_max_connections_percent") / 100)
     found = []
     if wanted > pool:
-        found.append(f"{env}: the releases may open {wanted} connections, RDS Proxy only {pool} "
-                     f"({terraform_value(env, 'db_proxy_max_connections_percent')}% of {primary})")
+        found.append(
+            f"{env}: the releases may open {wanted} connections, RDS Proxy only {pool} "
+            f"({terraform_value(env, 'db_proxy_max_connections_percent')}% of {primary})"
+        )
     if pool + DIRECT_RESERVE > primary:
         found.append(f"{env}: RDS Proxy's {pool} plus {DIRECT_RESERVE} direct connections exceed max_connections {primary}")
     if terraform_value(env, "db_replica_enabled"):

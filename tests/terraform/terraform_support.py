@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import hcl2
@@ -27,7 +27,7 @@ def _unquote(value):
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(text: str) -> dict:
     return _unquote(hcl2.loads(text))
 

@@ -71,15 +71,19 @@ def test_receiver_credentials_come_from_the_mounted_secret_only(terraform_dir, m
     secret = main_stack.resource("aws_secretsmanager_secret", "alerting")
     assert ("aws_secretsmanager_secret_version", "alerting") not in main_stack.resources  # values set out of band
     assert secret["name"].endswith("/alerting")
-    tracked = subprocess.run(["git", "grep", "-l", "-I", "-E", r"hooks\.slack\.com/services/|events\.pagerduty\.com/.+/[0-9a-f]{32}"],
-                             capture_output=True, text=True, cwd=repo_root)
+    tracked = subprocess.run(
+        ["git", "grep", "-l", "-I", "-E", r"hooks\.slack\.com/services/|events\.pagerduty\.com/.+/[0-9a-f]{32}"],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
     assert tracked.stdout == "", f"a webhook URL is committed: {tracked.stdout}"
 
 
 def test_external_secrets_may_read_the_alerting_secret(terraform_dir):
     eks = (terraform_dir / "eks.tf").read_text()
-    policy = eks[eks.index('data "aws_iam_policy_document" "external_secrets"'):]
-    assert "aws_secretsmanager_secret.alerting.arn" in policy[:policy.index("\n}\n")]
+    policy = eks[eks.index('data "aws_iam_policy_document" "external_secrets"') :]
+    assert "aws_secretsmanager_secret.alerting.arn" in policy[: policy.index("\n}\n")]
 
 
 def test_alb_refuses_metrics_before_the_split(main_stack):

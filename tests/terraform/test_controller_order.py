@@ -27,7 +27,9 @@ def test_every_cluster_release_waits_for_the_whole_eks_module(main_stack):
 def test_every_cluster_release_waits_for_its_pods_long_enough(main_stack):
     for name, release in main_stack.resources_of("helm_release").items():
         assert release.get("wait", True) is True, name
-        assert int(resolve(main_stack, release.get("timeout", 300))) >= 600, f"helm_release.{name}: Helm's 300 s default is too short on fresh nodes"
+        assert int(resolve(main_stack, release.get("timeout", 300))) >= 600, (
+            f"helm_release.{name}: Helm's 300 s default is too short on fresh nodes"
+        )
 
 
 def test_the_platform_chart_comes_after_external_secrets_is_ready(main_stack):
@@ -41,7 +43,7 @@ def test_a_controller_with_aws_access_starts_after_its_pod_identity(main_stack):
     associations = main_stack.resources_of("aws_eks_pod_identity_association")
     for name, release in main_stack.resources_of("helm_release").items():
         values = release.get("values", [""])[0]
-        account = re.search(r'name\s*=\s*"([\w-]+)"', values[values.find("erviceAccount"):]) if "erviceAccount" in values else None
+        account = re.search(r'name\s*=\s*"([\w-]+)"', values[values.find("erviceAccount") :]) if "erviceAccount" in values else None
         if not account or name == "platform":
             continue
         matching = [a for a, body in associations.items() if body["service_account"] == account.group(1)]

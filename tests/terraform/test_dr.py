@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.terraform.terraform_support import load_tfvars
 
 # An AWS region or zone name (us-east-1, eu-north-1a, ap-southeast-2, ...).
@@ -142,7 +143,9 @@ def test_the_runbook_names_what_the_terraform_builds(repo_root, main_stack, prod
     assert main_stack.resource("aws_db_instance", "standby")["identifier"] == "${local.name}-orders"
     primary, replica = "pizza-prod", "pizza-prod-dr-orders"
     region = {"primary": prod["region"], "standby": standby["region"]}
-    assert re.search(rf"restore-db-instance-to-point-in-time --region {region['primary']} \\\n\s+--source-db-instance-identifier {primary} ", restore)
+    assert re.search(
+        rf"restore-db-instance-to-point-in-time --region {region['primary']} \\\n\s+--source-db-instance-identifier {primary} ", restore
+    )
     assert f"promote-read-replica --region {region['standby']} --db-instance-identifier {replica} " in restore
     assert f"--cluster-name {primary}-dr " in restore  # the standby's EKS cluster carries the standby's name
     # no other instance name than the two Terraform builds (and the restore's and fail-back's own new ones)

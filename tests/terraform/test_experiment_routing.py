@@ -19,4 +19,7 @@ def test_assigned_rules_come_before_the_weighted_split(main_stack):
     assigned = main_stack.resource("aws_lb_listener_rule", "assigned")["priority"]
     split = main_stack.resource("aws_lb_listener_rule", "split")["priority"]
     assert assigned.startswith("${10 + index(") and 10 + 5 <= split  # five variants at most: priorities 10-14
-    assert main_stack.resource("aws_lb_listener_rule", "assigned")["listener_arn"] == main_stack.resource("aws_lb_listener_rule", "split")["listener_arn"]
+    assert (
+        main_stack.resource("aws_lb_listener_rule", "assigned")["listener_arn"]
+        == main_stack.resource("aws_lb_listener_rule", "split")["listener_arn"]
+    )

@@ -39,7 +39,10 @@ def plan(module: Path, env: str, *args: str) -> subprocess.CompletedProcess:
     tfvars = REPO_ROOT / "environments" / env / "terraform.tfvars"
     return subprocess.run(
         ["terraform", "plan", "-input=false", "-no-color", "-lock=false", f"-var-file={tfvars}", *args],
-        cwd=module, capture_output=True, text=True, timeout=120,
+        cwd=module,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -52,7 +55,10 @@ def refused(result: subprocess.CompletedProcess) -> str:
 def test_the_shipped_placeholders_are_refused_naming_what_to_set(variables_module, env_name):
     errors = refused(plan(variables_module, env_name))
     assert "github_repository is still the placeholder pizza-abc/pizza-abc: set it in environments/<env>/terraform.tfvars" in errors
-    assert "cluster_admin_arns is empty: set it in environments/<env>/terraform.tfvars to the IAM role ARN(s) of whoever runs the first apply" in errors
+    assert (
+        "cluster_admin_arns is empty: set it in environments/<env>/terraform.tfvars to the IAM role ARN(s) of whoever runs the first apply"
+        in errors
+    )
 
 
 def test_with_the_operators_values_dev_and_qa_plan_and_prod_still_needs_a_domain(variables_module, env_name):
@@ -67,7 +73,9 @@ def test_with_the_operators_values_dev_and_qa_plan_and_prod_still_needs_a_domain
 
 def test_an_assumed_role_session_is_not_an_admin_role(variables_module):
     session = "arn:aws:sts::123456789012:assumed-role/Admin/jane"
-    errors = refused(plan(variables_module, "dev", "-var", "github_repository=example-shop/pizza", "-var", f'cluster_admin_arns=["{session}"]'))
+    errors = refused(
+        plan(variables_module, "dev", "-var", "github_repository=example-shop/pizza", "-var", f'cluster_admin_arns=["{session}"]')
+    )
     assert "cluster_admin_arns must be IAM role ARNs" in errors
 
 

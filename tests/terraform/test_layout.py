@@ -40,8 +40,19 @@ def test_main_stack_uses_a_partial_s3_backend(main_stack):
 
 
 def test_outputs_the_deploy_needs(main_stack):
-    needed = {"cluster_name", "ecr_repository_url", "target_group_arns", "database_secret_arn", "django_secret_arn",
-              "database_host", "plan_role_arn", "apply_role_arn", "deploy_role_arn", "alb_dns_name", "region"}
+    needed = {
+        "cluster_name",
+        "ecr_repository_url",
+        "target_group_arns",
+        "database_secret_arn",
+        "django_secret_arn",
+        "database_host",
+        "plan_role_arn",
+        "apply_role_arn",
+        "deploy_role_arn",
+        "alb_dns_name",
+        "region",
+    }
     assert needed <= set(main_stack.outputs)
 
 
@@ -56,7 +67,10 @@ def test_terraform_fmt(repo_root):
         pytest.skip("terraform binary not on PATH: `terraform fmt -check -recursive` was not run")
     result = subprocess.run(
         [terraform, "fmt", "-check", "-recursive", "-diff", "terraform", "environments"],
-        capture_output=True, text=True, cwd=repo_root, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        timeout=120,
     )
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
 

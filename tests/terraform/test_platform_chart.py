@@ -12,8 +12,7 @@ helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk is in r
 def platform_objects(terraform_dir, variant_sets):
     chart = helm_python.Chart.load(str(terraform_dir / "charts" / "platform"))
     namespaces = [f"pizza-{name}" for name in variant_sets["prod"].variants]
-    files = chart.render({"region": "us-east-1", "namespaces": namespaces}, name="pizza-platform",
-                         namespace="kube-system", is_install=True)
+    files = chart.render({"region": "us-east-1", "namespaces": namespaces}, name="pizza-platform", namespace="kube-system", is_install=True)
     objects = [doc for text in files.values() for doc in yaml.safe_load_all(text) if doc]
     return namespaces, objects
 

@@ -30,7 +30,9 @@ def test_the_apply_role_has_a_boundary_that_denies_changing_itself(main_stack):
 def test_the_apply_roles_own_policy_denies_editing_itself(main_stack):
     (deny,) = statements(main_stack, "apply_not_itself")
     assert deny["effect"] == "Deny" and deny["resources"] == [APPLY_ROLE]
-    assert {"iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary"} <= set(deny["actions"])
+    assert {"iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary"} <= set(
+        deny["actions"]
+    )
     attached = main_stack.resource("aws_iam_role_policy", "apply_not_itself")
     assert attached["role"] == "${aws_iam_role.apply.id}"
 
@@ -38,7 +40,7 @@ def test_the_apply_roles_own_policy_denies_editing_itself(main_stack):
 def test_the_plan_role_may_store_the_saved_plan_where_the_workflow_puts_it(main_stack, repo_root):
     workflow = yaml.safe_load((repo_root / ".github" / "workflows" / "terraform.yml").read_text())
     upload = next(s["run"] for s in workflow["jobs"]["plan"]["steps"] if "plans/" in s.get("run", ""))
-    assert 's3://$bucket/pizza/$DEPLOY_ENV/plans/$GITHUB_RUN_ID.tfplan' in upload
+    assert "s3://$bucket/pizza/$DEPLOY_ENV/plans/$GITHUB_RUN_ID.tfplan" in upload
     saved = [s for s in statements(main_stack, "plan") if s.get("sid") == "SavedPlans"]
     assert saved and saved[0]["resources"] == ["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]
 

@@ -8,8 +8,9 @@ the deploy role's statements are expanded from the parsed HCL for each environme
 from __future__ import annotations
 
 import pytest
-from tests.terraform.terraform_support import evaluate
 from test_first_apply_inputs import OPERATOR, PROD_DOMAIN, plan, refused, variables_module  # noqa: F401 - a fixture
+
+from tests.terraform.terraform_support import evaluate
 
 CHAIN = {"dev": "", "qa": "dev", "prod": "qa"}
 

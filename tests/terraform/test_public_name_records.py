@@ -7,8 +7,9 @@ in Terraform's own engine (variables.tf alone, as in test_first_apply_inputs.py)
 
 from __future__ import annotations
 
-from tests.terraform.terraform_support import evaluate
 from test_first_apply_inputs import OPERATOR, PROD_DOMAIN, plan, refused, variables_module  # noqa: F401 - a fixture
+
+from tests.terraform.terraform_support import evaluate
 
 CLOUDFRONT = "d111111abcdef8.cloudfront.net"
 

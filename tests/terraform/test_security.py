@@ -76,8 +76,11 @@ def test_database_port_is_open_only_to_the_cluster(main_stack):
     assert db["vpc_security_group_ids"] == ["${aws_security_group.database.id}"]
     sg = main_stack.resource("aws_security_group", "database")
     assert "ingress" not in sg and "egress" not in sg
-    rules = {name: r for name, r in main_stack.resources_of("aws_vpc_security_group_ingress_rule").items()
-             if r["security_group_id"] == "${aws_security_group.database.id}"}
+    rules = {
+        name: r
+        for name, r in main_stack.resources_of("aws_vpc_security_group_ingress_rule").items()
+        if r["security_group_id"] == "${aws_security_group.database.id}"
+    }
     # The pods (replica reads, the migration Job) and RDS Proxy (pooled web traffic), nothing else.
     assert sorted(rules) == ["database_from_cluster", "database_from_rds_proxy"]
     assert rules["database_from_rds_proxy"]["referenced_security_group_id"] == "${aws_security_group.rds_proxy.id}"
@@ -121,8 +124,8 @@ def test_secrets_are_generated_into_secrets_manager(main_stack):
     # The web pods' secret holds the web role; the master password only the owner's secret.
     assert 'username = "pizza_web"' in web_body and "random_password.database_web.result" in web_body
     assert "random_password.database.result" in owner_body and "random_password.database.result" not in web_body
-    assert "random_password.django_secret_key.result" in (
-        main_stack.resource("aws_secretsmanager_secret_version", "django")["secret_string"]
+    assert (
+        "random_password.django_secret_key.result" in (main_stack.resource("aws_secretsmanager_secret_version", "django")["secret_string"])
     )
 
 
@@ -193,8 +196,12 @@ def test_no_secret_in_tfvars_or_backend_files(repo_root, tfvars, backend_configs
 
 
 def test_no_secret_looking_text_anywhere(repo_root):
-    files = [*(repo_root / "terraform").rglob("*.tf"), *(repo_root / "environments").rglob("*.tfvars"),
-             *(repo_root / "environments").rglob("*.hcl"), *(repo_root / "terraform").rglob("*.yaml")]
+    files = [
+        *(repo_root / "terraform").rglob("*.tf"),
+        *(repo_root / "environments").rglob("*.tfvars"),
+        *(repo_root / "environments").rglob("*.hcl"),
+        *(repo_root / "terraform").rglob("*.yaml"),
+    ]
     for path in files:
         text = path.read_text()
         for pattern in SECRET_LOOKING:
@@ -240,7 +247,9 @@ def test_plan_role_writes_nothing_but_the_lock_file_and_its_saved_plan(main_stac
     statements = main_stack.data[("aws_iam_policy_document", "plan")]["statement"]
     writes = [s for s in statements if any(a.startswith("s3:") for a in s["actions"])]
     assert sorted(w["resources"][0].rsplit("/", 1)[-1] for w in writes) == ["*", "terraform.tfstate.tflock"]
-    assert [w["resources"] for w in writes if w["resources"][0].endswith("*")] == [["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]]
+    assert [w["resources"] for w in writes if w["resources"][0].endswith("*")] == [
+        ["arn:${local.partition}:s3:::*/pizza/${var.environment}/plans/*"]
+    ]
 
 
 def test_github_repository_inputs_have_no_wildcards(tfvars, main_stack):
@@ -293,8 +302,7 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(bootstrap_stac
     default = sse["rule"][0]["apply_server_side_encryption_by_default"][0]
     assert default["sse_algorithm"] == "aws:kms" and default["kms_master_key_id"] == "${aws_kms_key.state.arn}"
     block = bootstrap_stack.resource("aws_s3_bucket_public_access_block", "state")
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
-                                          "restrict_public_buckets"))
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     (statement,) = bootstrap_stack.data[("aws_iam_policy_document", "state")]["statement"]
     assert statement["effect"] == "Deny"
     assert statement["condition"][0]["variable"] == "aws:SecureTransport"

@@ -8,9 +8,7 @@ from config.variants import VariantsError, parse_variants
 
 
 def test_variants_come_from_the_shared_file(main_stack):
-    assert main_stack.locals["variants_file"] == (
-        '${yamldecode(file("${path.module}/../environments/${var.environment}/variants.yaml"))}'
-    )
+    assert main_stack.locals["variants_file"] == ('${yamldecode(file("${path.module}/../environments/${var.environment}/variants.yaml"))}')
     assert main_stack.locals["variants"] == "${local.variants_file.variants}"
     assert "local.variants_file.stickinessSeconds" in main_stack.locals["stickiness_seconds"]
 
@@ -56,8 +54,9 @@ def test_preconditions_refuse_what_the_alb_cannot_serve(main_stack):
     preconditions = main_stack.resource("aws_lb_listener_rule", "split")["lifecycle"][0]["precondition"]
     conditions = [p["condition"] for p in preconditions]
     assert any("length(local.variants) <= 5" in c for c in conditions), "more than five variants"
-    assert any("v.weight <= 999" in c and "v.weight >= 0" in c and "floor(v.weight) == v.weight" in c
-               for c in conditions), "weights that are not integers 0-999"
+    assert any("v.weight <= 999" in c and "v.weight >= 0" in c and "floor(v.weight) == v.weight" in c for c in conditions), (
+        "weights that are not integers 0-999"
+    )
     assert any(c.startswith("${sum(") and c.endswith("> 0}") for c in conditions), "all-zero weights"
 
 
