@@ -8,7 +8,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .menu import active_pizza
+from .menu import menu_pizza
 from .models import Pizza, Size, Status
 from .phone import digit_count, normalise_phone
 from .validators import no_bidi_controls
@@ -38,8 +38,8 @@ def clean_phone(value: str) -> str:
 
 
 class MenuChoiceField(forms.ModelChoiceField):
-    """A pizza of the menu, checked against the database with one fixed statement (menu.active_pizza)
-    instead of the queryset's get(); the choices shown are still the queryset's."""
+    """A pizza of the menu, checked against the menu's cached copy (menu.menu_pizza) instead of the
+    queryset's get(); the order's INSERT checks it in the database. The choices shown are still the queryset's."""
 
     # The largest id a bigint holds: anything beyond is no pizza (and never reaches the database).
     MAX_ID = 2**63 - 1
@@ -54,7 +54,7 @@ class MenuChoiceField(forms.ModelChoiceField):
             pk = int(value)
         except (TypeError, ValueError):
             pk = None
-        pizza = active_pizza(pk) if pk is not None and -self.MAX_ID <= pk <= self.MAX_ID else None
+        pizza = menu_pizza(pk) if pk is not None and -self.MAX_ID <= pk <= self.MAX_ID else None
         if pizza is None:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
         return pizza

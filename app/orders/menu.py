@@ -3,8 +3,9 @@
 The landing page and the API's menu are the most requested reads; they change only when staff
 edit a pizza in the admin. Saving or deleting a pizza drops the shared entry (at once and on commit), so with
 Redis every pod of every variant shows the change on its next request; without Redis each process
-keeps its own copy for at most MENU_SECONDS. The order form still checks the chosen pizza against
-the database, so a pizza withdrawn meanwhile is refused with a message, never ordered.
+keeps its own copy for at most MENU_SECONDS. The order form validates the chosen pizza against this
+copy; the order's INSERT checks it again in the database (orders.services.place_order), so a pizza
+withdrawn meanwhile is refused with a message, never ordered, and a changed price is the new one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def forget_menu(sender=None, **kwargs) -> None:
     committed (a reader between the two may have cached the menu as it was before the commit)."""
     cache.delete(MENU_KEY)
     transaction.on_commit(lambda: cache.delete(MENU_KEY))
+
+
+def menu_pizza(pk: int) -> Pizza | None:
+    """The active pizza `pk` from the menu's copy; one not in it (added since, or no pizza at all) is
+    looked up in the database. The order's INSERT checks it once more (orders.services)."""
+    for pizza in active_pizzas():
+        if pizza.pk == pk:
+            return pizza
+    return active_pizza(pk)
 
 
 def active_pizza(pk: int) -> Pizza | None:

@@ -120,6 +120,34 @@ def test_inactive_pizza_cannot_be_ordered(client, order_data, pizza):
     assert Order.objects.count() == 0
 
 
+def test_pizza_withdrawn_after_the_menu_was_read_is_refused_at_the_insert(client, order_data, pizza):
+    """The form validates against this process's menu copy; the INSERT checks the database again."""
+    assert client.get("/").status_code == 200  # the landing page: the menu is now cached in this process
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)  # as another process would: the copy is not dropped
+    response = client.post(ORDER_URL, order_data)
+    assert response.status_code == 422
+    assert "That pizza has just left the menu. Please choose another." in response.context["form"].errors["pizza"]
+    assert Order.objects.count() == 0
+
+
+def test_price_changed_after_the_menu_was_read_is_charged_at_the_new_price(client, order_data, pizza):
+    assert client.get("/").status_code == 200  # the landing page: the menu is now cached in this process
+    Pizza.objects.filter(pk=pizza.pk).update(price=pizza.price + 1)
+    assert client.post(ORDER_URL, order_data).status_code == 303
+    order = Order.objects.get()
+    assert order.unit_price == ((pizza.price + 1) * 13 / 10).quantize(pizza.price)
+    assert order.total == order.unit_price * 2
+
+
+def test_a_retry_after_the_pizza_was_withdrawn_still_finds_its_order(client, order_data, pizza):
+    first = client.post(ORDER_URL, order_data)
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)
+    again = client.post(ORDER_URL, order_data)
+    assert again.status_code == 303
+    assert again["Location"].startswith(first["Location"])
+    assert Order.objects.count() == 1
+
+
 def test_missing_csrf_token_gets_a_clear_page_and_no_order(order_data):
     client = Client(enforce_csrf_checks=True)
     response = client.post(ORDER_URL, order_data)

@@ -42,18 +42,18 @@ def test_order_form_reads_nothing_from_the_database(customer, django_assert_num_
         assert customer.get("/order/").status_code == 200
 
 
-def test_order_post_is_three_statements(customer, order_data, django_assert_max_num_queries):
-    """The chosen pizza checked against the database, the order, the experiment's counters: nothing else
-    (no token lookup before the INSERT, no session, no switch read, no BEGIN/COMMIT pair)."""
+def test_order_post_is_one_statement(customer, order_data, django_assert_max_num_queries):
+    """The chosen pizza checked, the order and the experiment's counters in one statement and one commit
+    (orders_place_order): no token lookup before it, no session, no switch read, no BEGIN/COMMIT pair."""
     with django_assert_max_num_queries(10) as ctx:
         response = customer.post("/order/", order_data)
     assert response.status_code == 303
     done = statements(ctx)
-    assert len(done) == 3, done
-    assert 'FROM "orders_pizza" WHERE "id" = ' in done[0] and done[0].endswith('AND "active"'), done[0]
-    assert done[1].startswith('INSERT INTO "orders_order"'), done[1]
-    assert done[2].startswith("WITH credited AS"), done[2]
-    assert Order.objects.get().visitor_id == VISITOR
+    assert len(done) == 1, done
+    assert done[0].startswith("SELECT order_id, counted, count_error FROM orders_place_order("), done[0]
+    order = Order.objects.get()
+    assert order.visitor_id == VISITOR
+    assert response["Location"] == f"/orders/{order.access_token}/confirmed/"
 
 
 def test_confirmation_is_one_query(customer, order_data, django_assert_num_queries):

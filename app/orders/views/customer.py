@@ -16,7 +16,7 @@ from ops import metrics
 from ..forms import OrderForm
 from ..menu import active_pizzas
 from ..models import Order, Status
-from ..services import find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
+from ..services import PIZZA_GONE, PizzaUnavailable, find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
 
 # What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
 CUSTOMER_FIELDS = (
@@ -65,8 +65,12 @@ def order_create(request):
         token = form.cleaned_data["form_token"]
         # The variant whose design rendered this form (signed, bound to its token), not the one answering now.
         shown_by = read_form_variant(form.cleaned_data.get("shown_by", ""), token)
-        order, created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
-        return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
+        try:
+            order, created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
+        except PizzaUnavailable:  # withdrawn since this process read the menu: nothing was stored
+            form.add_error("pizza", PIZZA_GONE)
+        else:
+            return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
     # A retry of a form that already produced an order lands on that order, even if the shop has
     # closed or the menu changed since; changed details are not applied, and the page says so.
     existing = find_by_token(parse_token(request.POST.get("form_token")))
