@@ -298,7 +298,7 @@ from config.limits import MAX_FORM_BYTES  # noqa: E402  (the load balancer reads
 INSTALLED_APPS += ["axes", "csp"]
 MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "ops.middleware.BadInputMiddleware")
 MIDDLEWARE += [
-    "csp.middleware.CSPMiddleware",
+    "ops.middleware.CSPMiddleware",  # django-csp's, the header built once (ops/middleware.py)
     "ops.middleware.SecurityHeadersMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: it turns a lockout into the 429 page
 ]
