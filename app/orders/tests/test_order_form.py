@@ -225,3 +225,20 @@ def test_an_invalid_resubmission_of_a_placed_order_says_so_too(client, order_dat
     client.post("/order/", order_data)
     changed = client.post("/order/", {**order_data, "quantity": "0"})
     assert changed.status_code == 303 and "already placed" in client.get(changed["Location"]).content.decode()
+
+
+def test_forms_copy_what_they_may_change_and_still_list_the_menu(pizza):
+    """OrderForm's fields are copied lightly per form (forms.SharedChoiceFields): one form's widget
+    attributes, messages and validators never reach another, and every form still offers the menu."""
+    from orders.forms import OrderForm
+
+    first, second = OrderForm({}), OrderForm()
+    first.fields["quantity"].widget.attrs["data-changed"] = "1"
+    first.fields["quantity"].error_messages["required"] = "changed"
+    first.fields["quantity"].validators.append(lambda value: None)
+    assert "data-changed" not in second.fields["quantity"].widget.attrs
+    assert second.fields["quantity"].error_messages["required"] == "How many pizzas?"
+    assert len(second.fields["quantity"].validators) == len(OrderForm.base_fields["quantity"].validators)
+    assert first.fields["pizza"] is not second.fields["pizza"]
+    assert not first.is_valid() and second.errors == {}
+    assert f'value="{pizza.pk}"' in str(first["pizza"]) and f'value="{pizza.pk}"' in str(second["pizza"])
