@@ -52,11 +52,14 @@ def direct_database(request):
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    """Each test starts with empty per-process caches (switches, the blank order form)."""
+    """Each test starts with empty per-process caches (switches, the blank order form, the pizzas chosen lately)."""
     from django.core.cache import caches
+
+    from orders.menu import forget_chosen
 
     for cache in caches.all():
         cache.clear()
+    forget_chosen()
 
 
 @pytest.fixture

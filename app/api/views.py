@@ -21,7 +21,7 @@ from ninja.errors import HttpError, ValidationError
 from orders.forms import OrderForm
 from orders.menu import active_pizzas
 from orders.models import Order, Size, Status
-from orders.services import order_matches, orders_open, place_order, unit_price, visitor_id
+from orders.services import PIZZA_GONE, PizzaUnavailable, order_matches, orders_open, place_order, unit_price, visitor_id
 
 from . import idempotency, ratelimit
 from .parser import StrictJSONParser, too_large
@@ -268,7 +268,11 @@ def place(
         form = OrderForm(data={**{name: str(value) for name, value in data.items()}, "form_token": str(key)})
         if not form.is_valid():
             raise form_problem(form)
-        order, created = place_order(form.cleaned_data, key, visitor_id(request), channel="api")
+        try:
+            order, created = place_order(form.cleaned_data, key, visitor_id(request), channel="api")
+        except PizzaUnavailable:  # withdrawn since this process read the menu: nothing was stored
+            form.add_error("pizza", PIZZA_GONE)
+            raise form_problem(form) from None
         if not created and not order_matches(order, form.cleaned_data):
             # The key made another order before (a web form token, or a key whose record expired).
             raise idempotency.reused()

@@ -118,45 +118,30 @@ def record_order(visitor_id: str, variant: str, total: Decimal, created_at) -> b
 
 
 # PostgreSQL: the same as the three statements above (UPDATE the assignment, then add to the cohort's
-# day, or else to the order's day as unattributed) in one statement: one round trip instead of four
-# (BEGIN, UPDATE, INSERT, COMMIT) on every web order, and atomic by itself. revenue_sq is computed in
-# float8 exactly as the Python above does (after^2 - before^2, before = after - amount).
-RECORD_ORDER_SQL = """
-WITH credited AS (
-    UPDATE {assignment} SET orders = orders + 1, revenue = revenue + %(amount)s
-    WHERE visitor_id = %(visitor)s AND first_seen <= %(at)s
-    RETURNING day, variant, orders, revenue::float8 AS after
-), delta (day, variant, orders, converters, revenue, revenue_sq, unattributed) AS (
-    SELECT day, variant, 1, CASE WHEN orders = 1 THEN 1 ELSE 0 END, %(amount)s::numeric,
-           after * after - (after - %(amount)s::float8) * (after - %(amount)s::float8), 0
-    FROM credited
-    UNION ALL
-    SELECT %(day)s::date, %(variant)s, 0, 0, 0::numeric, 0::float8, 1 WHERE NOT EXISTS (SELECT FROM credited)
-), added AS (
-    INSERT INTO {counts} AS c (day, variant, shard, orders, converters, revenue, revenue_sq, unattributed)
-    SELECT day, variant, %(shard)s, orders, converters, revenue, revenue_sq, unattributed FROM delta
-    ON CONFLICT (day, variant, shard) DO UPDATE SET orders = c.orders + EXCLUDED.orders,
-        converters = c.converters + EXCLUDED.converters, revenue = c.revenue + EXCLUDED.revenue,
-        revenue_sq = c.revenue_sq + EXCLUDED.revenue_sq, unattributed = c.unattributed + EXCLUDED.unattributed
-    RETURNING 1
-)
-SELECT EXISTS (SELECT FROM credited), (SELECT count(*) FROM added)
-"""
+# day, or else to the order's day as unattributed) in one call of a PL/pgSQL function (migration
+# experiment.0003): one round trip instead of four, atomic by itself, and its plans are kept per
+# connection (the same writes as one CTE cost 0.6 ms of planning per order, docs/bench.md).
+# orders_place_order calls the same function in the order's own statement (orders.services).
+RECORD_ORDER_SQL = "SELECT experiment_record_order(%s, %s, %s::numeric, %s::timestamptz, %s::date, %s)"
+
+
+def counting_args(visitor_id: str, variant: str, total: Decimal, created_at) -> tuple:
+    """What experiment_record_order adds for one web order, in its argument order: the visitor (None
+    without one: no assignment can match), the variant, the capped amount, the order's time, its day
+    in the shop's time zone, the shard."""
+    return (
+        visitor_id or None,
+        variant,
+        connection.ops.adapt_decimalfield_value(capped(total), 12, 2),
+        connection.ops.adapt_datetimefield_value(created_at),
+        connection.ops.adapt_datefield_value(timezone.localdate(created_at)),
+        _shard(visitor_id),
+    )
 
 
 def _record_order_in_one_statement(visitor_id: str, variant: str, amount: Decimal, created_at) -> bool:
-    sql = RECORD_ORDER_SQL.format(assignment=_table(Assignment), counts=_table(DailyCount))
-    params = {
-        "amount": connection.ops.adapt_decimalfield_value(amount, 12, 2),
-        # No visitor: no assignment row can match (visitor ids are never empty).
-        "visitor": visitor_id or None,
-        "at": connection.ops.adapt_datetimefield_value(created_at),
-        "day": connection.ops.adapt_datefield_value(timezone.localdate(created_at)),
-        "variant": variant,
-        "shard": _shard(visitor_id),
-    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(RECORD_ORDER_SQL, counting_args(visitor_id, variant, amount, created_at))
         return bool(cursor.fetchone()[0])
 
 
@@ -167,4 +152,8 @@ def order_created(sender, instance, created: bool, raw: bool = False, **kwargs) 
     try:
         record_order(instance.visitor_id, instance.variant, instance.total, instance.created_at)
     except DatabaseError as exc:
-        log.warning("order not counted for the experiment: %s", type(exc).__name__, extra={"error": str(exc).strip()[:300]})
+        log_not_counted(type(exc).__name__, str(exc))
+
+
+def log_not_counted(cause: str, error: str = "") -> None:
+    log.warning("order not counted for the experiment: %s", cause, extra={"error": error.strip()[:300]})

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.utils.cache import add_never_cache_headers
 
+from .auth import load_permissions
+
 
 def staff_required(*perms: str):
     """@staff_required("orders.view_order"): anonymous visitors go to the login page; a logged-in
@@ -20,6 +22,7 @@ def staff_required(*perms: str):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
+            load_permissions(request.user)  # one query where Django's backend makes two
             if not request.user.has_perms(perms):
                 raise PermissionDenied("Your account's role does not include this page.")
             response = view(request, *args, **kwargs)

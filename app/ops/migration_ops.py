@@ -27,3 +27,18 @@ class AddIndexOnline(AddIndexConcurrently):
         if self.index.opclasses:
             return None
         return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RunSQLOnPostgres(migrations.RunSQL):
+    """RunSQL on PostgreSQL only (a function in PL/pgSQL, an index of PostgreSQL's); nothing elsewhere.
+
+    The SQL is still collected when only printing (sqlmigrate, the expand/contract gate reads it).
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -3,11 +3,15 @@
 The landing page and the API's menu are the most requested reads; they change only when staff
 edit a pizza in the admin. Saving or deleting a pizza drops the shared entry (at once and on commit), so with
 Redis every pod of every variant shows the change on its next request; without Redis each process
-keeps its own copy for at most MENU_SECONDS. The order form still checks the chosen pizza against
-the database, so a pizza withdrawn meanwhile is refused with a message, never ordered.
+keeps its own copy for at most MENU_SECONDS. The order form validates the chosen pizza against a
+per-process copy of the pizzas chosen lately (menu_pizza); the order's INSERT checks it again in the
+database (orders.services.place_order), so a pizza withdrawn meanwhile is refused with a message,
+never ordered, and a changed price is the new one.
 """
 
 from __future__ import annotations
+
+import time
 
 from django.core.cache import cache
 from django.db import transaction
@@ -33,7 +37,30 @@ def forget_menu(sender=None, **kwargs) -> None:
     """post_save / post_delete of Pizza: drop the shared copy now, and again once the change is
     committed (a reader between the two may have cached the menu as it was before the commit)."""
     cache.delete(MENU_KEY)
+    forget_chosen()
     transaction.on_commit(lambda: cache.delete(MENU_KEY))
+
+
+# The pizzas order forms chose lately, per process: pk -> (when read, the pizza). Only pizzas found on the
+# menu are kept (a handful); the shared menu entry above is left alone, so what fills it stays the pages'.
+_chosen: dict[int, tuple[float, Pizza]] = {}
+
+
+def menu_pizza(pk: int) -> Pizza | None:
+    """The active pizza `pk` as read at most MENU_SECONDS ago in this process, else from the database.
+    The order's INSERT checks it once more (orders.services), so a pizza withdrawn or repriced since
+    is refused or charged at its new price, never ordered as it was."""
+    kept = _chosen.get(pk)
+    if kept is not None and time.monotonic() - kept[0] < MENU_SECONDS:
+        return kept[1]
+    pizza = active_pizza(pk)
+    if pizza is not None:
+        _chosen[pk] = (time.monotonic(), pizza)
+    return pizza
+
+
+def forget_chosen() -> None:
+    _chosen.clear()
 
 
 def active_pizza(pk: int) -> Pizza | None:

@@ -5,17 +5,43 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
+from django.db import connections, router
 from django.db.models import DateTimeField, F, Func, Q, QuerySet, Value
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
-from .models import Order
+from .models import Order, Pizza
 from .phone import digit_count, normalise_phone
 
 PAGE_SIZE = 50
-# The columns the table shows: fewer columns, a cheaper query to build and run.
+
+
+class StaffRow(NamedTuple):
+    """One row of the staff table: plain values, not a model instance (building 51 Order and Pizza
+    instances was half the page query's CPU, docs/bench.md)."""
+
+    pk: int
+    created_at: datetime
+    reference: str
+    pizza_name: str
+    size: str
+    quantity: int
+    total: Decimal
+    customer_name: str
+    phone: str
+    address: str
+    comments: str
+    variant: str
+    status: str
+
+
+# The columns the table shows, in StaffRow's order: fewer columns, a cheaper query to build and run.
 STAFF_FIELDS = (
+    "id",
+    "created_at",
     "reference",
     "pizza__name",
     "size",
@@ -27,7 +53,6 @@ STAFF_FIELDS = (
     "comments",
     "variant",
     "status",
-    "created_at",
 )
 
 
@@ -40,7 +65,7 @@ class Row(Func):
 
 def staff_orders(filters: dict) -> QuerySet[Order]:
     """Orders matching the staff table's filters, newest first (the order the index walks)."""
-    qs = Order.objects.select_related("pizza").only(*STAFF_FIELDS)
+    qs = Order.objects.all()
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     if filters.get("variant"):
@@ -63,17 +88,17 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, timezone.get_current_timezone())
 
 
-def page(qs: QuerySet[Order], cursor: tuple[datetime, int] | None) -> tuple[list[Order], str | None]:
+def page(qs: QuerySet[Order], cursor: tuple[datetime, int] | None) -> tuple[list[StaffRow], str | None]:
     """One page of `qs` after `cursor` and the cursor of the next page (None on the last one)."""
     if cursor:
         moment, pk = cursor
         qs = qs.filter(LessThan(Row(F("created_at"), F("id")), Row(Value(moment), Value(pk))))
-    rows = list(qs[: PAGE_SIZE + 1])
+    rows = [StaffRow(*values) for values in qs.values_list(*STAFF_FIELDS)[: PAGE_SIZE + 1]]
     next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
     return rows[:PAGE_SIZE], next_cursor
 
 
-def encode_cursor(order: Order) -> str:
+def encode_cursor(order: Order | StaffRow) -> str:
     raw = f"{order.created_at.isoformat()}|{order.pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -90,3 +115,39 @@ def decode_cursor(value: str) -> tuple[datetime, int] | None:
         return (moment, number) if 0 < number < 2**63 else None
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
         return None
+
+
+# What the confirmation and status pages show, in one fixed statement: the ORM's select_related +
+# only() + get() of the same row was a tenth of the order flow's CPU (docs/bench.md).
+CUSTOMER_FIELDS = (
+    "id",
+    "reference",
+    "access_token",
+    "customer_name",
+    "address",
+    "quantity",
+    "size",
+    "total",
+    "status",
+    "created_at",
+    "pizza_id",
+)
+
+
+def customer_order(access_token: str) -> Order | None:
+    """The order a customer's secret link names, with its pizza's name (the other fields deferred); None if none."""
+    fields = [f for f in Order._meta.concrete_fields if f.attname in CUSTOMER_FIELDS]  # from_db wants the model's order
+    columns = ", ".join(f'o."{f.column}"' for f in fields)
+    sql = (
+        f'SELECT {columns}, p."name" FROM "{Order._meta.db_table}" o JOIN "{Pizza._meta.db_table}" p ON p."id" = o."pizza_id" '
+        'WHERE o."access_token" = %s'
+    )
+    alias = router.db_for_read(Order)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [access_token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    order = Order.from_db(alias, [f.attname for f in fields], list(row[:-1]))
+    order.pizza = Pizza.from_db(alias, ["id", "name"], [order.pizza_id, row[-1]])
+    return order

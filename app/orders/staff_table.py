@@ -11,14 +11,17 @@ overrides these rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from html import escape
 from urllib.parse import quote
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Order, Status
+from .models import TRANSITIONS, Status
+from .queries import StaffRow
 
 ROW = (
     '<tr data-reference="{reference}">'
@@ -49,6 +52,8 @@ CHANGE = (
 )
 LABELS = dict(Status.choices)
 MARK = "REFERENCE"  # a slug: reversed once, then replaced by each row's reference
+# Where each row's reference goes in a status's buttons: NUL never comes in a URL (ops.middleware refuses it).
+SLOT = "\x00"
 
 
 def text(value) -> str:
@@ -63,51 +68,62 @@ def url_prefixes() -> tuple[tuple[str, str], tuple[str, str]]:
     return (change[0], change[1]), (cancel[0], cancel[1])
 
 
-def rows(orders: Iterable[Order], csrf_token: Callable[[], str], here: str) -> SafeString:
-    """The <tr> of each order, as the table shows them (times in the current, i.e. the shop's, zone).
+def buttons_by_status(csrf_token: Callable[[], str], here: str) -> dict[str, str]:
+    """Each status's buttons cell, with SLOT where the row's reference goes: built once a page, not per row.
 
-    `csrf_token` is called only when a row has a status form (as `{% csrf_token %}` would be).
+    `csrf_token` is called only when some status has a status form (as `{% csrf_token %}` would be).
     """
     (change_a, change_b), (cancel_a, cancel_b) = url_prefixes()
+    here_attr, back = escape(here), escape(quote(here, safe=""))
     csrf = ""
-    here_attr = escape(here)
-    back = escape(quote(here, safe=""))
-    out = []
-    for order in orders:
-        reference = text(order.reference)
+    cells = {}
+    for status, following in TRANSITIONS.items():
         buttons = []
-        for value, label in order.next_statuses:
+        for value in following:
             if value == "cancelled":  # Status.CANCELLED
-                buttons.append(CANCEL.format(url=f"{cancel_a}{reference}{cancel_b}", back=back))
+                buttons.append(CANCEL.format(url=f"{cancel_a}{SLOT}{cancel_b}", back=back))
             else:
                 csrf = csrf or text(csrf_token())
+                url = f"{change_a}{SLOT}{change_b}"
                 buttons.append(
-                    CHANGE.format(
-                        url=f"{change_a}{reference}{change_b}",
-                        csrf=csrf,
-                        expected=text(order.status),
-                        status=text(value),
-                        here=here_attr,
-                        label=text(label),
-                    )
+                    CHANGE.format(url=url, csrf=csrf, expected=text(status), status=text(value), here=here_attr, label=text(LABELS[value]))
                 )
-        local = timezone.localtime(order.created_at)
+        cells[str(status)] = "".join(buttons)
+    return cells
+
+
+def number(value, decimal_separator: str) -> str:
+    """formats.localize of a quantity or a total, as the template printed it (no thousand separator)."""
+    return f"{value:f}".replace(".", decimal_separator) if isinstance(value, Decimal) else str(value)
+
+
+def rows(orders: Iterable[StaffRow], csrf_token: Callable[[], str], here: str) -> SafeString:
+    """The <tr> of each order, as the table shows them (times in the current, i.e. the shop's, zone)."""
+    orders = list(orders)
+    buttons = buttons_by_status(csrf_token, here) if any(TRANSITIONS.get(o.status) for o in orders) else {}
+    zone = timezone.get_current_timezone()
+    plain = not settings.USE_THOUSAND_SEPARATOR
+    separator = formats.get_format("DECIMAL_SEPARATOR")
+    out = []
+    for order in orders:
+        reference = escape(order.reference)
+        local = order.created_at.astimezone(zone)
         out.append(
             ROW.format(
                 reference=reference,
-                iso=text(local.isoformat()),
-                time=text(local.strftime("%Y-%m-%d %H:%M")),
-                pizza=text(order.pizza.name),
-                size=text(order.size),
-                quantity=text(formats.localize(order.quantity)),
-                total=text(formats.localize(order.total)),
-                customer=text(order.customer_name),
-                phone=text(order.phone),
-                address=text(order.address),
-                comments=text(order.comments or "–"),
-                variant=text(order.variant.upper()),
-                status=text(LABELS.get(order.status, order.status)),
-                buttons="".join(buttons),
+                iso=local.isoformat(),
+                time=local.strftime("%Y-%m-%d %H:%M"),
+                pizza=escape(order.pizza_name),
+                size=escape(order.size),
+                quantity=number(order.quantity, separator) if plain else text(formats.localize(order.quantity)),
+                total=number(order.total, separator) if plain else text(formats.localize(order.total)),
+                customer=escape(order.customer_name),
+                phone=escape(order.phone),
+                address=escape(order.address),
+                comments=escape(order.comments or "–"),
+                variant=escape(order.variant.upper()),
+                status=escape(LABELS.get(order.status, order.status)),
+                buttons=buttons.get(order.status, "").replace(SLOT, reference),
             )
         )
-    return mark_safe("".join(out))  # noqa: S308  (every value above went through escape())
+    return mark_safe("".join(out))  # noqa: S308  (every value above went through escape(), or is a number or a time)

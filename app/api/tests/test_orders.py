@@ -100,3 +100,14 @@ def test_a_key_reused_after_its_record_expired_with_the_same_body_gets_the_same_
     again = post(body, key=key)
     assert again.status_code == 201 and again.json()["reference"] == first["reference"]
     assert Order.objects.count() == 1
+
+
+def test_a_pizza_withdrawn_after_the_menu_was_read_is_a_422_naming_the_pizza(post, body, pizza):
+    from orders.models import Pizza
+
+    assert post(body).status_code == 201  # this process has now read the pizza
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)  # as another process would: the copy is not dropped
+    response = post(body)
+    assert response.status_code == 422
+    assert {e["pointer"] for e in response.json()["errors"]} == {"/pizza"}
+    assert Order.objects.count() == 1

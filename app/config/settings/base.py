@@ -260,7 +260,8 @@ STATICFILES_DIRS = [THEMES_DIR / THEME / "static", BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles" / THEME))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # WhiteNoise's CompressedManifestStaticFilesStorage, each URL worked out once per process (config/storage.py).
+    "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
 }
 
 # --- Internationalisation -----------------------------------------------------------------
@@ -298,7 +299,7 @@ from config.limits import MAX_FORM_BYTES  # noqa: E402  (the load balancer reads
 INSTALLED_APPS += ["axes", "csp"]
 MIDDLEWARE.insert(MIDDLEWARE.index("ops.middleware.RequestLogMiddleware") + 1, "ops.middleware.BadInputMiddleware")
 MIDDLEWARE += [
-    "csp.middleware.CSPMiddleware",
+    "ops.middleware.CSPMiddleware",  # django-csp's, the header built once (ops/middleware.py)
     "ops.middleware.SecurityHeadersMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: it turns a lockout into the 429 page
 ]

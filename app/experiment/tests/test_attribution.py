@@ -66,3 +66,16 @@ def test_a_retried_post_counts_once(browser, order_data):
     browser.post("/order/", order_data)
     browser.post("/order/", order_data)
     assert DailyCount.objects.get().orders == 1
+
+
+def test_counters_that_fail_never_cost_the_order(browser, order_data, caplog):
+    """The counters run inside the order's own statement (PostgreSQL); their failure is logged, the order kept."""
+    from django.db import connection
+
+    order_data.update(shown_form(browser))
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute("ALTER TABLE experiment_dailycount RENAME TO experiment_dailycount_away")
+    with caplog.at_level("WARNING", logger="pizza.experiment"):
+        assert browser.post("/order/", order_data).status_code == 303
+    assert Order.objects.count() == 1
+    assert any("order not counted for the experiment" in r.getMessage() for r in caplog.records)

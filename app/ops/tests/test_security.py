@@ -128,6 +128,14 @@ def test_csp_without_unsafe_inline_and_permissions_policy_everywhere(staff_clien
         assert "camera=()" in response["Permissions-Policy"], url
 
 
+def test_csp_header_built_once_is_django_csps_and_follows_a_settings_change(client, pizza, settings):
+    from csp.utils import build_policy
+
+    assert client.get("/").headers["Content-Security-Policy"] == build_policy()
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert client.get("/").headers["Content-Security-Policy"] == "default-src 'none'"
+
+
 def test_pages_with_personal_data_are_never_stored(staff_client, django_user_model, order_data):
     placed = Client().post("/order/", order_data)
     confirmation = Client().get(placed["Location"])

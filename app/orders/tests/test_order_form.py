@@ -130,6 +130,34 @@ def test_inactive_pizza_cannot_be_ordered(client, order_data, pizza):
     assert Order.objects.count() == 0
 
 
+def test_pizza_withdrawn_after_the_menu_was_read_is_refused_at_the_insert(client, order_data, pizza):
+    """The form validates against this process's copy of the pizzas chosen lately; the INSERT checks the database."""
+    assert client.post(ORDER_URL, order_data).status_code == 303  # this process has now read the pizza
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)  # as another process would: the copy is not dropped
+    response = client.post(ORDER_URL, {**order_data, "form_token": str(uuid.uuid4())})
+    assert response.status_code == 422
+    assert "That pizza has just left the menu. Please choose another." in response.context["form"].errors["pizza"]
+    assert Order.objects.count() == 1
+
+
+def test_price_changed_after_the_menu_was_read_is_charged_at_the_new_price(client, order_data, pizza):
+    assert client.post(ORDER_URL, order_data).status_code == 303  # this process has now read the pizza
+    Pizza.objects.filter(pk=pizza.pk).update(price=pizza.price + 1)
+    assert client.post(ORDER_URL, {**order_data, "form_token": str(uuid.uuid4())}).status_code == 303
+    order = Order.objects.latest("id")
+    assert order.unit_price == ((pizza.price + 1) * 13 / 10).quantize(pizza.price)
+    assert order.total == order.unit_price * 2
+
+
+def test_a_retry_after_the_pizza_was_withdrawn_still_finds_its_order(client, order_data, pizza):
+    first = client.post(ORDER_URL, order_data)
+    Pizza.objects.filter(pk=pizza.pk).update(active=False)
+    again = client.post(ORDER_URL, order_data)
+    assert again.status_code == 303
+    assert again["Location"].startswith(first["Location"])
+    assert Order.objects.count() == 1
+
+
 def test_missing_csrf_token_gets_a_clear_page_and_no_order(order_data):
     client = Client(enforce_csrf_checks=True)
     response = client.post(ORDER_URL, order_data)
@@ -207,3 +235,20 @@ def test_an_invalid_resubmission_of_a_placed_order_says_so_too(client, order_dat
     client.post("/order/", order_data)
     changed = client.post("/order/", {**order_data, "quantity": "0"})
     assert changed.status_code == 303 and "already placed" in client.get(changed["Location"]).content.decode()
+
+
+def test_forms_copy_what_they_may_change_and_still_list_the_menu(pizza):
+    """OrderForm's fields are copied lightly per form (forms.SharedChoiceFields): one form's widget
+    attributes, messages and validators never reach another, and every form still offers the menu."""
+    from orders.forms import OrderForm
+
+    first, second = OrderForm({}), OrderForm()
+    first.fields["quantity"].widget.attrs["data-changed"] = "1"
+    first.fields["quantity"].error_messages["required"] = "changed"
+    first.fields["quantity"].validators.append(lambda value: None)
+    assert "data-changed" not in second.fields["quantity"].widget.attrs
+    assert second.fields["quantity"].error_messages["required"] == "How many pizzas?"
+    assert len(second.fields["quantity"].validators) == len(OrderForm.base_fields["quantity"].validators)
+    assert first.fields["pizza"] is not second.fields["pizza"]
+    assert not first.is_valid() and second.errors == {}
+    assert f'value="{pizza.pk}"' in str(first["pizza"]) and f'value="{pizza.pk}"' in str(second["pizza"])

@@ -6,31 +6,19 @@ import re
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from experiment.tokens import form_variant_token, read_form_variant
 from ops import metrics
 
+from .. import queries
 from ..forms import OrderForm
 from ..menu import active_pizzas
 from ..models import Order, Status
-from ..services import find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
+from ..services import PIZZA_GONE, PizzaUnavailable, find_by_token, order_matches, orders_open, parse_token, place_order, visitor_id
 
-# What the confirmation and status pages show: fewer columns, a cheaper query to build and run.
-CUSTOMER_FIELDS = (
-    "reference",
-    "access_token",
-    "customer_name",
-    "address",
-    "quantity",
-    "size",
-    "total",
-    "status",
-    "created_at",
-    "pizza__name",
-)
 RESUBMITTED = "resubmitted"
 # A menu link's ?pizza=<id>: ASCII digits only ('²'.isdigit() is true, int('²') is not).
 PIZZA_ID = re.compile(r"[0-9]{1,9}")
@@ -65,8 +53,12 @@ def order_create(request):
         token = form.cleaned_data["form_token"]
         # The variant whose design rendered this form (signed, bound to its token), not the one answering now.
         shown_by = read_form_variant(form.cleaned_data.get("shown_by", ""), token)
-        order, created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
-        return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
+        try:
+            order, created = place_order(form.cleaned_data, token, visitor_id(request), variant=shown_by)
+        except PizzaUnavailable:  # withdrawn since this process read the menu: nothing was stored
+            form.add_error("pizza", PIZZA_GONE)
+        else:
+            return see_confirmation(order, resubmitted=not created and not order_matches(order, form.cleaned_data))
     # A retry of a form that already produced an order lands on that order, even if the shop has
     # closed or the menu changed since; changed details are not applied, and the page says so.
     existing = find_by_token(parse_token(request.POST.get("form_token")))
@@ -95,7 +87,10 @@ def see_confirmation(order: Order, resubmitted: bool = False):
 
 
 def customer_order(access_token: str) -> Order:
-    return get_object_or_404(Order.objects.select_related("pizza").only(*CUSTOMER_FIELDS), access_token=access_token)
+    order = queries.customer_order(access_token)
+    if order is None:
+        raise Http404("No order has this link.")
+    return order
 
 
 @require_safe
