@@ -80,8 +80,9 @@ def variants_file(env: str) -> Path:
 
 
 def read_yaml(path: Path) -> dict:
-    # libyaml's parser with the safe constructor: yaml.safe_load's result, several times faster on chart/values.yaml.
-    data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) if path.exists() else None
+    # libyaml's parser with the safe constructor: yaml.safe_load's result, several times faster on
+    # chart/values.yaml; the pure-Python SafeLoader where PyYAML was built without libyaml.
+    data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if path.exists() else None
     return data or {}
 
 
