@@ -106,3 +106,23 @@ def test_an_unknown_public_scheme_stops_start_up():
     result = run(["manage.py", "check"], **{**PRODUCTION, "PUBLIC_SCHEME": "ftp"})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == "pizza: PUBLIC_SCHEME='ftp' is not one of https, http"
+
+
+def test_the_wsgi_module_compiles_every_template_before_gunicorn_forks():
+    """gunicorn preloads config.wsgi in its master: the pages' templates, their theme's parents
+    (cached under their own skip keys) and the form widgets' templates are compiled there, so no
+    worker compiles on its first requests. No database is needed for it (db.invalid here)."""
+    code = (
+        "import config.wsgi; from django.template import engines; from django.forms.renderers import get_default_renderer; "
+        "print(' '.join(sorted(engines['django'].engine.template_loaders[0].get_template_cache))); "
+        "print(' '.join(sorted(get_default_renderer().engine.engine.template_loaders[0].get_template_cache)))"
+    )
+    result = run(["-c", code], **PRODUCTION, THEME="bold")
+    assert result.returncode == 0, result.stderr
+    pages, widgets = (line.split() for line in result.stdout.strip().splitlines()[-2:])
+    shared = {"base.html", "orders/home.html", "orders/order_form.html", "orders/staff/order_list.html", "experiment/report.html"}
+    assert shared <= set(pages)
+    # bold's orders/home.html extends the shared one, which extends bold's base.html, which extends the shared base.
+    assert sum(key.startswith("orders/home.html-") for key in pages) == 1
+    assert sum(key.startswith("base.html-") for key in pages) == 1
+    assert {"django/forms/widgets/select.html", "django/forms/widgets/text.html"} <= set(widgets)
