@@ -32,7 +32,7 @@ FACTOR = 3.0
 VISIT_PAUSE_MS = 1000  # each crowd connection loads a page a second
 SHED_WITHIN_MS = 1000 + 100  # `timeout queue 1s` by HAProxy's own clock (its log's Ta), + its timer's slack on a loaded host
 RECOVERY = 5.0
-CROWD_MAX = 3000  # wrk connections at most: well under HAProxy's global maxconn (4096), so no connection is refused
+CROWD_MAX = 3800  # wrk connections at most: under HAProxy's global maxconn (4096) with room for the customers, so none is refused
 CROWD_THREADS = 2  # one per core
 
 
