@@ -1,6 +1,6 @@
 """Python CPU per request, in-process: the real WSGI app on a real PostgreSQL, no HTTP server.
 
-    python -m stack.bench.cpu [--db-name pizza_bench_cpu] [--rounds 7] [--n 150] [--profile post]
+    python -m stack.bench.cpu [--db-name pizza_bench_cpu] [--rounds 7] [--n 150] [--profile post] [--app-dir DIR]
 
 What `make bench` cannot show on a busy machine: its ratios move with the load, while the process
 CPU time (time.process_time) spent inside the app's WSGI callable per request barely does. Each
@@ -37,7 +37,7 @@ FIELDS |= {"address": "1 Benchmark Street, Loopback", "comments": ""}
 STAFF_ORDERS = 1000
 
 
-def configure(db_name: str) -> None:
+def configure(db_name: str, app_dir: Path) -> None:
     """Settings as `make up` gives variant A, on our own database; stdout (the request log) to /dev/null."""
     from stack.postgres import MACHINE_SERVER, database_url_for
 
@@ -54,7 +54,7 @@ def configure(db_name: str) -> None:
     )
     for name in ("REQUEST_LOG", "RECORD_EXPOSURES", "THEME"):
         os.environ.pop(name, None)
-    sys.path.insert(0, str(APP_DIR))
+    sys.path.insert(0, str(app_dir))
     # The request log's handler writes to stderr: to /dev/null, as gunicorn's would to a pipe. Results go to stdout.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
 
@@ -237,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=list(SCENARIOS))
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="another checkout's app/ (a before/after comparison)")
     args = parser.parse_args(argv)
-    configure(args.db_name)
+    configure(args.db_name, args.app_dir)
     prepare(args.db_name)
     from django.core.wsgi import get_wsgi_application
 
