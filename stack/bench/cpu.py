@@ -225,7 +225,11 @@ def profile(args, app, pizza: int) -> None:
     SCENARIOS[args.profile](runner, args.n, pizza)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stdout)
-    stats.sort_stats(args.sort).print_stats(args.top)
+    stats.sort_stats(args.sort)
+    if args.callees:
+        stats.print_callees(args.callees)
+    else:
+        stats.print_stats(args.top)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=list(SCENARIOS))
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument("--callees", help="with --profile: what the functions matching this pattern call")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="another checkout's app/ (a before/after comparison)")
     args = parser.parse_args(argv)
     configure(args.db_name, args.app_dir)
