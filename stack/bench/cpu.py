@@ -85,6 +85,7 @@ class Driver:
         self.cookies: dict[str, str] = {}
         self.cpu = 0.0
         self.steps: dict[str, float] = {}  # CPU by step, for the flow's breakdown
+        self.beacon = ""
 
     def call(self, method: str, path: str, body: str = "", step: str = "") -> tuple[str, dict, bytes]:
         path, _, query = path.partition("?")
@@ -178,7 +179,15 @@ def run_staff(driver: Driver, n: int, pizza: int) -> None:
         expect(driver.call("GET", "/staff/orders/")[0], "200", "staff page")
 
 
-SCENARIOS = {"post": run_post, "flow": run_flow, "staff": run_staff}
+def run_beacon(driver: Driver, n: int, pizza: int) -> None:
+    """The cheapest page there is (the exposure beacon, already recorded): what every request pays."""
+    if not driver.beacon:
+        driver.beacon = SEEN.search(driver.call("GET", "/order/")[2]).group(1).decode()
+    for _ in range(n):
+        expect(driver.call("GET", driver.beacon)[0], "204", "beacon")
+
+
+SCENARIOS = {"post": run_post, "flow": run_flow, "staff": run_staff, "beacon": run_beacon}
 
 
 def drivers(app) -> dict[str, Driver]:
