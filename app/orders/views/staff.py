@@ -26,7 +26,7 @@ def staff_orders(request):
     form = StaffFilterForm(request.GET or None, variants=list(settings.VARIANT_SET.variants))
     filters = form.cleaned_data if form.is_valid() else {}
     cursor = queries.decode_cursor(request.GET.get("after", ""))
-    rows, next_cursor = queries.page(queries.staff_orders(filters), cursor)
+    rows, next_cursor = queries.staff_page(filters, cursor)
     query = request.GET.copy()
     query.pop("after", None)
     here = request.get_full_path()
