@@ -167,3 +167,7 @@ class StaffFilterForm(forms.Form):
     def __init__(self, *args, variants: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["variant"].choices = [("", "Any variant"), *[(v, v.upper()) for v in variants]]
+
+
+# Each form's variant choices are set on its own copy of the field and widget (light_copy copies both).
+StaffFilterForm.base_fields = SharedChoiceFields(StaffFilterForm.base_fields)
