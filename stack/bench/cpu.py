@@ -9,6 +9,9 @@ round runs every scenario N times, alternating, and the median over rounds is pr
   post   an order POST as post.lua sends it (a new CSRF secret and form token each time), 303
   flow   the form GET, its exposure beacon, the POST and the confirmation GET, one customer
   staff  the staff table's first page (1,000 orders) for a kitchen user
+  beacon the exposure beacon once recorded: the cheapest request, what every request pays
+
+`--floor` measures the floor's order POST the same way (stack/bench/floor/, on <db-name>_floor).
 
 The settings are `make up`'s (config.settings.local) with the product's defaults (request log and
 exposures on; the log goes to /dev/null) and prometheus-client in multiprocess mode, as under
@@ -59,6 +62,34 @@ def configure(db_name: str, app_dir: Path) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
 
 
+def floor_post_cpu(args) -> float:
+    """The floor's order POST (stack/bench/floor/, post.lua's body for it), ms CPU, median over rounds."""
+    from stack.postgres import MACHINE_SERVER, drop_database
+
+    url = drop_database(os.environ.get("TEST_DATABASE_URL", MACHINE_SERVER), args.db_name + "_floor", create_again=True)
+    os.environ.update(DJANGO_SETTINGS_MODULE="stack.bench.floor.settings", DATABASE_URL=url)
+    sys.path.insert(0, str(REPO_ROOT))
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    import django
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+
+    django.setup()
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    driver = Driver(get_wsgi_application())
+    driver.environ_extra = {"SERVER_PORT": "8080", "HTTP_HOST": "127.0.0.1:8080"}
+    rounds = []
+    for i in range(args.rounds + 1):
+        driver.cpu = 0.0
+        for _ in range(20 if i == 0 else args.n):  # round 0: warm-up
+            driver.cookies["csrftoken"] = secret = uuid.uuid4().hex
+            body = urlencode({"csrfmiddlewaretoken": secret, "pizza": "Margherita", "customer_name": "Bench Customer"})
+            expect(driver.call("POST", "/order/", body)[0], "302", "the floor's POST")
+        if i:
+            rounds.append(driver.cpu * 1000 / args.n)
+    return statistics.median(rounds)
+
+
 def prepare(db_name: str) -> None:
     """A fresh database, migrated, with a kitchen user and STAFF_ORDERS orders."""
     import django
@@ -86,6 +117,7 @@ class Driver:
         self.cpu = 0.0
         self.steps: dict[str, float] = {}  # CPU by step, for the flow's breakdown
         self.beacon = ""
+        self.environ_extra: dict[str, str] = {}
 
     def call(self, method: str, path: str, body: str = "", step: str = "") -> tuple[str, dict, bytes]:
         path, _, query = path.partition("?")
@@ -108,6 +140,7 @@ class Driver:
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
             "wsgi.version": (1, 0),
+            **self.environ_extra,
         }
         if body:
             environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
@@ -252,7 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=60)
     parser.add_argument("--callees", help="with --profile: what the functions matching this pattern call")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="another checkout's app/ (a before/after comparison)")
+    parser.add_argument("--floor", action="store_true", help="the floor's order POST instead (stack/bench/floor/)")
     args = parser.parse_args(argv)
+    if args.floor:
+        print(f"floor POST {floor_post_cpu(args):6.3f} ms CPU per request (median of {args.rounds} rounds, n={args.n})")
+        return 0
     configure(args.db_name, args.app_dir)
     prepare(args.db_name)
     from django.core.wsgi import get_wsgi_application
