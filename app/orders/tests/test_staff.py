@@ -250,3 +250,18 @@ def test_the_unfiltered_page_is_one_fixed_statement_with_the_orms_rows(django_as
         assert (rows, following) == queries.page(queries.staff_orders({}), cursor)
         cursor = decode_cursor(following) if following else None
     assert len(rows) == 7 and following is None
+
+
+@pytest.mark.parametrize("comments", ["", 'say "hi" & <wave>', "x\x00y"])  # the last: a NUL, as SQLite could hold
+def test_every_text_cell_is_escaped_as_the_template_would(comments):
+    """staff_table escapes a page's cells in one pass (escaped_cells); each cell is still html.escape of its value."""
+    from html import escape
+
+    from orders import staff_table
+    from orders.queries import StaffRow
+
+    odd = StaffRow(1, timezone.now(), "AB<1>", "Marg & 'rita'", "medium", 2, 20, '<b>"O\'Neil"</b>', "+45 1", "a\nb & c", comments, "a", "baking")
+    html = staff_table.rows([odd, odd._replace(reference="CD2", comments="")], lambda: "tok", "/staff/orders/")
+    for value in ("AB<1>", "Marg & 'rita'", '<b>"O\'Neil"</b>', "a\nb & c", comments or "–"):
+        assert escape(value) in html
+    assert "<b>" not in html and html.count("<tr") == 2 and 'data-reference="CD2"' in html
