@@ -194,11 +194,19 @@ FORM = {name: re.compile(rf'name="{name}" value="([^"]+)"'.encode()) for name in
 SEEN = re.compile(rb'data-seen="(/seen/[^"]+)"')
 
 
+def found(pattern: re.Pattern[bytes], page: bytes) -> str:
+    match = pattern.search(page)
+    if match is None:
+        print(f"the form page has no {pattern.pattern!r}", flush=True)
+        raise SystemExit(1)
+    return match.group(1).decode()
+
+
 def run_flow(driver: Driver, n: int, pizza: int) -> None:
     for _ in range(n):
         status, _, page = driver.call("GET", "/order/", step="form GET")
         expect(status, "200", "GET /order/")
-        hidden = {name: pattern.search(page).group(1).decode() for name, pattern in FORM.items()}
+        hidden = {name: found(pattern, page) for name, pattern in FORM.items()}
         seen = SEEN.search(page)
         if seen:
             expect(driver.call("GET", seen.group(1).decode(), step="beacon")[0], "204", "beacon")
@@ -215,7 +223,7 @@ def run_staff(driver: Driver, n: int, pizza: int) -> None:
 def run_beacon(driver: Driver, n: int, pizza: int) -> None:
     """The cheapest page there is (the exposure beacon, already recorded): what every request pays."""
     if not driver.beacon:
-        driver.beacon = SEEN.search(driver.call("GET", "/order/")[2]).group(1).decode()
+        driver.beacon = found(SEEN, driver.call("GET", "/order/")[2])
     for _ in range(n):
         expect(driver.call("GET", driver.beacon)[0], "204", "beacon")
 

@@ -11,14 +11,15 @@ share their sessions. SESSION_ENGINE names `ops.sessions.db` or, with a shared c
 
 from __future__ import annotations
 
+from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
 
 SESSION_SQL = 'SELECT "session_data", "expire_date" FROM "{table}" WHERE "session_key" = %s AND "expire_date" > %s'
 
 
-class FixedStatementRead:
-    """The mixin over Django's db SessionStore: `_get_session_from_db` as one fixed statement."""
+class FixedStatementRead(db.SessionStore):
+    """Django's db SessionStore with `_get_session_from_db` as one fixed statement (a base for both engines)."""
 
     def _get_session_from_db(self):
         alias = router.db_for_read(self.model)

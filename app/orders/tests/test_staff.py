@@ -260,7 +260,9 @@ def test_every_text_cell_is_escaped_as_the_template_would(comments):
     from orders import staff_table
     from orders.queries import StaffRow
 
-    odd = StaffRow(1, timezone.now(), "AB<1>", "Marg & 'rita'", "medium", 2, 20, '<b>"O\'Neil"</b>', "+45 1", "a\nb & c", comments, "a", "baking")
+    odd = StaffRow(
+        1, timezone.now(), "AB<1>", "Marg & 'rita'", "medium", 2, 20, '<b>"O\'Neil"</b>', "+45 1", "a\nb & c", comments, "a", "baking"
+    )
     html = staff_table.rows([odd, odd._replace(reference="CD2", comments="")], lambda: "tok", "/staff/orders/")
     for value in ("AB<1>", "Marg & 'rita'", '<b>"O\'Neil"</b>', "a\nb & c", comments or "–"):
         assert escape(value) in html
