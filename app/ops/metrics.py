@@ -81,6 +81,22 @@ def base_labels() -> dict:
     return {"variant": settings.VARIANT, "theme": settings.THEME}
 
 
+# The labelled series each (metric, label values) names, kept: prometheus-client's labels() checks
+# and builds the label tuple under a lock on every call, for series that never change once made.
+_children: dict[tuple, object] = {}
+
+
+def child(key: tuple):
+    """`metric.labels(variant, theme, *rest)` for key = (metric, *rest), the series found once a process."""
+    full = (*key, settings.VARIANT, settings.THEME)  # a changed setting (tests) names another series
+    try:
+        return _children[full]
+    except KeyError:
+        metric, *rest = key
+        series = _children[full] = metric.labels(settings.VARIANT, settings.THEME, *rest)
+        return series
+
+
 def initialise() -> None:
     """Create every bounded series at zero and the per-process gauges (called once at start-up)."""
     labels = base_labels()
@@ -136,7 +152,7 @@ def observe_query(execute, sql, params, many, context):
         database_error(exc, stage="query")
         raise
     finally:
-        DB_QUERY.labels(**base_labels()).observe(time.perf_counter() - started)
+        child((DB_QUERY,)).observe(time.perf_counter() - started)
 
 
 def database_error(exc: BaseException, stage: str = "connect") -> None:
@@ -164,10 +180,13 @@ def on_request_finished(sender, **kwargs) -> None:
     from django.db import connections
 
     held = any(conn.connection is not None for conn in connections.all(initialized_only=True))
+    ident = threading.get_ident()
     with _open_lock:
-        _open_by_thread[threading.get_ident()] = held
+        if _open_by_thread.get(ident) is held:
+            return  # as after this thread's last request: the gauge already says so
+        _open_by_thread[ident] = held
         count = sum(_open_by_thread.values())
-    DB_CONNECTIONS.labels(**base_labels()).set(count)
+    child((DB_CONNECTIONS,)).set(count)
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
@@ -229,6 +248,5 @@ class MetricsMiddleware:
         else:
             route = "unmatched"  # never the raw path: that is unbounded and may hold user data
         method = request.method if request.method in ("GET", "POST", "HEAD") else "other"
-        labels = base_labels()
-        REQUESTS.labels(**labels, route=route, method=method, status_class=status_class(code)).inc()
-        LATENCY.labels(**labels, route=route, method=method).observe(seconds)
+        child((REQUESTS, route, method, status_class(code))).inc()
+        child((LATENCY, route, method)).observe(seconds)

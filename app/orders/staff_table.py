@@ -2,8 +2,9 @@
 
 Fifty rows of twelve cells and up to two status forms each were the staff page's whole cost:
 about 8,000 template nodes a page (variables, filters, `{% url %}`, `{% csrf_token %}`), 30+ ms of
-CPU. The rows are the same HTML built here with one `str.format` per row, every value escaped by
-`text()` exactly as the template's autoescape would (Django's `escape` is `html.escape`); the rest
+CPU. The rows are the same HTML built here with one `str.format` per row, every value escaped
+exactly as the template's autoescape would (Django's `escape` is `html.escape`; a page's text cells
+in one pass, `escaped_cells`); the rest
 of the page stays in `orders/staff/order_list.html`. Staff pages are not themed, so no theme
 overrides these rows.
 """
@@ -16,7 +17,7 @@ from html import escape
 from urllib.parse import quote
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -61,11 +62,18 @@ def text(value) -> str:
     return escape(str(value))
 
 
+_prefixes: dict[tuple, tuple[tuple[str, str], tuple[str, str]]] = {}
+
+
 def url_prefixes() -> tuple[tuple[str, str], tuple[str, str]]:
-    """(before, after) the reference in the change-status and confirm-cancel URLs."""
-    change = reverse("orders:staff_change_status", args=[MARK]).split(MARK)
-    cancel = reverse("orders:staff_confirm_cancel", args=[MARK]).split(MARK)
-    return (change[0], change[1]), (cancel[0], cancel[1])
+    """(before, after) the reference in the change-status and confirm-cancel URLs: reversed once per
+    script prefix and urlconf (what reverse() depends on), not on every page."""
+    key = (get_script_prefix(), get_urlconf())
+    if key not in _prefixes:
+        change = reverse("orders:staff_change_status", args=[MARK]).split(MARK)
+        cancel = reverse("orders:staff_confirm_cancel", args=[MARK]).split(MARK)
+        _prefixes[key] = (change[0], change[1]), (cancel[0], cancel[1])
+    return _prefixes[key]
 
 
 def buttons_by_status(csrf_token: Callable[[], str], here: str) -> dict[str, str]:
@@ -105,25 +113,54 @@ def rows(orders: Iterable[StaffRow], csrf_token: Callable[[], str], here: str) -
     plain = not settings.USE_THOUSAND_SEPARATOR
     separator = formats.get_format("DECIMAL_SEPARATOR")
     out = []
-    for order in orders:
-        reference = escape(order.reference)
-        local = order.created_at.astimezone(zone)
+    for order, cells in zip(orders, escaped_cells(orders), strict=True):
+        reference, pizza, size, customer, phone, address, comments, variant, status = cells
+        iso = order.created_at.astimezone(zone).isoformat()
         out.append(
             ROW.format(
                 reference=reference,
-                iso=local.isoformat(),
-                time=local.strftime("%Y-%m-%d %H:%M"),
-                pizza=escape(order.pizza_name),
-                size=escape(order.size),
+                iso=iso,
+                time=iso[:16].replace("T", " "),  # strftime("%Y-%m-%d %H:%M") of the same time, at a fraction of its cost
+                pizza=pizza,
+                size=size,
                 quantity=number(order.quantity, separator) if plain else text(formats.localize(order.quantity)),
                 total=number(order.total, separator) if plain else text(formats.localize(order.total)),
-                customer=escape(order.customer_name),
-                phone=escape(order.phone),
-                address=escape(order.address),
-                comments=escape(order.comments or "–"),
-                variant=escape(order.variant.upper()),
-                status=escape(LABELS.get(order.status, order.status)),
+                customer=customer,
+                phone=phone,
+                address=address,
+                comments=comments,
+                variant=variant,
+                status=status,
                 buttons=buttons.get(order.status, "").replace(SLOT, reference),
             )
         )
     return mark_safe("".join(out))  # noqa: S308  (every value above went through escape(), or is a number or a time)
+
+
+CELLS = 9  # the text cells escaped_cells returns per row
+
+
+def escaped_cells(orders: list[StaffRow]) -> list[list[str]]:
+    """Each row's text cells, escaped: a page's 450 values in one html.escape over them joined by NUL,
+    which no stored text holds (forms and the API refuse control characters; PostgreSQL text cannot)."""
+    values = [
+        value
+        for o in orders
+        for value in (
+            o.reference,
+            o.pizza_name,
+            o.size,
+            o.customer_name,
+            o.phone,
+            o.address,
+            o.comments or "–",
+            o.variant.upper(),
+            LABELS.get(o.status, o.status),
+        )
+    ]
+    joined = "\x00".join(values)
+    if joined.count("\x00") != max(len(values) - 1, 0):  # a NUL after all (SQLite holds one): one value at a time
+        flat = [escape(value) for value in values]
+    else:
+        flat = escape(joined).split("\x00") if values else []
+    return [flat[i : i + CELLS] for i in range(0, len(flat), CELLS)]

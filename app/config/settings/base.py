@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ops.auth.AuthenticationMiddleware",  # Django's, the session's user read with one fixed statement
     "experiment.middleware.VisitorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -225,9 +225,11 @@ def redis_cache(prefix: str, timeout: int | None = 300) -> dict:
     }
 
 
+# Django's database sessions, each read with one fixed statement (ops/sessions); cached in Redis when set.
+SESSION_ENGINE = "ops.sessions.db"
 if REDIS_URL:
     CACHES = {"default": redis_cache("pizza"), "waffle": redis_cache("waffle", 30), "counters": redis_cache("counters", None)}
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "ops.sessions.cached_db"
 WAFFLE_CREATE_MISSING_SWITCHES = False
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def shared_cache(settings):
             name: dict(redis_cache(name if name != "default" else "pizza", timeout), LOCATION=server.url)
             for name, timeout in (("default", 300), ("waffle", 30), ("counters", None))
         }
-        settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+        settings.SESSION_ENGINE = "ops.sessions.cached_db"
         AxesProxyHandler.implementation = None  # ops.lockout chooses where to count by CACHES: choose again
         yield server
     finally:

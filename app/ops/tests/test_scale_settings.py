@@ -47,7 +47,7 @@ def test_redis_url_shares_caches_and_sessions(behind_the_pool):
     found = behind_the_pool
     assert set(found["caches"]) == {"default", "waffle", "counters"}
     assert set(found["caches"].values()) == {"config.cache.ResilientRedisCache"}
-    assert found["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert found["sessions"] == "ops.sessions.cached_db"
 
 
 def test_without_pool_replica_or_redis_nothing_changes():
@@ -55,7 +55,7 @@ def test_without_pool_replica_or_redis_nothing_changes():
     assert "statement_timeout" in found["databases"]["default"]["OPTIONS"]["options"]
     assert "replica" not in found["databases"] and found["routers"] == []
     assert set(found["caches"].values()) == {"django.core.cache.backends.locmem.LocMemCache"}
-    assert found["sessions"] == "django.contrib.sessions.backends.db"
+    assert found["sessions"] == "ops.sessions.db"
 
 
 def route_names(patterns, namespace: str = ""):

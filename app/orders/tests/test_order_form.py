@@ -252,3 +252,25 @@ def test_forms_copy_what_they_may_change_and_still_list_the_menu(pizza):
     assert first.fields["pizza"] is not second.fields["pizza"]
     assert not first.is_valid() and second.errors == {}
     assert f'value="{pizza.pk}"' in str(first["pizza"]) and f'value="{pizza.pk}"' in str(second["pizza"])
+
+
+def test_the_forms_light_copy_is_what_copy_copy_would_give():
+    """forms.shallow_copy skips copy.copy's pickle protocol; that is only the same copy while no field
+    or widget of the form defines __copy__ or __slots__ (a new field type might)."""
+    import copy
+
+    from orders.forms import OrderForm, StaffFilterForm, shallow_copy
+
+    for field in [*OrderForm.base_fields.values(), *StaffFilterForm.base_fields.values()]:
+        for obj in (field, field.widget):
+            assert not any("__copy__" in vars(k) or "__slots__" in vars(k) for k in type(obj).__mro__[:-1]), type(obj)
+            assert shallow_copy(obj).__dict__ == copy.copy(obj).__dict__
+
+
+def test_each_staff_filter_form_has_its_own_variant_choices():
+    from orders.forms import StaffFilterForm
+
+    first, second = StaffFilterForm(variants=["a", "b"]), StaffFilterForm(variants=["c"])
+    assert [v for v, _ in first.fields["variant"].choices] == ["", "a", "b"]
+    assert [v for v, _ in second.fields["variant"].choices] == ["", "c"]
+    assert 'value="b"' in str(first["variant"]) and 'value="b"' not in str(second["variant"])

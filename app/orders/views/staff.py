@@ -26,10 +26,12 @@ def staff_orders(request):
     form = StaffFilterForm(request.GET or None, variants=list(settings.VARIANT_SET.variants))
     filters = form.cleaned_data if form.is_valid() else {}
     cursor = queries.decode_cursor(request.GET.get("after", ""))
-    rows, next_cursor = queries.page(queries.staff_orders(filters), cursor)
+    rows, next_cursor = queries.staff_page(filters, cursor)
     query = request.GET.copy()
     query.pop("after", None)
     here = request.get_full_path()
+    # One masked CSRF token for the page's status forms and its logout form (each get_token masks anew).
+    csrf_token = get_token(request)
     return render(
         request,
         "orders/staff/order_list.html",
@@ -37,7 +39,8 @@ def staff_orders(request):
             "form": form,
             "no_filters": not any(request.GET.get(name) for name in form.fields),
             "orders": rows,
-            "rows": staff_table.rows(rows, lambda: get_token(request), here),
+            "rows": staff_table.rows(rows, lambda: csrf_token, here),
+            "csrf_token": csrf_token,
             "next_url": f"{request.path}?{query.urlencode()}&after={next_cursor}" if next_cursor else None,
             "first_url": f"{request.path}?{query.urlencode()}" if cursor else None,
             "here": here,
