@@ -64,7 +64,7 @@ def parse_args(argv) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (= wrk threads) per run (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per variant and for the bare app (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
-    parser.add_argument("--samples", type=int, default=None, help="sequential requests per staff page and size (default 200, quick 20)")
+    parser.add_argument("--samples", type=int, default=None, help="sequential requests per staff page and size (default 1000, quick 20)")
     parser.add_argument(
         "--port",
         type=int,
