@@ -114,30 +114,24 @@ def rows(orders: Iterable[StaffRow], csrf_token: Callable[[], str], here: str) -
     separator = formats.get_format("DECIMAL_SEPARATOR")
     out = []
     for order, cells in zip(orders, escaped_cells(orders), strict=True):
-        reference, pizza, size, customer, phone, address, comments, variant, status = cells
+        named = dict(zip(CELL_NAMES, cells, strict=True))
         iso = order.created_at.astimezone(zone).isoformat()
         out.append(
             ROW.format(
-                reference=reference,
+                **named,
                 iso=iso,
                 time=iso[:16].replace("T", " "),  # strftime("%Y-%m-%d %H:%M") of the same time, at a fraction of its cost
-                pizza=pizza,
-                size=size,
                 quantity=number(order.quantity, separator) if plain else text(formats.localize(order.quantity)),
                 total=number(order.total, separator) if plain else text(formats.localize(order.total)),
-                customer=customer,
-                phone=phone,
-                address=address,
-                comments=comments,
-                variant=variant,
-                status=status,
-                buttons=buttons.get(order.status, "").replace(SLOT, reference),
+                buttons=buttons.get(order.status, "").replace(SLOT, named["reference"]),
             )
         )
     return mark_safe("".join(out))  # noqa: S308  (every value above went through escape(), or is a number or a time)
 
 
-CELLS = 9  # the text cells escaped_cells returns per row
+# The text cells escaped_cells returns per row, in its order: ROW's placeholders of the same names.
+CELL_NAMES = ("reference", "pizza", "size", "customer", "phone", "address", "comments", "variant", "status")
+CELLS = len(CELL_NAMES)
 
 
 def escaped_cells(orders: list[StaffRow]) -> list[list[str]]:
