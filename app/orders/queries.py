@@ -93,7 +93,11 @@ def page(qs: QuerySet[Order], cursor: tuple[datetime, int] | None) -> tuple[list
     if cursor:
         moment, pk = cursor
         qs = qs.filter(LessThan(Row(F("created_at"), F("id")), Row(Value(moment), Value(pk))))
-    rows = [StaffRow(*values) for values in qs.values_list(*STAFF_FIELDS)[: PAGE_SIZE + 1]]
+    return split_page([StaffRow(*values) for values in qs.values_list(*STAFF_FIELDS)[: PAGE_SIZE + 1]])
+
+
+def split_page(rows: list[StaffRow]) -> tuple[list[StaffRow], str | None]:
+    """Up to PAGE_SIZE + 1 rows read -> the page, and the next page's cursor if that extra row came."""
     next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
     return rows[:PAGE_SIZE], next_cursor
 
@@ -109,9 +113,7 @@ def staff_page(filters: dict, cursor: tuple[datetime, int] | None) -> tuple[list
     alias = router.db_for_read(Order)
     if any(filters.values()) or connections[alias].vendor != "postgresql":
         return page(staff_orders(filters), cursor)
-    rows = unfiltered_rows(alias, cursor)
-    next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
-    return rows[:PAGE_SIZE], next_cursor
+    return split_page(unfiltered_rows(alias, cursor))
 
 
 def unfiltered_sql(after_cursor: bool) -> str:

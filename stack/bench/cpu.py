@@ -105,7 +105,7 @@ def prepare(db_name: str) -> None:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute(SEED_SQL.replace("%(first)s", "1").replace("%(last)s", str(STAFF_ORDERS)))
+        cur.execute(SEED_SQL, {"first": 1, "last": STAFF_ORDERS})
 
 
 class Driver:
