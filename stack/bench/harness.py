@@ -3,6 +3,7 @@ worker memory; the figures go to report.py."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import requests
 from .. import APP_DIR, REPO_ROOT
 from ..http import staff_login, wait_until_ready
 from ..local import PortPlan, Stack
+from ..local.ports import MAX_SLOTS
 from ..postgres import database_url_for
 from ..stats import percentile
 from .load import GET_SCRIPT, ORDER_SCRIPT, POST_SCRIPT, WRK, check_load, combine, run_wrk
@@ -25,8 +27,8 @@ from .references import BareApp, BenchError, FloorApp
 STAFF_USER = "staff"
 STAFF_PASSWORD = "bench-staff-password-1"
 # Extra variant-A processes beside the stack's own, in slots HAProxy never balances over (see ports.py).
-STAFF_SLOTS = 3  # 3, 4: one per staff-table size below the largest
-TOGGLE_SLOTS = 5  # 5, 6, 7: request log / exposure recording switched off
+TOGGLE_SLOTS = 5  # 5, 6, 7: request log / exposure recording switched off (stopped before the staff table)
+STAFF_SLOTS = 3  # 3, 4, 5, ...: one per staff-table size, the largest included (cli.py allows up to 7)
 # The POST-only bodies (post.lua puts a fresh CSRF secret and UUID in): the product's order form, the floor's.
 POST_BODY = (
     "csrfmiddlewaretoken=@CSRF@&form_token=@TOKEN@&pizza={pizza}&size=medium&quantity=1&customer_name=Bench+Customer"
@@ -44,6 +46,31 @@ def wait_ready(base: str, timeout: float = 60) -> None:
         raise BenchError(f"{base} did not become ready within {timeout:g}s")
 
 
+class StaffClient:
+    """GET over one kept-alive HTTP/1.1 connection with a logged-in session's cookies (reconnects if closed)."""
+
+    def __init__(self, base: str, session: requests.Session):
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            return self._get(path)
+        except (http.client.RemoteDisconnected, ConnectionError):  # gunicorn closed an idle keep-alive: once more
+            self.conn.close()
+            return self._get(path)
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -57,6 +84,8 @@ class Bench:
         self.sizes = sorted(set(args.sizes)) if args.sizes else [1_000, 100_000] if self.quick else [1_000, 100_000, 1_000_000]
         if len(self.sizes) < 2:
             raise BenchError("--sizes needs at least two table sizes: the smallest is the reference")
+        if STAFF_SLOTS + len(self.sizes) - 1 > MAX_SLOTS:
+            raise BenchError(f"--sizes takes at most {MAX_SLOTS - STAFF_SLOTS + 1} table sizes: one variant-A process slot each")
         chosen = sorted(args.experiment_sizes) if args.experiment_sizes else None
         self.experiment_sizes = (chosen[0], chosen[-1]) if chosen else (10_000, 100_000) if self.quick else (10_000, 1_000_000)
         self.experiment_runs = args.experiment_runs or (10 if self.quick else 100)
@@ -106,12 +135,6 @@ class Bench:
             time.sleep(0.2)
         raise BenchError(f"HAProxy did not {'drain' if on else 'restore'} B and C: {stack.server_states()}")
 
-    def restart_a(self, stack: Stack, **env: str) -> None:
-        stack.stop_variant("a")
-        stack.start_variant("a", env=env)
-        if not stack.wait_ready("a", timeout=60):
-            raise BenchError(f"variant a did not come back; see {stack.state_dir / 'logs' / 'a1.log'}")
-
     # -- staff table --------------------------------------------------------------------------
     def staff_session(self, base: str) -> requests.Session:
         return staff_login(base, STAFF_USER, STAFF_PASSWORD)
@@ -120,23 +143,32 @@ class Bench:
         return f"{self.db_name}_{size}"
 
     def staff_timings(self, targets: dict) -> dict:
-        """targets: size -> (base url, logged-in session, {page: path}). Round-robin over every size and page."""
-        for base, session, paths in targets.values():  # warm the workers, connections and PostgreSQL's cache
-            for path in paths.values():
-                for _ in range(5 if self.quick else 10):
-                    session.get(base + path, timeout=30)
-        times: dict[str, dict[str, list[float]]] = {size: {page: [] for page in paths} for size, (_, _, paths) in targets.items()}
-        info: dict[str, dict] = {size: {} for size in targets}
-        for _ in range(self.samples):
-            for size, (base, session, paths) in targets.items():
-                for page, path in paths.items():
-                    started = time.perf_counter()
-                    response = session.get(base + path, timeout=30)
-                    took = time.perf_counter() - started
-                    if response.status_code != 200:
-                        raise BenchError(f"staff {page} at {size:,}: {path}: HTTP {response.status_code}")
-                    times[size][page].append(took * 1000)
-                    info[size][page] = {"bytes": len(response.content), "rows": response.text.count("data-reference=")}
+        """targets: size -> (base url, logged-in session, {page: path}). Round-robin over every size and page.
+
+        Each request goes over a kept-alive http.client connection carrying the session's cookies: the
+        timer then holds the server's answer and ~0.2 ms of client, where requests' own work was ~0.7 ms
+        a 50 KiB page, with its own jitter, on the same two cores (docs/bench.md, "Staff table")."""
+        clients = {size: StaffClient(base, session) for size, (base, session, _) in targets.items()}
+        try:
+            for size, (_, _, paths) in targets.items():  # warm the workers, connections and PostgreSQL's cache
+                for path in paths.values():
+                    for _ in range(5 if self.quick else 10):
+                        clients[size].get(path)
+            times: dict[str, dict[str, list[float]]] = {size: {page: [] for page in paths} for size, (_, _, paths) in targets.items()}
+            info: dict[str, dict] = {size: {} for size in targets}
+            for _ in range(self.samples):
+                for size, (_, _, paths) in targets.items():
+                    for page, path in paths.items():
+                        started = time.perf_counter()
+                        status, body = clients[size].get(path)
+                        took = time.perf_counter() - started
+                        if status != 200:
+                            raise BenchError(f"staff {page} at {size:,}: {path}: HTTP {status}")
+                        times[size][page].append(took * 1000)
+                        info[size][page] = {"bytes": len(body), "rows": body.count(b"data-reference=")}
+        finally:
+            for client in clients.values():
+                client.close()
         return {
             size: {
                 page: {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99), "n": len(values), **info[size][page]}
@@ -172,14 +204,14 @@ class Bench:
             orders = Orders(self.db_url)
             self.databases.append(orders)
             self.order_placement(stack, orders.pizza_id())
-            self.staff_table(stack, orders)
+            self.staff_table(stack)
             self.experiment_page()
         finally:
             for db in self.databases:
                 db.close()
             stack.stop()
             if not self.args.keep_db:
-                for name in [self.db_name, f"{self.db_name}_floor", *(self.staff_db(size) for size in self.sizes[:-1])]:
+                for name in [self.db_name, f"{self.db_name}_floor", *(self.staff_db(size) for size in self.sizes)]:
                     drop_bench_database(self.server_url, name)
         self.results["elapsed_seconds"] = round(time.monotonic() - started, 1)
         self.results["loadavg_end"] = loadavg()
@@ -240,32 +272,29 @@ class Bench:
         for slot in range(TOGGLE_SLOTS, TOGGLE_SLOTS + len(toggles)):
             stack.stop_variant("a", slot)
 
-    def staff_servers(self, stack: Stack, orders: Orders) -> dict:
-        """size -> (base url, Orders): every size but the largest on its own variant-A process and
-        database; the largest on the stack's own A (restarted: fresh workers, production settings)."""
+    def staff_servers(self, stack: Stack) -> dict:
+        """size -> (base url, Orders, pid): each size on a variant-A process and database of its own,
+        started alike, none of them in HAProxy's rotation (no health checks) nor the database the order
+        rounds just loaded: only the table's size differs between them."""
         servers = {}
-        for slot, size in enumerate(self.sizes[:-1], start=STAFF_SLOTS):
+        for slot, size in enumerate(self.sizes, start=STAFF_SLOTS):
             url = database_url_for(self.server_url, self.staff_db(size))
             recreate_database(self.server_url, self.staff_db(size))
             stack.manage("migrate_safely", env={"DATABASE_URL": url, "VARIANT": "a"})
             stack.manage("ensure_staff", "--password", STAFF_PASSWORD, env={"DATABASE_URL": url})
             stack.start_variant("a", slot=slot, env={"DATABASE_URL": url, **self.ON})
-            servers[size] = (stack.variant_url("a", "", slot).rstrip("/"), Orders(url))
+            servers[size] = (stack.variant_url("a", "", slot).rstrip("/"), Orders(url), stack.processes[("a", slot)].popen.pid)
             self.databases.append(servers[size][1])
-        servers[self.sizes[-1]] = (stack.variant_url("a", "").rstrip("/"), orders)
         return servers
 
-    def staff_table(self, stack: Stack, orders: Orders) -> None:
+    def staff_table(self, stack: Stack) -> None:
         """Every size served at once and the rounds interleaved, so drift on this shared machine hits
         every size alike; then the memory of the workers that served the largest."""
         r = self.results
-        self.restart_a(stack, **self.ON)
-        main_pid = stack.processes[("a", 1)].popen.pid
-        workers_before = children(main_pid)
-        orders.truncate()
         r["staff"] = {}
         targets = {}
-        for size, (base, db) in self.staff_servers(stack, orders).items():
+        servers = self.staff_servers(stack)
+        for size, (base, db, _) in servers.items():
             seconds = db.grow_to(size)
             cursor, phone = db.middle()
             say(f"staff table at {size:,} orders on {base}: seeded + VACUUM ANALYZE in {seconds:.1f}s")
@@ -281,6 +310,8 @@ class Bench:
                 },
             )
             r["staff"][str(size)] = {"seed_seconds": round(seconds, 1)}
+        main_pid = servers[self.sizes[-1]][2]
+        workers_before = children(main_pid)
         say(f"staff table: {self.samples} interleaved rounds over {len(targets)} sizes x 4 pages")
         for size, timings in self.staff_timings(targets).items():
             r["staff"][str(size)].update(timings)

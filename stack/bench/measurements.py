@@ -63,7 +63,7 @@ CROSS JOIN LATERAL (SELECT now() - random() * interval '90 days' AS at WHERE i I
 
 
 class Orders:
-    """The bench database's orders table: empty it, grow it to a size, find a deep cursor."""
+    """A bench database's orders table: grow it to a size, find a deep cursor."""
 
     def __init__(self, url: str):
         self.conn = psycopg2.connect(url)
@@ -77,11 +77,6 @@ class Orders:
         with self.conn.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else None
-
-    def truncate(self) -> None:
-        # CASCADE: the API's idempotency records point at orders.
-        self.query("TRUNCATE orders_order RESTART IDENTITY CASCADE")
-        self.count = 0
 
     def grow_to(self, size: int) -> float:
         """Insert orders until the table holds `size`; VACUUM ANALYZE; return the seconds taken."""
