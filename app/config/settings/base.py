@@ -116,6 +116,9 @@ DATABASE_TCP_USER_TIMEOUT_MS = int(os.environ.get("DATABASE_TCP_USER_TIMEOUT_MS"
 DATABASE_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1, "keepalives_count": 2}
 
 
+POSTGRESQL_ENGINE = "config.postgresql"
+
+
 def database_from_env() -> dict:
     """DATABASE_URL wins; else the split DATABASE_* variables the Helm chart sets from its Secret."""
     url = os.environ.get("DATABASE_URL")
@@ -139,6 +142,9 @@ def database_from_env() -> dict:
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR.parent / ".stack" / "db.sqlite3")),
         }
     if config["ENGINE"].endswith("postgresql"):
+        # Django's backend with a health check that costs a round trip only when the socket says
+        # something is wrong (config/postgresql/base.py).
+        config["ENGINE"] = POSTGRESQL_ENGINE
         # Plain cursors: fewer round trips, and safe behind a transaction-mode pooler (RDS Proxy, PgBouncer).
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
         options = config.setdefault("OPTIONS", {})
@@ -176,6 +182,7 @@ def replica_from_env(primary: dict) -> dict | None:
     url = os.environ.get("DATABASE_REPLICA_URL")
     if url:
         config: dict = dict(dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True))
+        config["ENGINE"] = POSTGRESQL_ENGINE
         config["OPTIONS"] = {k: v for k, v in primary.get("OPTIONS", {}).items()}
     elif os.environ.get("DATABASE_REPLICA_HOST") and primary["ENGINE"].endswith("postgresql"):
         config = dict(primary, OPTIONS=dict(primary.get("OPTIONS", {})))
