@@ -17,9 +17,10 @@ from html import escape
 from urllib.parse import quote
 
 from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from ops.slug_urls import around_slug
 
 from .models import TRANSITIONS, Status
 from .queries import StaffRow
@@ -52,7 +53,6 @@ CHANGE = (
     "</form>"
 )
 LABELS = dict(Status.choices)
-MARK = "REFERENCE"  # a slug: reversed once, then replaced by each row's reference
 # Where each row's reference goes in a status's buttons: NUL never comes in a URL (ops.middleware refuses it).
 SLOT = "\x00"
 
@@ -62,26 +62,13 @@ def text(value) -> str:
     return escape(str(value))
 
 
-_prefixes: dict[tuple, tuple[tuple[str, str], tuple[str, str]]] = {}
-
-
-def url_prefixes() -> tuple[tuple[str, str], tuple[str, str]]:
-    """(before, after) the reference in the change-status and confirm-cancel URLs: reversed once per
-    script prefix and urlconf (what reverse() depends on), not on every page."""
-    key = (get_script_prefix(), get_urlconf())
-    if key not in _prefixes:
-        change = reverse("orders:staff_change_status", args=[MARK]).split(MARK)
-        cancel = reverse("orders:staff_confirm_cancel", args=[MARK]).split(MARK)
-        _prefixes[key] = (change[0], change[1]), (cancel[0], cancel[1])
-    return _prefixes[key]
-
-
 def buttons_by_status(csrf_token: Callable[[], str], here: str) -> dict[str, str]:
     """Each status's buttons cell, with SLOT where the row's reference goes: built once a page, not per row.
 
     `csrf_token` is called only when some status has a status form (as `{% csrf_token %}` would be).
     """
-    (change_a, change_b), (cancel_a, cancel_b) = url_prefixes()
+    change_a, change_b = around_slug("orders:staff_change_status")
+    cancel_a, cancel_b = around_slug("orders:staff_confirm_cancel")
     here_attr, back = escape(here), escape(quote(here, safe=""))
     csrf = ""
     cells = {}

@@ -6,12 +6,13 @@ import re
 import uuid
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from experiment.tokens import form_variant_token, read_form_variant
 from ops import metrics
+from ops.slug_urls import slug_url
 
 from .. import queries
 from ..forms import OrderForm
@@ -79,9 +80,8 @@ def see_confirmation(order: Order, resubmitted: bool = False):
     `resubmitted`: the form was sent again with other details; the confirmation says the order was
     already placed as shown (the one-time token protects it like an Idempotency-Key).
     """
-    response = redirect("orders:confirmation", access_token=order.access_token)
-    if resubmitted:
-        response["Location"] += "?" + RESUBMITTED
+    location = slug_url("orders:confirmation", order.access_token)
+    response = HttpResponseRedirect(location + "?" + RESUBMITTED if resubmitted else location)
     response.status_code = 303
     return response
 
