@@ -12,7 +12,9 @@ round runs every scenario N times, alternating, and the median over rounds is pr
   staff  the staff table's first page (1,000 orders) for a kitchen user
   beacon the exposure beacon once recorded: the cheapest request, what every request pays
 
-`--floor` measures the floor's order POST the same way (stack/bench/floor/, on <db-name>_floor).
+`--floor` measures the floor's order POST the same way (stack/bench/floor/, on <db-name>_floor);
+`--floor-middleware` runs the product's order POST behind the floor's three middleware instead of
+its own chain: a bound on what the product's middleware costs the POST.
 
 The settings are `make up`'s (config.settings.local) with the product's defaults (request log and
 exposures on; the log goes to /dev/null) and prometheus-client in multiprocess mode, as under
@@ -280,8 +282,8 @@ def drivers(app) -> dict[str, Driver]:
 
 def measure(args, app, pizza: int) -> dict[str, list[float]]:
     runners = drivers(app)
-    for name, runner in runners.items():  # warm-up: first renders, first connections
-        SCENARIOS[name](runner, 20, pizza)
+    for name in args.only or SCENARIOS:  # warm-up: first renders, first connections
+        SCENARIOS[name](runners[name], 20, pizza)
     results: dict[str, list[float]] = {name: [] for name in SCENARIOS}
     in_view = time_view("/order/")
     for _ in range(args.rounds):
@@ -328,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callees", help="with --profile: what the functions matching this pattern call")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="another checkout's app/ (a before/after comparison)")
     parser.add_argument("--floor", action="store_true", help="the floor's order POST instead (stack/bench/floor/)")
+    parser.add_argument(
+        "--floor-middleware",
+        action="store_true",
+        help="the product's views behind the floor's three middleware only: what the product's own middleware costs",
+    )
     args = parser.parse_args(argv)
     if args.floor:
         total, view = floor_post_cpu(args)
@@ -335,6 +342,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     configure(args.db_name, args.app_dir)
     prepare(args.db_name)
+    if args.floor_middleware:
+        from django.conf import settings
+
+        from stack.bench.floor.settings import MIDDLEWARE
+
+        settings.MIDDLEWARE = MIDDLEWARE
+        args.only = ["post"]  # the other scenarios need the sessions, the user and the visitor cookie
     from django.core.wsgi import get_wsgi_application
 
     from orders.models import Pizza
