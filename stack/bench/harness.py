@@ -28,7 +28,7 @@ STAFF_USER = "staff"
 STAFF_PASSWORD = "bench-staff-password-1"
 # Extra variant-A processes beside the stack's own, in slots HAProxy never balances over (see ports.py).
 TOGGLE_SLOTS = 5  # 5, 6, 7: request log / exposure recording switched off (stopped before the staff table)
-STAFF_SLOTS = 3  # 3, 4, 5, ...: one per staff-table size, the largest included (cli.py allows up to 7)
+STAFF_SLOTS = 3  # 3, 4, 5, ...: one per staff-table size, the largest included (so at most 7 sizes)
 # The POST-only bodies (post.lua puts a fresh CSRF secret and UUID in): the product's order form, the floor's.
 POST_BODY = (
     "csrfmiddlewaretoken=@CSRF@&form_token=@TOKEN@&pizza={pizza}&size=medium&quantity=1&customer_name=Bench+Customer"
