@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--floor-middleware",
         action="store_true",
-        help="the product's views behind the floor's three middleware only: what the product's own middleware costs",
+        help="the product's order POST behind the floor's three middleware only: a bound on what its own middleware costs",
     )
     args = parser.parse_args(argv)
     if args.floor:
