@@ -9,8 +9,9 @@ One window of traffic per version (a step of the canary) is read from either sou
 Both read the same series, defined once in SERIES. Each check needs a minimum sample on both
 sides, so an idle night neither passes nor fails a canary: too few samples is WAIT (the step is
 extended). A check fails only when the canary is worse beyond a tolerance AND the counts make
-chance unlikely (a one-sided binomial tail below `alpha`), so 3 errors in 15 orders fail where
-1 in 15 waits for more evidence.
+chance unlikely (a one-sided tail below `alpha`: binomial for a share of requests, Fisher's
+noncentral hypergeometric for orders per visitor, whose visitors are a sample too), so 3 errors in
+15 orders fail where 1 in 15 waits for more evidence.
 
     python -m stack.deploy.analysis --prometheus URL --release pizza-a --window 300   # exit 0 pass, 1 fail, 3 wait
 """
@@ -201,6 +202,25 @@ def binomial_sf(k: float, n: float, p: float) -> float:
     )
 
 
+def fisher_noncentral_cdf(x: int, total: int, marked: int, drawn: int, odds: float) -> float:
+    """P(X <= x) for Fisher's noncentral hypergeometric law: X of `drawn` items out of `total` are
+    `marked` ones, a marked item `odds` times as likely to be drawn. The weight of X = i is
+    C(marked, i) C(total - marked, drawn - i) odds^i, normalised over i's support, in log space."""
+    low, high = max(0, drawn - (total - marked)), min(drawn, marked)
+    if x < low:
+        return 0.0
+    if x >= high:
+        return 1.0
+
+    def log_comb(n: int, k: int) -> float:
+        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+    logs = [log_comb(marked, i) + log_comb(total - marked, drawn - i) + i * math.log(odds) for i in range(low, high + 1)]
+    peak = max(logs)
+    weights = [math.exp(v - peak) for v in logs]
+    return min(1.0, sum(weights[: x - low + 1]) / sum(weights))
+
+
 def quantile(q: float, buckets: dict) -> float | None:
     """histogram_quantile over cumulative buckets {"0.1": 3, ..., "+Inf": 9}; None without samples."""
     bounds = sorted((float(le), count) for le, count in buckets.items())
@@ -245,8 +265,13 @@ def latency_check(canary: Window, stable: Window, t: Thresholds) -> Check:
 
 
 def conversion_check(canary: Window, stable: Window, t: Thresholds) -> Check:
-    """Orders per visitor. Under "canary converts at min_conversion_ratio x stable" the canary's
-    share of all orders is q0; fail when its orders are improbably few even for that."""
+    """Orders per visitor, judged on the 2x2 table of orders and exposures of canary and stable.
+
+    All four counts are samples: the load balancer places each request, beacons as well as orders,
+    so a version's visitors are as random as its orders (a short step can hand one version twice its
+    share of new visitors). Given the table's margins, the canary's orders follow Fisher's noncentral
+    hypergeometric law with odds ratio r under "the canary converts at r x stable" (r =
+    min_conversion_ratio); fail when they are improbably few even for that."""
 
     def shown(w):
         return f"{w.orders:.0f}/{w.exposures:.0f}" + (f" ({w.orders / w.exposures:.2f})" if w.exposures else "")
@@ -255,9 +280,9 @@ def conversion_check(canary: Window, stable: Window, t: Thresholds) -> Check:
     if canary.exposures < t.min_exposures or stable.exposures < t.min_exposures:
         return Check("orders per visitor", WAIT, shown(canary), shown(stable), rule)
     r = t.min_conversion_ratio
-    q0 = r * canary.exposures / (r * canary.exposures + stable.exposures)
-    total = canary.orders + stable.orders
-    low_tail = 1.0 - binomial_sf(canary.orders + 1, total, q0)  # P(X <= canary.orders)
+    orders_c, visitors_c, orders_s, visitors_s = (round(x) for x in (canary.orders, canary.exposures, stable.orders, stable.exposures))
+    total = orders_c + visitors_c + orders_s + visitors_s
+    low_tail = fisher_noncentral_cdf(orders_c, total, orders_c + orders_s, orders_c + visitors_c, r)  # P(X <= canary's orders)
     worse = canary.orders / canary.exposures < r * stable.orders / stable.exposures and low_tail < t.alpha
     return Check("orders per visitor", FAIL if worse else PASS, shown(canary), shown(stable), rule)
 

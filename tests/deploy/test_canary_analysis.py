@@ -11,9 +11,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from scipy import stats
 
 from stack.deploy.analysis import (
     FAIL,
@@ -24,6 +26,7 @@ from stack.deploy.analysis import (
     Window,
     analyse,
     binomial_sf,
+    fisher_noncentral_cdf,
     parse_exposition,
     quantile,
 )
@@ -89,6 +92,50 @@ def test_a_slow_order_post_tail_fails_latency():
 def test_a_canary_that_sells_far_less_per_visitor_fails():
     verdict = analyse(window(orders=5, exposures=40), window(orders=300, exposures=200))
     assert [c.name for c in verdict.failed] == ["orders per visitor"]
+
+
+def test_a_canary_handed_more_than_its_share_of_new_visitors_is_not_failed():
+    """The counts of a `make test` run that rolled a canary back on this check alone: at 25% of
+    the variant's requests it served half the step's beacons (8 of 16) but its share of the orders.
+    Its visitors were as much a sample as its orders; judged on exposures as fixed, 6 orders looked
+    improbably few (binomial tail 0.005), on the whole table they are not (0.10)."""
+    verdict = analyse(window(orders=6, exposures=8), window(orders=35, exposures=8), SMALL)
+    assert verdict.checks[-1].name == "orders per visitor" and verdict.checks[-1].status == PASS
+
+
+def test_identical_versions_placed_per_request_rarely_fail_orders_per_visitor():
+    """Both versions run the same code; the load balancer places each beacon and each order on the
+    canary with the canary's share, as HAProxy and the ALB place requests inside a variant. In short
+    steps, whose canary has just reached its minimum of visitors, the check must fail no more often
+    than its alpha (1%) allows. Judging the canary's orders against its visitors taken as fixed
+    failed 2.3-2.6% of these steps."""
+    rng = np.random.default_rng(20261206)
+    for share, mean_visitors in ((0.1, 24), (0.2, 16), (0.25, 10)):  # the canary's visitors: about 2.4, 3.2, 2.5
+        failed = judged = 0
+        for _ in range(3000):
+            visitors = int(rng.poisson(mean_visitors))
+            orders = int(rng.binomial(3 * visitors, 0.8))  # a visitor looks, then orders: about 2.4 orders each
+            canary_visitors, canary_orders = int(rng.binomial(visitors, share)), int(rng.binomial(orders, share))
+            canary = window(orders=canary_orders, exposures=canary_visitors)
+            stable = window(orders=orders - canary_orders, exposures=visitors - canary_visitors)
+            check = analyse(canary, stable, SMALL).checks[-1]
+            judged += check.status != WAIT
+            failed += check.status == FAIL
+        assert judged > 250 and failed / judged <= SMALL.alpha, (share, failed, judged)
+
+
+def test_a_canary_whose_orders_mostly_fail_is_failed_on_orders_per_visitor():
+    verdict = analyse(window(orders=10, exposures=40), window(orders=360, exposures=150), SMALL)
+    assert [c.name for c in verdict.failed] == ["orders per visitor"]
+
+
+@pytest.mark.parametrize(
+    ("x", "total", "marked", "drawn", "odds"),
+    [(6, 57, 41, 14, 0.5), (0, 10, 3, 4, 2.0), (12, 400, 130, 60, 0.5), (30, 200, 90, 70, 1.0), (3, 20, 5, 18, 0.5)],
+)
+def test_the_noncentral_hypergeometric_tail_agrees_with_scipy(x, total, marked, drawn, odds):
+    expected = stats.nchypergeom_fisher(total, marked, drawn, odds).cdf(x)
+    assert fisher_noncentral_cdf(x, total, marked, drawn, odds) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 def test_quantile_interpolates_like_histogram_quantile():

@@ -41,6 +41,8 @@ def test_a_pooled_primary_gets_no_session_settings_and_the_replica_keeps_its_tim
     assert "options" not in primary["OPTIONS"] and primary["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert replica["HOST"] == CHART["DATABASE_REPLICA_HOST"] and "statement_timeout" in replica["OPTIONS"]["options"]
     assert found["routers"] == ["config.routers.ReplicaRouter"] and "config.routers.ReplicaReadsMiddleware" in found["middleware"]
+    # Both through the backend whose health check polls the socket (config/postgresql/), not Django's stock one.
+    assert primary["ENGINE"] == replica["ENGINE"] == settings.POSTGRESQL_ENGINE == "config.postgresql"
 
 
 def test_redis_url_shares_caches_and_sessions(behind_the_pool):

@@ -59,9 +59,9 @@ def test_database_url_picks_the_database():
 
 def test_split_database_variables_from_the_chart_are_understood():
     env = {**PRODUCTION, "DATABASE_URL": "", "DATABASE_HOST": "rds.invalid", "DATABASE_USER": "pizza", "DATABASE_PASSWORD": "from-secret"}
-    code = "from django.conf import settings; d = settings.DATABASES['default']; print(d['HOST'], d['USER'], d['OPTIONS']['sslmode'])"
+    code = "from django.conf import settings; d = settings.DATABASES['default']; print(d['ENGINE'], d['HOST'], d['USER'], d['OPTIONS']['sslmode'])"
     result = run(["-c", f"import django; django.setup(); {code}"], **env)
-    assert result.stdout.split() == ["rds.invalid", "pizza", "require"]
+    assert result.stdout.split() == ["config.postgresql", "rds.invalid", "pizza", "require"]
 
 
 def test_logs_are_one_json_object_per_line_with_the_request_id(client, caplog):
