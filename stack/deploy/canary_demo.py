@@ -118,16 +118,20 @@ def figures(h: Chaos, outcome: canary.CanaryResult, result: Result, routed: dict
     return row
 
 
+def failed_on_5xx(table: str) -> bool:
+    """The failed analysis has FAIL rows, and every one is a 5xx ratio: the bad build's only fault is
+    answering 500 to some order POSTs, which count in both the order-POST and the all-requests ratio."""
+    failing = [line for line in table.splitlines() if line.endswith("| FAIL |")]
+    return bool(failing) and all(line.startswith("| 5xx ratio") for line in failing)
+
+
 def expectations(good: dict, bad: dict) -> list[tuple[str, bool]]:
     """What `make canary` must show; each line a check of the report."""
     checks = [
         ("good build promoted", good["outcome"] == "promoted"),
         ("good build: 0 failed requests (first attempts included)", good["failed_requests"] == 0),
         ("bad build rolled back", bad["outcome"] == "rolled back"),
-        (
-            "bad build: the order-POST 5xx check is what failed",
-            "5xx ratio, order POSTs | " in (bad["failed_analysis"] or "") and "| FAIL |" in (bad["failed_analysis"] or ""),
-        ),
+        ("bad build: its 5xx answers are what failed it (order POSTs or all requests)", failed_on_5xx(bad["failed_analysis"] or "")),
         ("bad build: customers with an error are all visitors of the canaried variant", bad["customers_with_error_outside_variant"] == 0),
         ("bad build: customers with an error <= order POSTs the canary answered", bad["customers_with_error"] <= bad["canary_order_posts"]),
         ("bad build: every customer's order went through in the end (retries reached stable)", not bad["unresolved"]),
@@ -172,7 +176,7 @@ def parse(argv) -> argparse.Namespace:
     # Each new visitor first looks at the landing page (Load's land_first, an extra request with its
     # beacon): every visitor is exposed, as the "orders per visitor" check needs. The short form has
     # fewer scheduled views (the landings are views) and a new visitor every 3 requests, so the
-    # canary's exposures reach their minimum about as soon as its order POSTs do.
+    # canary's exposures reach their minimum before its order POSTs do.
     args.rate, args.views, args.threads = (12.0, 3.0, 12) if args.short else (24.0, 12.0, 24)
     args.visit = 3 if args.short else 4  # scheduled requests per visitor after the landing: a customer looks, then orders
     args.network = False  # the canary needs no network faults: PostgreSQL on loopback
@@ -180,14 +184,17 @@ def parse(argv) -> argparse.Namespace:
     args.steps = tuple(int(x) for x in args.steps.split(",")) if args.steps else (25, 50) if args.short else (10, 50)
     args.interval = args.interval or (4.0 if args.short else 20.0)
     # Extra intervals a step may wait for its minimum samples: the short form's 4 s steps need several
-    # (about 12 s at 25% on an idle machine, twice that when the load generator shares a busy machine).
-    args.extensions = 15 if args.short else 8
-    # Smaller samples than production's defaults (a few orders a second here); the short form's latency
-    # floor is generous because up to nine test sessions share this machine's two cores.
+    # (about 25 s at 25% on an idle machine, twice that when the load generator shares a busy machine).
+    args.extensions = 25 if args.short else 8
+    # Smaller samples than production's defaults (a few orders a second here), except for order POSTs:
+    # the bad build fails one in five, and a step judged on fewer than 30 lets it through too often
+    # (at 12, 27% of steps see at most one failure, which is not beyond chance against a stable at 0;
+    # at 30, 4.4% see at most two). The short form's latency floor is generous because up to nine test
+    # sessions share this machine's two cores.
     args.thresholds = (
-        Thresholds(min_requests=30, min_order_posts=12, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
+        Thresholds(min_requests=30, min_order_posts=30, min_latency_samples=12, min_exposures=5, latency_floor=2.0)
         if args.short
-        else Thresholds(min_requests=60, min_order_posts=20, min_latency_samples=40, min_exposures=10)
+        else Thresholds(min_requests=60, min_order_posts=30, min_latency_samples=40, min_exposures=10)
     )
     return args
 

@@ -9,7 +9,8 @@ import pytest
 
 from stack.chaos.harness import ChaosError
 from stack.deploy.builds import copy_app
-from stack.deploy.canary_demo import PATCHES, break_orders
+from stack.deploy.analysis import Check, Verdict
+from stack.deploy.canary_demo import PATCHES, break_orders, failed_on_5xx
 
 # file -> the view that takes the order POST there
 ORDER_VIEWS = {"api/views.py": "place", "orders/views/customer.py": "order_create"}
@@ -39,3 +40,16 @@ def test_a_moved_view_is_a_clear_error(tmp_path):
     (app / "api" / "views.py").unlink()
     with pytest.raises(ChaosError, match="api/views.py changed or moved"):
         break_orders(app)
+
+
+def table(**statuses: str) -> str:
+    return Verdict("fail", [Check(name, status, "", "", "") for name, status in statuses.items()]).table()
+
+
+def test_the_bad_build_must_be_failed_by_its_5xx_answers_alone():
+    assert failed_on_5xx(table(**{"5xx ratio, all requests": "fail", "5xx ratio, order POSTs": "wait"}))
+    assert failed_on_5xx(table(**{"5xx ratio, order POSTs": "fail", "orders per visitor": "pass"}))
+    assert not failed_on_5xx(table(**{"5xx ratio, order POSTs": "fail", "orders per visitor": "fail"}))  # conversion too
+    assert not failed_on_5xx(table(**{"5xx ratio, order POSTs": "pass", "orders per visitor": "fail"}))
+    assert not failed_on_5xx(table(**{"5xx ratio, order POSTs": "wait"}))  # nothing failed
+    assert not failed_on_5xx("")

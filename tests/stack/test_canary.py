@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from stack.deploy.canary_demo import failed_on_5xx
 from stack_support import run_harness
 
 # The stack's port base (base..base+99), away from `make canary` (18200) and the chaos tests; CANARY_PORT moves it.
@@ -45,8 +46,7 @@ def test_a_build_failing_one_order_in_five_is_rolled_back_by_its_order_errors(re
     bad = report["bad"]
     assert bad["outcome"] == "rolled back", bad["message"]
     assert bad["steps"][-1]["verdict"] == "fail"
-    failing = [line for line in bad["failed_analysis"].splitlines() if line.endswith("| FAIL |")]
-    assert failing and all(line.startswith("| 5xx ratio") for line in failing), bad["failed_analysis"]
+    assert failed_on_5xx(bad["failed_analysis"]), bad["failed_analysis"]
     assert bad["rollback_seconds"] < 1.0  # weight 0 through the runtime API, not a restart
     assert_exactly_once(bad)  # the customers' retries (same token) were answered by the stable process
 
