@@ -280,10 +280,11 @@ def conversion_check(canary: Window, stable: Window, t: Thresholds) -> Check:
     if canary.exposures < t.min_exposures or stable.exposures < t.min_exposures:
         return Check("orders per visitor", WAIT, shown(canary), shown(stable), rule)
     r = t.min_conversion_ratio
-    orders_c, visitors_c, orders_s, visitors_s = (round(x) for x in (canary.orders, canary.exposures, stable.orders, stable.exposures))
-    total = orders_c + visitors_c + orders_s + visitors_s
-    low_tail = fisher_noncentral_cdf(orders_c, total, orders_c + orders_s, orders_c + visitors_c, r)  # P(X <= canary's orders)
-    worse = canary.orders / canary.exposures < r * stable.orders / stable.exposures and low_tail < t.alpha
+    worse = canary.orders / canary.exposures < r * stable.orders / stable.exposures  # never when r is 0
+    if worse:
+        orders_c, visitors_c, orders_s, visitors_s = (round(x) for x in (canary.orders, canary.exposures, stable.orders, stable.exposures))
+        total = orders_c + visitors_c + orders_s + visitors_s
+        worse = fisher_noncentral_cdf(orders_c, total, orders_c + orders_s, orders_c + visitors_c, r) < t.alpha  # P(X <= canary's orders)
     return Check("orders per visitor", FAIL if worse else PASS, shown(canary), shown(stable), rule)
 
 

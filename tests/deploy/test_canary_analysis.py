@@ -129,6 +129,11 @@ def test_a_canary_whose_orders_mostly_fail_is_failed_on_orders_per_visitor():
     assert [c.name for c in verdict.failed] == ["orders per visitor"]
 
 
+def test_a_conversion_ratio_of_zero_turns_the_check_off():
+    verdict = analyse(window(orders=0, exposures=40), window(orders=360, exposures=150), Thresholds(min_conversion_ratio=0.0))
+    assert verdict.checks[-1].status == PASS
+
+
 @pytest.mark.parametrize(
     ("x", "total", "marked", "drawn", "odds"),
     [(6, 57, 41, 14, 0.5), (0, 10, 3, 4, 2.0), (12, 400, 130, 60, 0.5), (30, 200, 90, 70, 1.0), (3, 20, 5, 18, 0.5)],

@@ -8,8 +8,8 @@ import ast
 import pytest
 
 from stack.chaos.harness import ChaosError
-from stack.deploy.builds import copy_app
 from stack.deploy.analysis import Check, Verdict
+from stack.deploy.builds import copy_app
 from stack.deploy.canary_demo import PATCHES, break_orders, failed_on_5xx
 
 # file -> the view that takes the order POST there
