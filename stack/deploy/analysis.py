@@ -185,6 +185,11 @@ class Verdict:
         return "\n".join(rows)
 
 
+def log_comb(n: int, k: int) -> float:
+    """log C(n, k), for counts too large for the binomial coefficient itself."""
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def binomial_sf(k: float, n: float, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p), summed in log space (n may be a day of requests)."""
     k, n = max(round(k), 0), round(n)
@@ -195,10 +200,7 @@ def binomial_sf(k: float, n: float, p: float) -> float:
     log_p, log_q = math.log(p), math.log1p(-p)
     return min(
         1.0,
-        sum(
-            math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
-            for i in range(k, n + 1)
-        ),
+        sum(math.exp(log_comb(n, i) + i * log_p + (n - i) * log_q) for i in range(k, n + 1)),
     )
 
 
@@ -211,10 +213,6 @@ def fisher_noncentral_cdf(x: int, total: int, marked: int, drawn: int, odds: flo
         return 0.0
     if x >= high:
         return 1.0
-
-    def log_comb(n: int, k: int) -> float:
-        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
     logs = [log_comb(marked, i) + log_comb(total - marked, drawn - i) + i * math.log(odds) for i in range(low, high + 1)]
     peak = max(logs)
     weights = [math.exp(v - peak) for v in logs]
